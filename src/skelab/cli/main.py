@@ -1,0 +1,78 @@
+"""`skelab`: the command line. A thin layer: each subcommand is a module of `skelab.cli` with
+`add_parser(sub)` (declares arguments, sets `run`) and `run(args) -> int` (calls the library).
+
+Errors from the library (`SkelabError`) become one `skelab: error: ...` message with its fix and
+the error's exit code (1 failure, 2 usage/config); nothing else prints a traceback unless
+`SKELAB_DEBUG=1`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import pkgutil
+import sys
+from types import ModuleType
+
+from skelab import __version__
+from skelab.errors import SkelabError
+
+
+def discover(package: ModuleType) -> list[ModuleType]:
+    """Subcommand modules of a CLI package: every public module with an `add_parser`."""
+    mods = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if info.name.startswith("_") or info.name == "main":
+            continue
+        mod = importlib.import_module(f"{package.__name__}.{info.name}")
+        if hasattr(mod, "add_parser"):
+            mods.append(mod)
+    return mods
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import skelab.cli as cli_pkg
+
+    parser = argparse.ArgumentParser(
+        prog="skelab",
+        description="Skeleton Action Lab: skeleton-based action recognition, from data to scores.",
+        epilog="example:\n  skelab demo\n  skelab data synth --out ntu_like.npz\n"
+        "  skelab train ntu60-xsub/stgcn-lite-joint --set data.path=ntu_like.npz",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"skelab {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for mod in discover(cli_pkg):
+        mod.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI in-process; returns the exit code (tests call this)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(message)s",
+        stream=sys.stderr,
+    )
+    if not hasattr(args, "run"):
+        (getattr(args, "_parser", None) or parser).print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except SkelabError as err:
+        if os.environ.get("SKELAB_DEBUG"):
+            raise
+        print(f"skelab: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("skelab: interrupted", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:
+    sys.exit(main())

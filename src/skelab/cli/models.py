@@ -1,0 +1,95 @@
+"""`skelab models`: list models with their cards; `skelab models import`: convert upstream weights."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from skelab.models import build, count_parameters, get_card, list_models, load_upstream_checkpoint
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "models",
+        help="list models and their cards; import upstream checkpoints",
+        epilog="example:\n  skelab models\n  skelab models show ctrgcn\n"
+        "  skelab models import ctrgcn runs-65-20000.pt --out ctrgcn_joint.pt",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--json", action="store_true", help="print the cards as JSON")
+    p.set_defaults(run=run_list)
+    msub = p.add_subparsers(dest="models_command", metavar="ACTION")
+
+    s = msub.add_parser("show", help="print one model card in full",
+                        epilog="example:\n  skelab models show stgcn",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("name", help="model name; `skelab models` lists them")
+    s.set_defaults(run=run_show)
+
+    i = msub.add_parser(
+        "import",
+        help="load a checkpoint saved by the upstream repo and save it as a skelab state dict",
+        epilog="example:\n  skelab models import ctrgcn runs-65-20000.pt --out ctrgcn_joint.pt "
+        "--set num_classes=120",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    i.add_argument("name", help="model name; `skelab models` lists them")
+    i.add_argument("checkpoint", type=Path, help="upstream .pt file (with or without module.)")
+    i.add_argument("--out", type=Path, required=True, help="where to write the skelab weights")
+    i.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
+                   help="model option, e.g. num_classes=120 (repeatable)")
+    i.set_defaults(run=run_import)
+
+
+def _parse_options(items: list[str]) -> dict[str, object]:
+    import yaml
+
+    from skelab.errors import ConfigError
+
+    out: dict[str, object] = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(item, "expected KEY=VALUE", fix="e.g. --set num_classes=120")
+        key, value = item.split("=", 1)
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def run_list(args: argparse.Namespace) -> int:
+    cards = [get_card(n) for n in list_models()]
+    if args.json:
+        print(json.dumps([c.to_dict() for c in cards], indent=2))
+        return 0
+    head = f"{'name':<15} {'model':<14} {'venue':<10} {'params':>10} {'window':>6}  {'NTU60 X-Sub top-1 (J / B / JM / BM / ens.)'}"
+    print(head)
+    print("-" * len(head))
+    for c in cards:
+        acc = " / ".join(
+            f"{c.reported_top1[k]:.1f}" if k in c.reported_top1 else "-"
+            for k in ("joint", "bone", "joint_motion", "bone_motion", "ensemble")
+        )
+        venue = f"{c.venue} {c.year}"
+        print(f"{c.name:<15} {c.title:<14} {venue:<10} {c.params_ntu60:>10,} {c.default_window:>6}  {acc}")
+    print("\n`skelab models show NAME` prints a card in full.")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    card = get_card(args.name)
+    for key, value in card.to_dict().items():
+        print(f"{key:>15}: {value}")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from skelab.engine.checkpoint import atomic_save
+
+    model = build(args.name, **_parse_options(args.options))
+    load_upstream_checkpoint(model, args.checkpoint)
+    atomic_save({"model": model.state_dict(), "model_name": args.name}, args.out)
+    print(f"{args.name}: loaded {len(model.state_dict())} entries "
+          f"({count_parameters(model):,} parameters) from {args.checkpoint}; wrote {args.out}")
+    return 0

@@ -1,0 +1,1 @@
+"""Training engine: configs, the trainer, evaluation, ensembles, checkpoints, distributed runs."""
