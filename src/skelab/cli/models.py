@@ -1,12 +1,10 @@
-"""`skelab models`: list models with their cards; `skelab models import`: convert upstream weights."""
+"""`skelab models`: list models and their cards; `skelab models import`: upstream weights."""
 
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
-
-import torch
 
 from skelab.models import build, count_parameters, get_card, list_models, load_upstream_checkpoint
 
@@ -23,9 +21,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_list)
     msub = p.add_subparsers(dest="models_command", metavar="ACTION")
 
-    s = msub.add_parser("show", help="print one model card in full",
-                        epilog="example:\n  skelab models show stgcn",
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    s = msub.add_parser(
+        "show",
+        help="print one model card in full",
+        epilog="example:\n  skelab models show stgcn",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     s.add_argument("name", help="model name; `skelab models` lists them")
     s.set_defaults(run=run_show)
 
@@ -39,8 +40,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     i.add_argument("name", help="model name; `skelab models` lists them")
     i.add_argument("checkpoint", type=Path, help="upstream .pt file (with or without module.)")
     i.add_argument("--out", type=Path, required=True, help="where to write the skelab weights")
-    i.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
-                   help="model option, e.g. num_classes=120 (repeatable)")
+    i.add_argument(
+        "--set",
+        dest="options",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="model option, e.g. num_classes=120 (repeatable)",
+    )
     i.set_defaults(run=run_import)
 
 
@@ -63,7 +70,8 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([c.to_dict() for c in cards], indent=2))
         return 0
-    head = f"{'name':<15} {'model':<14} {'venue':<10} {'params':>10} {'window':>6}  {'NTU60 X-Sub top-1 (J / B / JM / BM / ens.)'}"
+    acc_head = "NTU60 X-Sub top-1 (J / B / JM / BM / ens.)"
+    head = f"{'name':<15} {'model':<14} {'venue':<10} {'params':>10} {'window':>6}  {acc_head}"
     print(head)
     print("-" * len(head))
     for c in cards:
@@ -72,7 +80,8 @@ def run_list(args: argparse.Namespace) -> int:
             for k in ("joint", "bone", "joint_motion", "bone_motion", "ensemble")
         )
         venue = f"{c.venue} {c.year}"
-        print(f"{c.name:<15} {c.title:<14} {venue:<10} {c.params_ntu60:>10,} {c.default_window:>6}  {acc}")
+        size = f"{c.params_ntu60:>10,} {c.default_window:>6}"
+        print(f"{c.name:<15} {c.title:<14} {venue:<10} {size}  {acc}")
     print("\n`skelab models show NAME` prints a card in full.")
     return 0
 
@@ -90,6 +99,8 @@ def run_import(args: argparse.Namespace) -> int:
     model = build(args.name, **_parse_options(args.options))
     load_upstream_checkpoint(model, args.checkpoint)
     atomic_save({"model": model.state_dict(), "model_name": args.name}, args.out)
-    print(f"{args.name}: loaded {len(model.state_dict())} entries "
-          f"({count_parameters(model):,} parameters) from {args.checkpoint}; wrote {args.out}")
+    print(
+        f"{args.name}: loaded {len(model.state_dict())} entries "
+        f"({count_parameters(model):,} parameters) from {args.checkpoint}; wrote {args.out}"
+    )
     return 0

@@ -62,7 +62,9 @@ _REGISTRY: dict[str, _Entry] = {}
 _DISCOVERED = False
 
 
-def register_model(card: ModelCard) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+def register_model(
+    card: ModelCard,
+) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Register a builder under `card.name`; a name registered twice is an error."""
 
     def wrap(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:

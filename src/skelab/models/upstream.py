@@ -111,7 +111,9 @@ def load_upstream_checkpoint(
 ) -> nn.Module:
     """Load an upstream checkpoint (file or state dict) into `model`, strictly; returns it."""
     where = source if isinstance(source, (str, Path)) else "state dict"
-    state = read_state_dict(source) if isinstance(source, (str, Path)) else unwrap_state_dict(source)
+    state = (
+        read_state_dict(source) if isinstance(source, (str, Path)) else unwrap_state_dict(source)
+    )
     converted = convert_upstream_state_dict(model, state, where=where)
     model.load_state_dict(converted, strict=True)
     return model

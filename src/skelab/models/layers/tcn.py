@@ -84,9 +84,7 @@ class MultiScaleTemporalConv(nn.Module):
                 nn.BatchNorm2d(b),
             )
         )
-        branches.append(
-            nn.Sequential(nn.Conv2d(c_in, b, 1, stride=(stride, 1)), nn.BatchNorm2d(b))
-        )
+        branches.append(nn.Sequential(nn.Conv2d(c_in, b, 1, stride=(stride, 1)), nn.BatchNorm2d(b)))
         self.branches = nn.ModuleList(branches)
         if not residual:
             self.residual: nn.Module | None = None
