@@ -46,6 +46,7 @@ class ModelCard:
     params_ntu60: int
     reported_top1: dict[str, float] = field(default_factory=dict)  # NTU60 X-Sub, per stream
     needs_index_t: bool = False
+    input_joints: int = 25  # joints per person the model reads (SkateFormer: 24, reordered)
     notes: str = ""
 
     def to_dict(self) -> dict[str, Any]:
