@@ -1,0 +1,47 @@
+"""skelab.data: NTU skeleton files, prepared datasets, batch transforms and the batch loader.
+
+    import skelab.data as sd
+    ds = sd.load("NTU60_CS.npz", split="train")      # or a folder from `skelab data prepare`
+    t = sd.BatchTransform(style="ctrgcn", window=64, modality="joint", train=True)
+    for batch in sd.BatchLoader(ds, batch_size=64, train=True, transform=t, device="cuda"):
+        batch.x, batch.y, batch.index, batch.index_t
+
+Importing this package is cheap: it loads numpy-only modules on first use and torch only when a
+transform or loader is asked for. The synthetic data generator (`skelab.data.synth`) is never
+imported from here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "load": "skelab.data.dataset",
+    "load_npz": "skelab.data.dataset",
+    "SkeletonDataset": "skelab.data.dataset",
+    "prepare": "skelab.data.prepared",
+    "open_prepared": "skelab.data.prepared",
+    "verify_prepared": "skelab.data.prepared",
+    "is_prepared": "skelab.data.prepared",
+    "inspect_npz": "skelab.data.formats",
+    "save_kaggle_npz": "skelab.data.formats",
+    "convert_npz": "skelab.data.formats",
+    "summarize": "skelab.data.summary",
+    "BatchTransform": "skelab.data.transforms",
+    "TransformOutput": "skelab.data.transforms",
+    "BatchLoader": "skelab.data.loader",
+    "Batch": "skelab.data.loader",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'skelab.data' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

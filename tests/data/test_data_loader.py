@@ -1,0 +1,128 @@
+"""BatchLoader: order, drop_last, determinism, DDP shards, equivalence with the transform."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import skelab.data as sd
+from skelab.data.formats import save_kaggle_npz
+from skelab.data.loader import _seed
+
+
+@pytest.fixture
+def prepared(tmp_path):
+    rng = np.random.default_rng(0)
+    n, t = 50, 40
+    x = rng.normal(size=(n, t, 150)).astype(np.float32)
+    lengths = rng.integers(1, t + 1, n)
+    x[np.arange(t)[None, :] >= lengths[:, None]] = 0
+    y = rng.integers(0, 5, n)
+    save_kaggle_npz(tmp_path / "s.npz", x, y, x[:10], y[:10])
+    return sd.prepare(tmp_path / "s.npz", tmp_path / "p")
+
+
+def test_train_loader_shuffles_and_drops_last(prepared):
+    ds = sd.load(prepared, "train")
+    loader = sd.BatchLoader(ds, batch_size=16, train=True, transform=sd.BatchTransform(train=True))
+
+    batches = list(loader)
+
+    assert len(loader) == len(batches) == 3
+    seen = torch.cat([b.index for b in batches])
+    assert len(set(seen.tolist())) == 48 and seen.tolist() != sorted(seen.tolist())
+    assert batches[0].x.shape == (16, 3, 64, 25, 2)
+    assert torch.equal(batches[0].y, torch.from_numpy(ds.y[batches[0].index.numpy()]))
+
+
+def test_eval_loader_keeps_order_and_last_partial_batch(prepared):
+    ds = sd.load(prepared, "train")
+
+    batches = list(sd.BatchLoader(ds, batch_size=16, train=False, transform=sd.BatchTransform()))
+
+    assert torch.cat([b.index for b in batches]).tolist() == list(range(50))
+    assert len(batches[-1].index) == 2
+
+
+def test_same_seed_and_epoch_give_same_batches_and_epochs_differ(prepared):
+    ds = sd.load(prepared, "train")
+    t = sd.BatchTransform(style="skateformer", train=True)
+
+    def run(epoch, prefetch):
+        loader = sd.BatchLoader(
+            ds, batch_size=25, train=True, transform=t, seed=4, prefetch=prefetch
+        )
+        loader.set_epoch(epoch)
+        return list(loader)
+
+    a, b, c = run(2, 2), run(2, 0), run(3, 2)
+
+    assert all(
+        torch.equal(p.x, q.x) and torch.equal(p.index, q.index) for p, q in zip(a, b, strict=True)
+    )
+    assert not torch.equal(a[0].index, c[0].index)
+
+
+def test_ddp_train_shards_are_disjoint_and_equal_sized(prepared):
+    ds = sd.load(prepared, "train")
+    shards = [
+        sd.BatchLoader(ds, batch_size=4, train=True, rank=r, world_size=3).batches()
+        for r in range(3)
+    ]
+
+    flat = [np.concatenate(s) for s in shards]
+
+    assert {len(s) for s in shards} == {4}
+    assert len(set(np.concatenate(flat).tolist())) == sum(len(f) for f in flat)
+
+
+def test_ddp_eval_shards_cover_every_sample_once(prepared):
+    ds = sd.load(prepared, "train")
+
+    idx = [
+        np.concatenate(
+            sd.BatchLoader(ds, batch_size=4, train=False, rank=r, world_size=3).batches()
+        )
+        for r in range(3)
+    ]
+
+    assert sorted(np.concatenate(idx).tolist()) == list(range(50))
+
+
+@pytest.mark.parametrize("style", ["ctrgcn", "skateformer", "hypergcn"])
+def test_loader_batch_equals_transform_on_whole_sequences(prepared, style):
+    ds = sd.load(prepared, "train")
+    t = sd.BatchTransform(style=style, train=True, modality="bone_motion")
+    loader = sd.BatchLoader(ds, batch_size=10, train=True, transform=t, seed=1)
+
+    batch = next(iter(loader))
+
+    idx = batch.index.numpy()
+    g = torch.Generator().manual_seed(_seed(1, 0, 0, 0))
+    ref = t(torch.from_numpy(np.ascontiguousarray(ds.x[idx])), ds.lengths[idx], g, ds.y[idx])
+    assert torch.allclose(batch.x, ref.x, atol=1e-5)
+
+
+def test_loader_without_transform_returns_whole_sequences(prepared):
+    ds = sd.load(prepared, "test")
+
+    (batch,) = list(sd.BatchLoader(ds, batch_size=10, train=False))
+
+    assert np.array_equal(batch.x.numpy(), ds.x[:10])
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("style", ["ctrgcn", "skateformer"])
+def test_cuda_loader_gives_the_cpu_batches(prepared, style):
+    ds = sd.load(prepared, "train")
+    t = sd.BatchTransform(style=style, train=True, modality="bone")
+
+    cpu = next(iter(sd.BatchLoader(ds, batch_size=10, train=True, transform=t, seed=2)))
+    gpu = next(
+        iter(sd.BatchLoader(ds, batch_size=10, train=True, transform=t, seed=2, device="cuda"))
+    )
+
+    assert gpu.x.is_cuda and gpu.y.is_cuda
+    assert torch.allclose(gpu.x.cpu(), cpu.x, atol=1e-5)
