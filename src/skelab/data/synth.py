@@ -24,15 +24,20 @@ shuffle of classes, not performer order.
 How a sample is made. Each class is a short animation script (`_Person.to` moves some degrees
 of freedom to new values over a span of normalised time, `_Person.osc` adds a periodic motion),
 written from a small set of primitives: hand targets near body parts, trunk bend and twist, head
-nod and turn, feet targets, pelvis height and walking. A script compiles to tables of steps and
-oscillators; a sample draws per-subject bone lengths, speed, duration (30-300 frames), timing,
-amplitude, target offsets, idle sway, left-handedness, viewpoint and sensor noise (smooth jitter,
-occasional joint glitches), then runs vectorised two-bone inverse kinematics for arms and legs.
+nod and turn, feet targets, pelvis height and walking. Related classes share primitives (hand to
+mouth: drink, eat, brush teeth, hush; wear vs take off: the same moves in reverse), so some are
+confusable. A script compiles to tables of steps and oscillators; a sample draws per-subject
+bone lengths, speed, duration (30-300 frames), timing, amplitude, target offsets, idle sway, a
+fidgeting free hand, left-handedness (12% of one-person samples), viewpoint and sensor noise
+(temporally correlated jitter, worst at hand tips, and occasional joint glitches), then runs
+vectorised two-bone inverse kinematics for arms and legs.
 
 Determinism: sample i of a split depends only on (seed, split, i, num_classes, frames). Its
-random numbers come from a Philox generator keyed by (seed, split, i), and its sensor noise is a
-window of a bank drawn once from the seed, so any chunking or batch order gives byte-identical
-arrays, and the first k samples of a larger set equal a set of k samples.
+random numbers come from a counter-based hash (the splitmix64 finaliser) of (seed, split, i,
+draw number), its sensor noise is a window of a bank drawn once per seed with numpy's Philox,
+and all per-frame maths is element-wise (no BLAS, whose rounding can depend on shapes). So any
+chunking or batch order gives byte-identical arrays, and the first k samples of a larger set
+equal a set of k samples.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from skelab.skeletons import NTU120_MUTUAL
 FPS = 30.0
 MAX_CLASSES = 120
 MIN_FRAMES = 30
+MAX_LENGTH = 300  # the longest NTU sequence; longer `frames` only add padding
 
 # --------------------------------------------------------------------------------------------
 # Degrees of freedom of one person. Hands and feet are targets (out, up, fwd) in metres for a
@@ -172,8 +178,7 @@ class _Person:
         amp = np.zeros((4, D), dtype=np.float64)
         for row, kind in enumerate(("cos", "sin", "pos", "neg")):
             _assign(amp[row], waves.pop(kind, {}))
-        if waves:
-            raise ValueError(f"unknown wave kinds {sorted(waves)}")
+        assert not waves, f"unknown wave kinds {sorted(waves)}"
         self.oscs.append((t0, t1, hz, amp))
         return self
 
@@ -992,7 +997,7 @@ def _draw_actors(seed: int, split: int, index: np.ndarray, labels: np.ndarray, f
     n = len(labels)
     mutual = t.mutual[labels]
     length = np.clip(np.rint(t.seconds[labels] * FPS * np.exp(0.25 * dz.take())), MIN_FRAMES,
-                     frames).astype(np.int64)  # fmt: skip
+                     min(frames, MAX_LENGTH)).astype(np.int64)  # fmt: skip
     warp = np.exp(0.15 * dz.take())
     shift = _NUISANCE["shift"] * dz.take()
     t_jit = _NUISANCE["timing"] * dz.take(k)
@@ -1100,7 +1105,10 @@ def _dof_curves(a: _Actors, rows: np.ndarray, t_len: int) -> np.ndarray:
     q = np.repeat(a.base[rows].T[:, :, None], t_len, axis=2)  # (D, A, T)
     st0, sw, delta = a.st0[rows].T, a.sw[rows].T, a.sdelta[rows].transpose(1, 2, 0)
     for k in range(st0.shape[0]):
-        q += _smoothstep((u - st0[k, :, None]) / sw[k, :, None]) * delta[k, :, :, None]
+        moved = np.flatnonzero(delta[k].any(axis=1))  # most steps move a few DOFs
+        if len(moved):
+            ramp = _smoothstep((u - st0[k, :, None]) / sw[k, :, None])
+            q[moved] += ramp * delta[k, moved, :, None]
     sec = frame / np.float32(FPS)
     ramp = np.float32(0.04)
     amp = a.oamp[rows].transpose(1, 2, 0)  # (O*4, D, A)
@@ -1111,7 +1119,9 @@ def _dof_curves(a: _Actors, rows: np.ndarray, t_len: int) -> np.ndarray:
         cos = np.cos(theta)
         waves = (cos, np.sin(theta), np.maximum(cos, 0), np.maximum(-cos, 0))
         for w, wave in enumerate(waves):
-            q += (wave * env) * amp[4 * o + w, :, :, None]
+            moved = np.flatnonzero(amp[4 * o + w].any(axis=1))
+            if len(moved):
+                q[moved] += (wave * env) * amp[4 * o + w, moved, :, None]
     for i in range(2):
         theta = 2 * np.pi * a.sway_hz[rows, i, None] * sec + a.sway_phase[rows, i, None]
         q += np.sin(theta) * a.sway_amp[rows, i].T[:, :, None]
