@@ -10,7 +10,13 @@ it, and it builds one 3x3 rotation per sample (lighter than upstream, which stac
 frame), so its rate is if anything flattering.
 
 The skelab side is `BatchLoader(prepared folder, BatchTransform("ctrgcn", train=True))` on the
-CPU: it reads only the frames the crop + resize needs and transforms the whole batch at once.
+CPU: it reads only the frames the crop + resize needs and transforms the whole batch at once,
+in its background thread (default `prefetch=2`; finished batches are handed over). The same
+loader with `prefetch=0` (everything in the calling thread) is timed as a third side in the same
+rounds. A per-stage profile of skelab's batch (CPU time of the calling thread,
+`time.thread_time`, single-threaded torch, so machine load inflates it less than wall time) is
+measured after the rounds: seeding, `plan()`, `read_frames`, the blend, the rotation and the
+rest of `apply()`.
 
 Both use the same synthetic set (plain NumPy random walks of varied valid length, zero-padded
 to T like the NTU NPZ), made inside this script: skelab reads the prepared folder from disk
@@ -113,6 +119,50 @@ def time_upstream(data: np.ndarray, labels: np.ndarray, batch: int, batches: int
     return batches * batch / (time.perf_counter() - t0)
 
 
+def profile_skelab(loader, batches: int) -> dict[str, float]:
+    """Median CPU ms per batch of each stage of skelab's batch, run in this thread."""
+    from skelab.data.loader import _seed
+
+    ds, t = loader.dataset, loader.transform
+    stages: dict[str, list[float]] = {}
+    order = loader.batches()
+    w = t.window
+    for k in range(min(batches, len(order))):
+        index = order[k]
+        c0 = time.thread_time()
+        g = torch.Generator().manual_seed(_seed(loader.seed, 0, 0, k))
+        c1 = time.thread_time()
+        plan = t.plan(ds.lengths[index], g, ds.y[index])
+        c2 = time.thread_time()
+        buf = ds.read_frames(index[plan.rows.numpy()], plan.frames.numpy())
+        src = torch.from_numpy(buf).view(*plan.frames.shape, *buf.shape[1:])
+        c3 = time.thread_time()
+        out = t.apply(src, plan, g)
+        c4 = time.thread_time()
+        x = torch.empty_like(out.x)  # the two bulk steps of apply() on their own
+        torch.lerp(
+            src[:, :w].transpose(1, 2),
+            src[:, w : 2 * w].transpose(1, 2),
+            plan.weight[:, None, :, None, None],
+            out=x,
+        )
+        c5 = time.thread_time()
+        torch.bmm(plan.rotation, x.view(len(x), 3, -1))
+        c6 = time.thread_time()
+        for name, dt in (
+            ("seed_and_generator", c1 - c0),
+            ("plan", c2 - c1),
+            ("read_frames", c3 - c2),
+            ("apply_total", c4 - c3),
+            ("apply_blend", c5 - c4),
+            ("apply_rotate", c6 - c5),
+        ):
+            stages.setdefault(name, []).append(dt * 1e3)
+    med = {k: statistics.median(v) for k, v in stages.items()}
+    med["total"] = med["seed_and_generator"] + med["plan"] + med["read_frames"] + med["apply_total"]
+    return med
+
+
 def time_skelab(loader, epoch: int, batches: int) -> float:
     loader.set_epoch(epoch)
     t0 = time.perf_counter()
@@ -184,8 +234,17 @@ def main() -> None:
 
         np.random.seed(0)
         torch.manual_seed(0)
-        rows = {"skelab": [], "upstream_1thread": [], "upstream_2threads": []}
-        time_skelab(loader, 99, 2)  # warm-up: page cache, thread start
+        inline = sd.BatchLoader(
+            ds, batch_size=args.batch, train=True, transform=transform, seed=0, prefetch=0
+        )
+        rows = {
+            "skelab": [],
+            "skelab_prefetch0": [],
+            "upstream_1thread": [],
+            "upstream_2threads": [],
+        }
+        time_skelab(loader, 99, 2)  # warm-up: page cache
+        time_skelab(inline, 99, 2)
         # upstream keeps the whole split in RAM as one contiguous (N, 3, T, 25, 2) array; a
         # 1,024-sample copy of that layout gives the loop the same per-sample work
         base_x = np.ascontiguousarray(ds.x[:1024])
@@ -194,6 +253,7 @@ def main() -> None:
         for r in range(args.rounds):
             torch.set_num_threads(2)
             rows["skelab"].append(time_skelab(loader, r, args.batches))
+            rows["skelab_prefetch0"].append(time_skelab(inline, r, args.batches))
             torch.set_num_threads(1)
             rows["upstream_1thread"].append(time_upstream(base_x, base_y, args.batch, args.batches))
             torch.set_num_threads(2)
@@ -201,6 +261,9 @@ def main() -> None:
                 time_upstream(base_x, base_y, args.batch, max(1, args.batches // 4))
             )
         med = {k: statistics.median(v) for k, v in rows.items()}
+        torch.set_num_threads(1)
+        profile = profile_skelab(loader, 4 * args.batches)
+        torch.set_num_threads(2)
 
         open_tmp = tmp / "open"
         open_t = 8
@@ -234,6 +297,8 @@ def main() -> None:
         "median_samples_per_s": med,
         "speedup_vs_upstream_1thread": med["skelab"] / med["upstream_1thread"],
         "speedup_vs_upstream_2threads": med["skelab"] / med["upstream_2threads"],
+        "speedup_prefetch0_vs_upstream_1thread": med["skelab_prefetch0"] / med["upstream_1thread"],
+        "skelab_cpu_ms_per_batch_1thread": profile,
         "make_synthetic_s": make_s,
         "prepare_s": prepare_s,
         "open_prepared": {"samples": args.open_samples, "frames": open_t, **opened},
@@ -262,11 +327,20 @@ def main() -> None:
         "",
         "| side | samples/s (median) | skelab speed-up |",
         "|---|---:|---:|",
-        f"| skelab BatchLoader + BatchTransform (2 threads) | {med['skelab']:,.0f} | - |",
+        f"| skelab BatchLoader + BatchTransform (torch 2 threads, default prefetch=2) | "
+        f"{med['skelab']:,.0f} | - |",
+        f"| skelab, same loader with prefetch=0 (all in the calling thread) | "
+        f"{med['skelab_prefetch0']:,.0f} | "
+        f"{result['speedup_prefetch0_vs_upstream_1thread']:.1f}x vs 1-thread loop |",
         f"| per-sample upstream-style loop (1 thread, as a DataLoader worker) | "
         f"{med['upstream_1thread']:,.0f} | {result['speedup_vs_upstream_1thread']:.1f}x |",
         f"| per-sample upstream-style loop (2 threads) | {med['upstream_2threads']:,.0f} | "
         f"{result['speedup_vs_upstream_2threads']:.1f}x |",
+        "",
+        f"Where skelab's time goes per batch of {args.batch} (median CPU ms of the calling "
+        "thread, torch 1 thread, `time.thread_time`): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in profile.items())
+        + f" ({profile['total'] / args.batch * 1e3:.0f} us per sample).",
         "",
         f"Opening a prepared {args.open_samples:,}-sample folder (T = {open_t}; opening does not "
         f"depend on T) in a fresh process that imported only `skelab.data`: first open "

@@ -64,6 +64,26 @@ def test_same_seed_and_epoch_give_same_batches_and_epochs_differ(prepared):
     assert not torch.equal(a[0].index, c[0].index)
 
 
+def test_two_workers_and_no_prefetch_give_the_same_ctrgcn_batches(prepared):
+    ds = sd.load(prepared, "train")
+    t = sd.BatchTransform(style="ctrgcn", train=True)
+
+    def run(**kw):
+        return list(sd.BatchLoader(ds, batch_size=8, train=True, transform=t, seed=3, **kw))
+
+    a, b = run(workers=2), run(prefetch=0)
+
+    assert len(a) == len(b) == 6
+    assert all(torch.equal(p.x, q.x) and torch.equal(p.y, q.y) for p, q in zip(a, b, strict=True))
+
+
+def test_zero_workers_is_a_config_error(prepared):
+    from skelab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"(?s)data\.workers.*fix:"):
+        sd.BatchLoader(sd.load(prepared, "train"), batch_size=8, train=True, workers=0)
+
+
 def test_ddp_train_shards_are_disjoint_and_equal_sized(prepared):
     ds = sd.load(prepared, "train")
     shards = [

@@ -49,6 +49,35 @@ def test_rotation_matrices_are_orthonormal():
     assert torch.allclose(torch.linalg.det(r), torch.ones(16), atol=1e-6)
 
 
+def test_ctrgcn_train_plan_holds_one_rotation_per_sample_drawn_after_the_crop():
+    lengths = torch.tensor([40, 300, 80, 64])
+    t = sd.BatchTransform(style="ctrgcn", train=True, rotate_theta=0.3)
+    g = torch.Generator().manual_seed(5)
+
+    plan = t.plan(lengths, g)
+
+    replay = torch.Generator().manual_seed(5)
+    torch.rand(4, generator=replay, dtype=torch.float64)  # crop ratio
+    torch.rand(4, generator=replay, dtype=torch.float64)  # crop start
+    angles = torch.rand((4, 3), generator=replay) * 0.6 - 0.3
+    assert plan.rotation.shape == (4, 3, 3) and plan.rotation.dtype == torch.float32
+    assert torch.allclose(plan.rotation, rotation_xyz(angles.double()).float(), atol=1e-6)
+    assert sd.BatchTransform(style="ctrgcn", train=False).plan(lengths).rotation is None
+
+
+def test_rotation_xyz_multiplies_rz_ry_rx():
+    a, b, c = 0.1, -0.2, 0.25
+    cos, sin = torch.cos, torch.sin
+    t = torch.tensor
+    rx = t([[1, 0, 0], [0, cos(t(a)), sin(t(a))], [0, -sin(t(a)), cos(t(a))]])
+    ry = t([[cos(t(b)), 0, -sin(t(b))], [0, 1, 0], [sin(t(b)), 0, cos(t(b))]])
+    rz = t([[cos(t(c)), sin(t(c)), 0], [-sin(t(c)), cos(t(c)), 0], [0, 0, 1]])
+
+    r = rotation_xyz(torch.tensor([[a, b, c]], dtype=torch.float64))
+
+    assert torch.allclose(r[0].float(), rz @ ry @ rx, atol=1e-6)
+
+
 def test_train_rotation_keeps_zeros_zero_and_norms():
     x, lengths = _batch([40, 300, 80])
     x[0, :, :, :, 1] = 0  # single person

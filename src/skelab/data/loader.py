@@ -3,9 +3,16 @@
 Per batch: the transform's `plan()` turns the batch's valid lengths into the source frames it
 needs (two per output frame, plus SkateFormer's AdaIN reference frames); only those frames are
 read from the memmap (600 contiguous bytes each in a prepared folder), then moved to the
-device and turned into the window there by `apply()`. A background thread plans and reads the
-next batches while the current one is transformed; no worker process exists, so nothing ever
-copies the array.
+device and turned into the window there by `apply()`.
+
+Prefetching (`prefetch` batches ahead, default 2): background threads plan and read the next
+batches while the current one is used. On an accelerator `apply()` then runs in the calling
+thread, on the device; on a CPU device the threads run `apply()` too, so the training loop gets
+finished batches and the whole loader overlaps the model's step (the heavy steps are NumPy and
+torch kernels that release the GIL). `prefetch=0` does everything in the calling thread; on the
+loaded 2-core benchmark machine both give the same loader throughput within noise
+(benchmarks/results/loader_ntu.md). `workers` sets how many threads run (default 1). No worker
+process exists, so nothing ever copies the array.
 
 Order and randomness depend only on (seed, epoch, rank, world_size): the shuffle is a
 permutation seeded by (seed, epoch), and batch k's transform draws come from a
@@ -21,6 +28,7 @@ so every sample is scored exactly once across ranks (counts may differ by one ba
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -51,10 +59,14 @@ class _Staged:
     frames: Tensor  # (B, S, C, V, M) the plan's source frames, or (B, 3, T, V, M) without plan
     plan: SamplePlan | None
     generator: torch.Generator
+    done: Batch | None = None  # already transformed (CPU device)
 
 
 def _seed(*parts: int) -> int:
-    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
+    """A 63-bit seed hashed from integers (BLAKE2b: well mixed, a few microseconds, where
+    NumPy's SeedSequence took about 30 us per batch)."""
+    data = b"".join(int(p).to_bytes(16, "little", signed=True) for p in parts)
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little") >> 1
 
 
 class BatchLoader:
@@ -75,6 +87,7 @@ class BatchLoader:
         drop_last: bool | None = None,
         prefetch: int = 2,
         pin_memory: bool | None = None,
+        workers: int = 1,
     ) -> None:
         if batch_size < 1:
             raise ConfigError(
@@ -95,6 +108,11 @@ class BatchLoader:
         self.shuffle = train if shuffle is None else shuffle
         self.drop_last = train if drop_last is None else drop_last
         self.prefetch = max(0, int(prefetch))
+        if workers < 1:
+            raise ConfigError(
+                "data.workers", f"must be >= 1, got {workers}", fix="use 1 (the default) or more"
+            )
+        self.workers = int(workers)
         self.pin_memory = self.device.type == "cuda" if pin_memory is None else pin_memory
         self.epoch = 0
 
@@ -126,7 +144,8 @@ class BatchLoader:
     # ---------------------------------------------------------------------------------------
 
     def _stage(self, k: int, index: np.ndarray) -> _Staged:
-        """Plan and read batch k on the CPU (runs in the background thread)."""
+        """Plan and read batch k on the CPU, and transform it there when the device is the CPU
+        (runs in a background thread)."""
         ds = self.dataset
         g = torch.Generator().manual_seed(_seed(self.seed, self.epoch, self.rank, k))
         if self.transform is None:
@@ -139,18 +158,24 @@ class BatchLoader:
         t = ds.num_frames
         samples = index[plan.rows.numpy()]  # (B, S) sample positions in the split
         frames = plan.frames.numpy()
-        buf = ds.read_frames(samples, np.minimum(frames, t - 1))  # (B*S, C, V, M)
-        outside = (frames >= t).ravel()
-        if outside.any():  # SkateFormer's test crop can reach one frame past the valid ones
-            buf[outside] = 0
+        if frames.max(initial=0) < t:
+            buf = ds.read_frames(samples, frames)  # (B*S, C, V, M)
+        else:  # SkateFormer's test crop can reach one frame past the valid ones: read zeros
+            buf = ds.read_frames(samples, np.minimum(frames, t - 1))
+            buf[(frames >= t).ravel()] = 0
         src = torch.from_numpy(buf).view(*frames.shape, *buf.shape[1:])
-        return _Staged(index, self._pin(src), plan, g)
+        staged = _Staged(index, self._pin(src), plan, g)
+        if self.device.type == "cpu":
+            staged.done = self._finish(staged)
+        return staged
 
     def _pin(self, t: Tensor) -> Tensor:
         return t.pin_memory() if self.pin_memory else t
 
     def _finish(self, s: _Staged) -> Batch:
         """Move a staged batch to the device and transform it there."""
+        if s.done is not None:
+            return s.done
         dev, ds = self.device, self.dataset
         nb = self.pin_memory
         y = torch.from_numpy(ds.y[s.index]).to(dev, non_blocking=nb)
@@ -167,7 +192,7 @@ class BatchLoader:
             for k, index in enumerate(batches):
                 yield self._finish(self._stage(k, index))
             return
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="skelab-prefetch")
+        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="skelab-prefetch")
         pending: deque[Future] = deque()
         try:
             for k, index in enumerate(batches):

@@ -17,15 +17,20 @@ reference/models-transformer.md §1.13, §3.10, §4):
 
 How the batch version works: `plan()` turns the valid lengths into source-frame indices for
 every output frame (two per frame, blended by a weight, which covers crop + linear resize and
-uniform sampling alike), drawing all randomness from one `torch.Generator` on the CPU, so a seed
-gives the same batch on every device. The frames are then gathered in one indexing op (or read
-straight from disk by `BatchLoader`, which reads nothing else) and `apply()` blends, augments and
-derives the modality with whole-batch tensor ops. No Python loop runs over samples.
+uniform sampling alike) and, when the style rotates, one 3x3 rotation per sample. Its random
+numbers come from one `torch.Generator` on the CPU, a few whole-batch draws, so a seed gives the
+same batch on every device; the index arithmetic on those draws is vectorised NumPy over the
+batch (a plan is a few (N, 2W) integer arrays, where many small torch ops would cost more than
+the arithmetic). The frames are then gathered in one indexing op (or read straight from disk by
+`BatchLoader`, which reads nothing else) and `apply()` blends, augments and derives the modality
+with whole-batch tensor ops. No Python loop runs over samples.
 
 Differences from upstream, all deliberate:
 
 * Randomness comes from a per-batch generator instead of NumPy's and torch's global ones, so the
-  draws differ from upstream's (the distributions are the same).
+  draws differ from upstream's (the distributions are the same). CTR-GCN's rotation angles are
+  drawn with the plan (after the crop draws) and the matrix is built in float64, then rounded
+  to float32.
 * The valid length is the count of frames holding any non-zero value; upstream tests the
   frame's sum, which differs only when values cancel exactly.
 * SkateFormer's skeleton-AdaIN picks its same-class reference sample from the *batch* (a
@@ -109,6 +114,7 @@ class SamplePlan:
     index_t: Tensor | None  # (N, W) float32
     family: Tensor | None  # (N,) float64 draw choosing intra / inter / no augmentation
     inter: Tensor | None  # (N,) bool: skeleton-AdaIN applies
+    rotation: Tensor | None = None  # (N, 3, 3) float32 CTR-GCN rotation, new xyz = R @ xyz
 
 
 def _check_generator(g: torch.Generator | None) -> None:
@@ -124,21 +130,30 @@ def _rand(shape: tuple[int, ...], g: torch.Generator | None, dtype=torch.float32
     return torch.rand(shape, generator=g, dtype=dtype)
 
 
+def _urand(shape: tuple[int, ...], g: torch.Generator | None, dtype=torch.float32) -> np.ndarray:
+    """One whole-batch draw from the torch generator, as a NumPy array (the plan's maths)."""
+    return torch.rand(shape, generator=g, dtype=dtype).numpy()
+
+
 def _randint(low: int, high: int, shape: tuple[int, ...], g: torch.Generator | None) -> Tensor:
     return torch.randint(low, high, shape, generator=g)
 
 
-def resize_index(length: Tensor, window: int) -> tuple[Tensor, Tensor, Tensor]:
-    """Linear resize of `length` frames to `window` (align_corners=False), as source indices.
+def resize_index(length: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Linear resize of `length` (N,) frames to `window` (align_corners=False), as source indices.
 
     Output frame i reads u = max(0, (i + 0.5) * L / W - 0.5), computed in float32 like
-    `F.interpolate`; returns i0 = floor(u), i1 = min(i0 + 1, L - 1) and weight u - i0.
+    `F.interpolate`; returns i0 = floor(u), i1 = min(i0 + 1, L - 1) (N, W) int64 and the
+    weight u - i0 (N, W) float32.
     """
-    scale = length.to(torch.float32) / window  # (N,)
-    u = (scale[:, None] * (torch.arange(window, dtype=torch.float32) + 0.5) - 0.5).clamp_min(0)
-    i0 = torch.minimum(u.long(), (length - 1)[:, None])
-    w = u - i0.to(torch.float32)
-    i1 = torch.minimum(i0 + 1, (length - 1)[:, None])
+    length = np.asarray(length, dtype=np.int64)
+    scale = length.astype(np.float32) / np.float32(window)  # (N,)
+    pos = np.arange(window, dtype=np.float32) + np.float32(0.5)
+    u = np.maximum(scale[:, None] * pos - np.float32(0.5), np.float32(0))  # (N, W) float32
+    last = (length - 1)[:, None]
+    i0 = np.minimum(u.astype(np.int64), last)
+    w = u - i0.astype(np.float32)
+    i1 = np.minimum(i0 + 1, last)
     return i0, i1, w
 
 
@@ -153,16 +168,32 @@ def gather_frames(x: Tensor, rows: Tensor, frames: Tensor) -> Tensor:
     return out
 
 
+def _rotation_np(angles: np.ndarray) -> np.ndarray:
+    """(N, 3) float64 angles (a, b, c) -> (N, 3, 3) float64 Rz(c) @ Ry(b) @ Rx(a), written out
+    entry by entry (one vectorised expression per entry instead of three matrix products)."""
+    ca, cb, cc = np.cos(angles).T
+    sa, sb, sc = np.sin(angles).T
+    r = np.empty((len(angles), 3, 3))
+    r[:, 0, 0] = cc * cb
+    r[:, 0, 1] = cc * sb * sa + sc * ca
+    r[:, 0, 2] = sc * sa - cc * sb * ca
+    r[:, 1, 0] = -sc * cb
+    r[:, 1, 1] = cc * ca - sc * sb * sa
+    r[:, 1, 2] = sc * sb * ca + cc * sa
+    r[:, 2, 0] = sb
+    r[:, 2, 1] = -cb * sa
+    r[:, 2, 2] = cb * ca
+    return r
+
+
 def rotation_xyz(angles: Tensor) -> Tensor:
     """(N, 3) angles (a, b, c) -> (N, 3, 3) Rz(c) @ Ry(b) @ Rx(a), CTR-GCN `random_rot`'s
-    matrices (new xyz = R @ xyz)."""
-    ca, cb, cc = angles.cos().unbind(1)
-    sa, sb, sc = angles.sin().unbind(1)
-    one, zero = torch.ones_like(ca), torch.zeros_like(ca)
-    rx = torch.stack([one, zero, zero, zero, ca, sa, zero, -sa, ca], 1).view(-1, 3, 3)
-    ry = torch.stack([cb, zero, -sb, zero, one, zero, sb, zero, cb], 1).view(-1, 3, 3)
-    rz = torch.stack([cc, sc, zero, -sc, cc, zero, zero, zero, one], 1).view(-1, 3, 3)
-    return rz @ ry @ rx
+    matrices (new xyz = R @ xyz), with Rx(a) = [[1, 0, 0], [0, cos a, sin a], [0, -sin a, cos a]],
+    Ry(b) = [[cos b, 0, -sin b], [0, 1, 0], [sin b, 0, cos b]],
+    Rz(c) = [[cos c, sin c, 0], [-sin c, cos c, 0], [0, 0, 1]]. Built in float64 on the CPU,
+    returned in the angles' dtype and device."""
+    r = _rotation_np(angles.detach().to("cpu", torch.float64).numpy())
+    return torch.from_numpy(r).to(angles.device, angles.dtype)
 
 
 def motion(x: Tensor) -> Tensor:
@@ -255,50 +286,51 @@ class BatchTransform:
         return 24 if self.style == "skateformer" else 25
 
     # ---------------------------------------------------------------------------------------
-    # Temporal plan (CPU, tiny tensors)
+    # Temporal plan (CPU, NumPy over the batch; draws from the torch generator)
 
-    def _crop(self, n: Tensor, g: torch.Generator | None) -> tuple[Tensor, Tensor]:
+    def _crop(self, n: np.ndarray, g: torch.Generator | None) -> tuple[np.ndarray, np.ndarray]:
         """Crop length L and start b per sample (float64 maths, as upstream's NumPy)."""
-        nd = n.to(torch.float64)
+        nd = n.astype(np.float64)
         if len(self.p_interval) == 1:
             p = self.p_interval[0]
+            begin = np.floor((1.0 - p) * nd / 2.0).astype(np.int64)
             if self.style == "skateformer":
-                length = torch.clamp(torch.floor(nd * p).long(), min=self.min_crop)
-                length = torch.minimum(length, n)
+                length = np.maximum(np.floor(nd * p).astype(np.int64), self.min_crop)
+                length = np.minimum(length, n)
             else:
-                length = None
-            begin = torch.floor((1.0 - p) * nd / 2.0).long()
-            if length is None:
                 length = n - 2 * begin
             return length, begin
         lo, hi = self.p_interval
-        p = _rand((len(n),), g, torch.float64) * (hi - lo) + lo
-        length = torch.minimum(torch.clamp(torch.floor(nd * p).long(), min=self.min_crop), n)
-        begin = torch.floor(_rand((len(n),), g, torch.float64) * (n - length + 1)).long()
+        u = _urand((2, len(n)), g, torch.float64)  # ratios, then starts: one draw, same stream
+        p = u[0] * (hi - lo) + lo
+        length = np.minimum(np.maximum(np.floor(nd * p).astype(np.int64), self.min_crop), n)
+        begin = np.floor(u[1] * (n - length + 1)).astype(np.int64)
         return length, begin
 
-    def _uniform(self, length: Tensor, g: torch.Generator | None) -> tuple[Tensor, Tensor, Tensor]:
+    def _uniform(
+        self, length: np.ndarray, g: torch.Generator | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """SkateFormer's `valid_crop_uniform` sampling inside the crop: (i0, i1, weight)."""
         w_ = self.window
         i0, i1, weight = resize_index(length, w_)  # crop shorter than the window: interpolate
-        seg = torch.arange(w_)
+        seg = np.arange(w_)
         starts = seg[None, :] * length[:, None] // w_  # segment boundaries i * L // W
         if self.train:
             ends = (seg[None, :] + 1) * length[:, None] // w_
-            keys = _rand((len(length), 2 * w_), g)
-            pick = _rand((len(length), w_), g)
-            pos = torch.arange(2 * w_)[None, :]
-            keys = torch.where(pos < length[:, None], keys, torch.full_like(keys, 2.0))
-            subset = keys.argsort(dim=1)[:, :w_].sort(dim=1).values  # W distinct frames
-            in_segment = starts + (pick * (ends - starts)).long()  # one frame per segment
+            keys = _urand((len(length), 2 * w_), g)
+            pick = _urand((len(length), w_), g)
+            pos = np.arange(2 * w_)[None, :]
+            keys = np.where(pos < length[:, None], keys, np.float32(2.0))
+            subset = np.sort(np.argsort(keys, axis=1, kind="stable")[:, :w_], axis=1)
+            in_segment = starts + (pick * (ends - starts)).astype(np.int64)  # one per segment
             short = (length < 2 * w_)[:, None]
-            chosen = torch.where(short, subset, in_segment)
+            chosen = np.where(short, subset, in_segment)  # W distinct frames either way
         else:
             chosen = starts
         long_ = (length >= w_)[:, None]
-        i0 = torch.where(long_, chosen, i0)
-        i1 = torch.where(long_, chosen, i1)
-        weight = torch.where(long_, torch.zeros_like(weight), weight)
+        i0 = np.where(long_, chosen, i0)
+        i1 = np.where(long_, chosen, i1)
+        weight = np.where(long_, np.float32(0), weight)
         return i0, i1, weight
 
     def plan(
@@ -307,11 +339,16 @@ class BatchTransform:
         generator: torch.Generator | None = None,
         labels: Tensor | np.ndarray | None = None,
     ) -> SamplePlan:
-        """Source frames and sample-level random choices for a batch with these valid lengths."""
+        """Source frames and sample-level random choices for a batch with these valid lengths.
+
+        Draw order from the generator: crop ratio and start (training crop), SkateFormer's
+        sampling keys, family and partner keys (SkateFormer training), rotation angles (when the
+        style rotates); `apply` then draws SkateFormer's augmentation parameters.
+        """
         _check_generator(generator)
-        n = torch.as_tensor(np.asarray(lengths) if not isinstance(lengths, Tensor) else lengths)
-        n = n.to("cpu", torch.int64)
-        if n.numel() and int(n.min()) < 1:
+        lengths = lengths.cpu().numpy() if isinstance(lengths, Tensor) else lengths
+        n = np.asarray(lengths).astype(np.int64, copy=False).reshape(-1)
+        if n.size and int(n.min()) < 1:
             raise ConfigError(
                 "lengths",
                 "a sample has no valid frame",
@@ -323,38 +360,50 @@ class BatchTransform:
             i0, i1, weight = self._uniform(length, generator)
         else:
             i0, i1, weight = resize_index(length, w_)
-        i0, i1 = i0 + begin[:, None], i1 + begin[:, None]
-        rows = torch.arange(size)[:, None].expand(size, 2 * w_)
-        frames = torch.cat([i0, i1], dim=1)
-        index_t = family = inter = None
+        frames = np.concatenate([i0, i1], axis=1)  # (N, 2W): i0 slots, then i1 slots
+        frames += begin[:, None]
+        i0, i1 = frames[:, :w_], frames[:, w_:]
+        rows = np.repeat(np.arange(size), 2 * w_).reshape(size, 2 * w_)
+        index_t = family = inter = rotation = None
         if self.style == "skateformer":
-            nf = n.to(torch.float64)[:, None]
-            t0 = (2.0 * i0.to(torch.float64) / nf - 1.0).to(torch.float32)
-            t1 = (2.0 * i1.to(torch.float64) / nf - 1.0).to(torch.float32)
+            nf = n.astype(np.float64)[:, None]
+            t0 = (2.0 * i0 / nf - 1.0).astype(np.float32)
+            t1 = (2.0 * i1 / nf - 1.0).astype(np.float32)
             index_t = t0 * (1 - weight) + t1 * weight
         if self.train and self.style == "skateformer":
-            family = _rand((size,), generator, torch.float64)
-            keys = _rand((size, size), generator)
+            family = _urand((size,), generator, torch.float64)
+            keys = _urand((size, size), generator)
             if labels is not None and self.inter_p > 0:
-                lab = torch.as_tensor(
-                    np.asarray(labels) if not isinstance(labels, Tensor) else labels
-                ).to("cpu", torch.int64)
-                same = (lab[:, None] == lab[None, :]) & ~torch.eye(size, dtype=torch.bool)
-                partner = torch.where(same, keys, torch.full_like(keys, 2.0)).argmin(dim=1)
+                labels = labels.cpu().numpy() if isinstance(labels, Tensor) else labels
+                lab = np.asarray(labels).astype(np.int64, copy=False).reshape(-1)
+                same = (lab[:, None] == lab[None, :]) & ~np.eye(size, dtype=bool)
+                partner = np.where(same, keys, np.float32(2.0)).argmin(axis=1)
                 hit = (family >= self.intra_p) & (family < self.intra_p + self.inter_p)
-                inter = hit & same.any(dim=1)
-                if bool(inter.any()):
-                    f_ref = n[partner].to(torch.float32)[:, None]
-                    ref = torch.round((index_t + 1) * f_ref / 2).long()
-                    ref = torch.minimum(ref, n[partner][:, None] - 1)
+                inter = hit & same.any(axis=1)
+                if inter.any():
+                    f_ref = n[partner].astype(np.float32)[:, None]
+                    ref = np.round((index_t + 1) * f_ref / 2).astype(np.int64)
+                    ref = np.minimum(ref, n[partner][:, None] - 1)
                     # samples without AdaIN re-read their own i0 frames (no extra I/O)
-                    ref_rows = torch.where(inter[:, None], partner[:, None], rows[:, :w_])
-                    ref_frames = torch.where(inter[:, None], ref, i0)
-                    rows = torch.cat([rows, ref_rows], dim=1)
-                    frames = torch.cat([frames, ref_frames], dim=1)
+                    ref_rows = np.where(inter[:, None], partner[:, None], rows[:, :w_])
+                    ref_frames = np.where(inter[:, None], ref, i0)
+                    rows = np.concatenate([rows, ref_rows], axis=1)
+                    frames = np.concatenate([frames, ref_frames], axis=1)
                 else:
                     inter = None
-        return SamplePlan(rows.contiguous(), frames, weight, index_t, family, inter)
+        if self._rotates:
+            theta = self.rotate_theta
+            angles = _urand((size, 3), generator).astype(np.float64) * (2 * theta) - theta
+            rotation = torch.from_numpy(_rotation_np(angles).astype(np.float32))
+
+        def t(a: np.ndarray | None) -> Tensor | None:
+            return None if a is None else torch.from_numpy(np.ascontiguousarray(a))
+
+        return SamplePlan(t(rows), t(frames), t(weight), t(index_t), t(family), t(inter), rotation)
+
+    @property
+    def _rotates(self) -> bool:
+        return self.rotate and not (self.style == "skateformer" and self.train)
 
     # ---------------------------------------------------------------------------------------
     # Batch ops on the data's device
@@ -363,29 +412,29 @@ class BatchTransform:
         """src (N, S, C=3, V=25, M=2): the plan's source frames, frame-major as read from disk
         -> TransformOutput."""
         _check_generator(generator)
-        dev, w_, size = src.device, self.window, len(src)
-        weight = plan.weight.to(dev)[:, :, None, None, None]
+        dev, w_ = src.device, self.window
+        weight = plan.weight.to(dev)[:, None, :, None, None]  # (N, 1, W, 1, 1)
         n, _, c, v, m = src.shape
         x = torch.empty(n, c, w_, v, m, dtype=src.dtype, device=dev)  # (N, C, W, V, M)
         # blend straight into the model's layout: one pass, no separate transpose copy
-        torch.lerp(
-            src[:, :w_].transpose(1, 2),
-            src[:, w_ : 2 * w_].transpose(1, 2),
-            weight.transpose(1, 2),
-            out=x,
-        )
-        if self.rotate and not (self.style == "skateformer" and self.train):
-            theta = self.rotate_theta
-            angles = _rand((size, 3), generator) * (2 * theta) - theta
-            rot = rotation_xyz(angles).to(dev)
-            x = torch.bmm(rot, x.view(size, 3, -1)).view(x.shape)  # new xyz = R @ xyz
+        slots = src.transpose(1, 2)  # (N, C, S, V, M) view
+        torch.lerp(slots[:, :, :w_], slots[:, :, w_ : 2 * w_], weight, out=x)
+        if self._rotates:
+            if plan.rotation is None:
+                raise ConfigError(
+                    "plan",
+                    "has no rotation, but this transform rotates",
+                    fix="make the plan with this transform's own plan()",
+                )
+            rot = plan.rotation.to(dev, src.dtype)  # (N, 3, 3)
+            x = torch.bmm(rot, x.view(n, c, -1)).view(x.shape)  # new xyz = R @ xyz, one matmul
         if self.style == "skateformer" and self.train:
             x = self._skateformer_augment(x, src, plan, generator)
         x = self._modality(x)
         if self.style == "skateformer":
             x = x[:, :, :, list(SKATEFORMER_24_ORDER)]
         index_t = plan.index_t.to(dev) if plan.index_t is not None else None
-        return TransformOutput(x.contiguous(), index_t)
+        return TransformOutput(x if x.is_contiguous() else x.contiguous(), index_t)
 
     def __call__(
         self,
