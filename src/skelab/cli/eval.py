@@ -1,0 +1,92 @@
+"""`skelab eval`: evaluate saved weights on the test split and write their scores."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "eval",
+        help="evaluate weights on the test split; writes scores/eval_<weights>_test.npz",
+        epilog="example:\n  skelab eval ntu60-xsub/stgcn-lite-joint "
+        "--weights work_dir/ntu60-xsub/stgcn-lite-joint/checkpoints/best.pt\n"
+        "  skelab eval ntu60-xsub/stgcn-joint --weights stgcn_import.pt --set data.path=x.npz "
+        "--work-dir runs/eval --per-class",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("config", help="preset name or YAML file the weights were trained with")
+    p.add_argument(
+        "--weights",
+        type=Path,
+        required=True,
+        help="a run's checkpoints/best.pt or last.pt, or a `skelab models import` file",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. data.path=NTU60_CS.npz (repeatable)",
+    )
+    p.add_argument(
+        "--work-dir",
+        type=Path,
+        default=None,
+        help="where scores/ goes (default: the weights' run folder)",
+    )
+    p.add_argument(
+        "--per-class",
+        action="store_true",
+        help="also print best/worst classes and the most frequent confusions",
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(run=run)
+
+
+def default_work_dir(weights: Path) -> Path:
+    """`<run>/checkpoints/best.pt` -> `<run>`; any other file -> its folder."""
+    parent = weights.resolve().parent
+    return parent.parent if parent.name == "checkpoints" else parent
+
+
+def run(args: argparse.Namespace) -> int:
+    from skelab.engine.config import load_config
+    from skelab.engine.summary import summarize_scores
+    from skelab.engine.trainer import evaluate_weights, percent
+    from skelab.skeletons import class_names
+
+    cfg = load_config(args.config, args.overrides)
+    work_dir = args.work_dir or default_work_dir(args.weights)
+    result, path = evaluate_weights(
+        cfg, args.weights, work_dir=work_dir, progress=not args.no_progress
+    )
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "config": cfg.name,
+                    "weights": str(args.weights),
+                    "top1": result.top1,
+                    "top5": result.top5,
+                    "loss": result.loss,
+                    "samples": len(result.labels),
+                    "scores": str(path) if path else None,
+                }
+            )
+        )
+        return 0
+    print(
+        f"{cfg.name}: test top-1 {percent(result.top1)}, top-5 {percent(result.top5)} "
+        f"on {len(result.labels)} clips ({args.weights})"
+    )
+    if path is not None:
+        print(f"scores: {path}")
+    if args.per_class:
+        names = class_names(cfg.data.num_classes)
+        print(summarize_scores(result.scores, result.labels, names).to_text())
+    return 0

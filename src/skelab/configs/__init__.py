@@ -1,0 +1,1 @@
+"""Shipped run presets: `<dataset>-<split>/<model>-<stream>.yaml`; see `skelab.engine.config`."""

@@ -1,0 +1,100 @@
+"""`skelab doctor`: what this machine offers skelab (versions, devices, memory, extras)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import platform
+import sys
+from typing import Any
+
+import torch
+import yaml
+
+# Optional packages and the skelab feature each one enables.
+OPTIONAL = {
+    "tensorboard": "TensorBoard event files in each run folder",
+    "matplotlib": "skeleton and curve plots (skelab.viz)",
+}
+
+
+def _version(package: str) -> str | None:
+    if importlib.util.find_spec(package) is None:
+        return None
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "installed"
+
+
+def environment_report() -> dict[str, Any]:
+    """A JSON-friendly description of Python, torch, CUDA/cuDNN, devices, CPU and extras."""
+    from skelab import __version__
+
+    cuda = torch.cuda.is_available()
+    devices = []
+    if cuda:
+        for i in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(i)
+            major, minor = props.major, props.minor
+            devices.append(
+                {
+                    "index": i,
+                    "name": props.name,
+                    "memory_gb": round(props.total_memory / 2**30, 1),
+                    "compute_capability": f"{major}.{minor}",
+                    "bf16": bool(torch.cuda.is_bf16_supported()) if i == 0 else major >= 8,
+                    "fp16": major >= 6 or (major == 5 and minor >= 3),
+                }
+            )
+    cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+    return {
+        "skelab": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "cuda_available": cuda,
+        "cuda_version": torch.version.cuda,
+        "cudnn_version": cudnn,
+        "devices": devices,
+        "cpu_cores": os.cpu_count(),
+        "cpu_cores_usable": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "extras": {name: _version(name) for name in OPTIONAL},
+        "numpy": _version("numpy"),
+        "yaml": getattr(yaml, "__version__", None),
+        "tqdm": _version("tqdm"),
+    }
+
+
+def report_text(report: dict[str, Any]) -> str:
+    """The report as aligned text lines, with a hint where something is missing."""
+    lines = [
+        f"skelab        {report['skelab']}",
+        f"python        {report['python']} ({report['platform']})",
+        f"torch         {report['torch']}",
+        f"numpy         {report['numpy']}   pyyaml {report['yaml']}   tqdm {report['tqdm']}",
+        f"CUDA          {report['cuda_version'] or 'none (CPU-only torch build)'}"
+        f"{'' if report['cuda_available'] else '  [not available]'}",
+        f"cuDNN         {report['cudnn_version'] or 'none'}",
+        f"CPU cores     {report['cpu_cores']} ({report['cpu_cores_usable']} usable, torch uses "
+        f"{report['torch_threads']} threads)",
+    ]
+    if report["devices"]:
+        for d in report["devices"]:
+            lines.append(
+                f"GPU {d['index']}         {d['name']}, {d['memory_gb']} GB, compute "
+                f"{d['compute_capability']}, bf16 {'yes' if d['bf16'] else 'no'}, fp16 "
+                f"{'yes' if d['fp16'] else 'no'}"
+            )
+    else:
+        lines.append("GPU           none: training runs on the CPU (train.amp is ignored there)")
+    for name, version in report["extras"].items():
+        state = (
+            version or f"missing (pip install 'skelab[{name if name == 'tensorboard' else 'viz'}]')"
+        )
+        lines.append(f"{name:<13} {state}  - {OPTIONAL[name]}")
+    return "\n".join(lines)

@@ -1,0 +1,98 @@
+"""Run metrics: top-k accuracy, scores files, `metrics.jsonl` and (optional) TensorBoard."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def topk_accuracy(scores: np.ndarray, labels: np.ndarray, k: int) -> float:
+    """Share (0..1) of rows whose label is among the k highest scores."""
+    if len(labels) == 0:
+        return math.nan
+    k = min(k, scores.shape[1])
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    return float((top == labels[:, None]).any(axis=1).mean())
+
+
+def save_scores(
+    path: str | Path, scores: np.ndarray, labels: np.ndarray, index: np.ndarray
+) -> Path:
+    """Write a scores file atomically: `scores` (N, C) float32 logits, `labels`, `index` int64."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(
+                fh,
+                scores=np.asarray(scores, np.float32),
+                labels=np.asarray(labels, np.int64),
+                index=np.asarray(index, np.int64),
+            )
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_scores(path: str | Path) -> dict[str, np.ndarray]:
+    """Read a scores file (no pickle)."""
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in ("scores", "labels", "index")}
+
+
+class MetricsWriter:
+    """Appends one JSON object per line to `metrics.jsonl`, mirrors numbers to TensorBoard."""
+
+    def __init__(self, work_dir: Path, *, tensorboard: bool = True) -> None:
+        self.path = work_dir / "metrics.jsonl"
+        self._tb: Any = None
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:
+                log.info(
+                    "tensorboard is not installed; metrics go to metrics.jsonl only "
+                    "(pip install 'skelab[tensorboard]' to get event files)"
+                )
+            else:
+                self._tb = SummaryWriter(log_dir=str(work_dir / "tensorboard"))
+
+    def write(self, record: dict[str, Any], *, step: int) -> None:
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, allow_nan=True) + "\n")
+        if self._tb is not None:
+            for key, value in record.items():
+                if (
+                    isinstance(value, (int, float))
+                    and not isinstance(value, bool)
+                    and key not in ("epoch", "step")
+                ):
+                    self._tb.add_scalar(key.replace("_", "/", 1), value, global_step=step)
+            self._tb.flush()
+
+    def close(self) -> None:
+        if self._tb is not None:
+            self._tb.close()
+            self._tb = None
+
+
+def read_metrics(work_dir: str | Path) -> list[dict[str, Any]]:
+    """The records of a run's `metrics.jsonl`, in order."""
+    path = Path(work_dir) / "metrics.jsonl"
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -1,0 +1,42 @@
+"""Learning-rate schedules as pure functions of (epoch, step), so resuming needs no state.
+
+* `step` (CTR-GCN `main.py`, MS-G3D `MultiStepLR`, ST-GCN `processor/recognition.py`): set once
+  at the start of each epoch. For 0-based epoch e: during warm-up
+  lr = base * (e + 1) / warmup_epochs (CTR-GCN's 0.02, 0.04, ..., 0.1 for base 0.1 and 5
+  epochs); afterwards lr = base * gamma ** (number of milestones <= e), floored at `min_lr`.
+* `cosine` (SkateFormer: timm `CosineLRScheduler` with `warmup_prefix=False`, stepped per
+  iteration): with t the global optimizer step and T = epochs * steps_per_epoch, a linear
+  warm-up from `warmup_lr` to base over the first warmup_epochs * steps_per_epoch steps, and
+  otherwise lr = min_lr + (base - min_lr) * (1 + cos(pi * t / T)) / 2. The warm-up lies inside
+  the cosine span, as in SkateFormer.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+
+from skelab.engine.config import SchedConfig
+
+
+def learning_rate(
+    sched: SchedConfig,
+    base_lr: float,
+    *,
+    epoch: int,
+    step_in_epoch: int,
+    steps_per_epoch: int,
+    epochs: int,
+) -> float:
+    """The learning rate for optimizer step `step_in_epoch` of 0-based `epoch`."""
+    if sched.name == "step":
+        if epoch < sched.warmup_epochs:
+            return base_lr * (epoch + 1) / sched.warmup_epochs
+        lr = base_lr * sched.gamma ** bisect.bisect_right(sched.milestones, epoch)
+        return max(lr, sched.min_lr)
+    t = epoch * steps_per_epoch + step_in_epoch
+    warm = sched.warmup_epochs * steps_per_epoch
+    if t < warm:
+        return sched.warmup_lr + (base_lr - sched.warmup_lr) * t / warm
+    total = max(epochs * steps_per_epoch, 1)
+    return sched.min_lr + 0.5 * (base_lr - sched.min_lr) * (1.0 + math.cos(math.pi * t / total))

@@ -1,0 +1,63 @@
+"""Per-class summary of a scores file: best and worst classes by name, and top confusions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ClassSummary:
+    """Accuracy per class (0..1, NaN where a class has no test sample) and the confusions."""
+
+    accuracy: np.ndarray  # (C,)
+    support: np.ndarray  # (C,) test samples per class
+    confusions: list[tuple[int, int, int]]  # (true class, predicted class, count), most first
+    class_names: tuple[str, ...]
+
+    def best(self, k: int = 3) -> list[tuple[str, float, int]]:
+        return self._ranked(k, reverse=True)
+
+    def worst(self, k: int = 3) -> list[tuple[str, float, int]]:
+        return self._ranked(k, reverse=False)
+
+    def _ranked(self, k: int, *, reverse: bool) -> list[tuple[str, float, int]]:
+        present = [c for c in range(len(self.accuracy)) if self.support[c] > 0]
+        present.sort(key=lambda c: (self.accuracy[c], -c), reverse=reverse)
+        return [
+            (self.class_names[c], float(self.accuracy[c]), int(self.support[c]))
+            for c in present[:k]
+        ]
+
+    def to_text(self, k: int = 3) -> str:
+        def rows(items: list[tuple[str, float, int]]) -> list[str]:
+            return [f"    {100 * acc:5.1f}%  {name} ({n} clips)" for name, acc, n in items]
+
+        lines = ["  best classes:", *rows(self.best(k)), "  hardest classes:", *rows(self.worst(k))]
+        if self.confusions:
+            lines.append("  most frequent confusions (true -> predicted):")
+            for t, p, n in self.confusions[:k]:
+                lines.append(f"    {n:4d}x  {self.class_names[t]} -> {self.class_names[p]}")
+        return "\n".join(lines)
+
+
+def summarize_scores(
+    scores: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...] | list[str]
+) -> ClassSummary:
+    """Per-class top-1 accuracy and the off-diagonal confusion counts of (N, C) logits."""
+    c = scores.shape[1]
+    names = (
+        tuple(class_names)[:c] if len(class_names) >= c else tuple(f"class {i}" for i in range(c))
+    )
+    pred = scores.argmax(1)
+    matrix = np.zeros((c, c), np.int64)
+    np.add.at(matrix, (labels, pred), 1)
+    support = matrix.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        accuracy = np.diag(matrix) / support
+    off = matrix.copy()
+    np.fill_diagonal(off, 0)
+    pairs = [(int(t), int(p), int(off[t, p])) for t, p in zip(*np.nonzero(off), strict=True)]
+    pairs.sort(key=lambda tpn: (-tpn[2], tpn[0], tpn[1]))
+    return ClassSummary(accuracy=accuracy, support=support, confusions=pairs, class_names=names)

@@ -1,0 +1,509 @@
+"""Hyper-GCN: adaptive hyper-graph convolution with virtual hyper-joints.
+
+Paper: Zhou et al., "Adaptive Hyper-Graph Convolution Network for Skeleton-based Human Action
+Recognition with Virtual Connections", ICCV 2025, arXiv 2411.14796.
+Upstream: github.com/6UOOON9/Hyper-GCN, model/hypergcn_base.py and model/hypergcn_large.py
+(`Model`, `TCN_GCN_unit`, `HYPERGC`), graph/ntu_rgb_d.py (`virtual_ensemble` labelling) and the
+`DivergenceLoss` of main.py; commit cefe70b.
+
+Written from the paper and upstream shapes. Attribute names match upstream checkpoint keys, so
+the official weights (607 entries for base, 614 for large) load as they are. Every layer mixes
+joints through three graphs over 8 channel heads: a learnably re-weighted static skeleton graph,
+a hyper-graph rebuilt per sample (each vertex joins its 9 nearest hyper-edges in a learned
+feature space) and 3 learned virtual joints linked to every real joint.
+
+Differences from upstream (none changes the function; the golden tests hold to rel. err. 1e-5):
+
+* `forward` returns the logits only. The virtual joints (`hyper_joint`) of the last forward are
+  kept, and `auxiliary_losses()` returns upstream's divergence loss on them, multiplied by
+  `divergence_weight` (1, as in upstream's main.py); the trainer adds it.
+* The virtual joints are constant over batch and frames, so they are not concatenated onto the
+  (N, C, T, V) features: their 1x1-conv outputs are computed once, (C_out, 3), and enter the
+  graph aggregation as one extra term per head. Only the 25 real output rows are aggregated;
+  upstream computes all 28 rows and then drops the virtual ones.
+* The per-head aggregation is one batched matrix product over all heads, not a per-head einsum.
+* The nearest-hyper-edge selection is computed as upstream does: per-head `torch.cdist` of the
+  (N, 8, 28, h) embeddings and `topk(9, largest=False)` (self included), then a softmax over the
+  negated distances of the selected entries.
+* Parameters upstream saves but that never affect the output are kept as parameters, so
+  checkpoints load strictly and parameter counts agree:
+  - the 3 virtual-joint rows of every `gcn1.edge_importance` (and of the fixed `gcn1.PA`) only
+    shape the outputs of the virtual vertices, which are dropped; skelab does not compute
+    those rows, so their gradient is exactly zero;
+  - `gcn1.to_V.bias` shifts every embedding of a head by the same vector, which leaves all
+    distances, and so the hyper-graph, unchanged; its gradient is zero up to rounding.
+* `PA` stays a parameter with `requires_grad=False`, as upstream has it, so parameter counts
+  (1,098,125 base, 2,361,741 large, NTU60) and checkpoint keys agree.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from skelab.errors import ModelConfigError, SkelabError
+from skelab.models.layers.tcn import MultiScaleTemporalConv, TemporalConv
+from skelab.models.registry import ModelCard, register_model
+from skelab.skeletons import NTU_INWARD_1BASED, NUM_JOINTS
+
+NUM_HEADS = 8  # upstream `num_subset`: channel heads of every graph convolution
+NEAREST_EDGES = 9  # hyper-edges each vertex joins (the paper's best K)
+REL_REDUCTION = 4  # hidden width per head = (C_in / 8) / 4
+EMBED_CHANNELS = 128
+
+# Hyper-GCN's inward edges (child -> parent), 1-based: CTR-GCN's body edges, but the hand tips
+# and thumbs hang directly off the hands.
+HYPERGCN_INWARD_1BASED: tuple[tuple[int, int], ...] = NTU_INWARD_1BASED[:20] + (
+    (22, 8),
+    (23, 8),
+    (24, 12),
+    (25, 12),
+)
+UPSTREAM_GRAPH = "graph.ntu_rgb_d.Graph"
+UPSTREAM_LABELING = "virtual_ensemble"
+
+
+def virtual_ensemble_graph(num_virtual: int, num_joints: int = NUM_JOINTS) -> np.ndarray:
+    """Binary (V+P, V+P) graph: self-loops, skeleton edges both ways, each virtual joint linked
+    to every real joint (no virtual-virtual links). Symmetric."""
+    size = num_joints + num_virtual
+    a = np.eye(size, dtype=np.float32)
+    for child, parent in HYPERGCN_INWARD_1BASED:
+        a[child - 1, parent - 1] = a[parent - 1, child - 1] = 1.0
+    a[num_joints:, :num_joints] = 1.0
+    a[:num_joints, num_joints:] = 1.0
+    return a
+
+
+# --------------------------------------------------------------------------------------------
+# Initialisation (CTR-GCN's conventions, which upstream keeps)
+
+
+def _init_conv(conv: nn.Conv1d | nn.Conv2d) -> None:
+    nn.init.kaiming_normal_(conv.weight, mode="fan_out")
+    if conv.bias is not None:
+        nn.init.zeros_(conv.bias)
+
+
+def _init_bn(bn: nn.BatchNorm1d | nn.BatchNorm2d, scale: float) -> None:
+    nn.init.constant_(bn.weight, scale)
+    nn.init.zeros_(bn.bias)
+
+
+# --------------------------------------------------------------------------------------------
+# The multi-head hyper-graph convolution (upstream `HYPERGC`)
+
+
+def hyper_incidence(phi: Tensor, k: int) -> Tensor:
+    """Soft incidence H (N, K, U, U) from embeddings phi (N, K, U, h): row i holds a softmax of
+    the negated distances over the k nearest vertices (self included), zero elsewhere."""
+    dist = torch.cdist(phi, phi)  # (N, K, U, U), upstream's exact distance computation
+    near, idx = dist.topk(k, dim=-1, largest=False)
+    return torch.zeros_like(dist).scatter_(-1, idx, torch.softmax(-near, dim=-1))
+
+
+def hyper_graph(h: Tensor, w: Tensor, rows: int) -> Tensor:
+    """Normalised hyper-graph G = Dv^-1 H W diag(W / De) H^T, its first `rows` rows.
+
+    h: (N, K, U, E) incidence, vertices x hyper-edges; w: (N, K, E) hyper-edge weights. W enters
+    twice (in H W and in the edge factor), as upstream has it."""
+    d_e = h.abs().sum(dim=-2) + 1e-8  # (N, K, E): sum over vertices
+    hw = h[..., :rows, :] * w.unsqueeze(-2)  # (N, K, rows, E)
+    d_v = hw.abs().sum(dim=-1, keepdim=True) + 1e-8  # (N, K, rows, 1); rows are independent
+    edge = (w / d_e).unsqueeze(-1) * h.transpose(-1, -2)  # (N, K, E, U)
+    return (hw / d_v) @ edge  # (N, K, rows, U)
+
+
+class HyperGraphConv(nn.Module):
+    """M-HGC: 8 channel heads, each mixing joints through static + adaptive hyper-graph."""
+
+    def __init__(
+        self,
+        c_in: int,
+        c_out: int,
+        graph: np.ndarray,
+        num_virtual: int = 3,
+        num_joints: int = NUM_JOINTS,
+    ) -> None:
+        super().__init__()
+        if c_in % (NUM_HEADS * REL_REDUCTION) or c_out % NUM_HEADS:
+            raise ModelConfigError(
+                f"HyperGraphConv({c_in}, {c_out}): channels must split into {NUM_HEADS} heads",
+                fix=f"use C_in divisible by {NUM_HEADS * REL_REDUCTION}, C_out by {NUM_HEADS}",
+            )
+        self.num_joints = num_joints
+        self.num_virtual = num_virtual
+        hidden = c_in // NUM_HEADS // REL_REDUCTION * NUM_HEADS
+        # Upstream starts the virtual joints identical: one random row repeated.
+        self.hyper_joint = nn.Parameter(torch.randn(1, c_in).repeat(num_virtual, 1))
+        self.alpha = nn.Parameter(torch.ones(1))
+        pa = torch.from_numpy(np.stack([graph] * NUM_HEADS))  # (8, V+P, V+P)
+        self.PA = nn.Parameter(pa, requires_grad=False)
+        self.edge_importance = nn.Parameter(torch.ones_like(pa))
+        self.to_V = nn.Conv1d(c_in, hidden, 1, groups=NUM_HEADS)
+        self.to_W = nn.Sequential(
+            nn.Conv1d(c_in, hidden, 1, groups=NUM_HEADS),
+            nn.LeakyReLU(),
+            nn.Conv1d(hidden, NUM_HEADS, 1),
+            nn.Tanh(),
+        )
+        self.conv_d = nn.Conv2d(c_in, c_out, 1, groups=NUM_HEADS)
+        if c_in != c_out:
+            self.down: nn.Module = nn.Sequential(nn.Conv2d(c_in, c_out, 1), nn.BatchNorm2d(c_out))
+        else:
+            self.down = nn.Identity()
+        self.bn = nn.BatchNorm2d(c_out)
+        for m in self.modules():
+            if isinstance(m, (nn.Conv1d, nn.Conv2d)):
+                _init_conv(m)
+            elif isinstance(m, nn.BatchNorm2d):
+                _init_bn(m, 1.0)
+        _init_bn(self.bn, 1e-6)
+
+    def static_graph(self) -> Tensor:
+        """Row-normalised edge_importance * PA, real-joint rows only: (8, V, V+P)."""
+        a = (self.edge_importance * self.PA)[:, : self.num_joints]
+        return a / (a.abs().sum(dim=-1, keepdim=True) + 1e-8)
+
+    def hyper_graph_inputs(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-head embeddings (N, 8, V+P, h) and hyper-edge weights (N, 8, V+P) from the
+        frame-averaged features of the V real and P virtual joints."""
+        n, c, _, v = x.shape
+        heads = NUM_HEADS
+        # The virtual joints are the same in every frame, so their frame mean is themselves.
+        t_x = torch.cat([x.mean(dim=2), self.hyper_joint.t().expand(n, c, -1)], dim=-1)
+        t_x = t_x.view(n, heads, c // heads, -1)  # (N, 8, C_in/8, V+P)
+        phi = _grouped_linear(self.to_V, t_x).transpose(-1, -2)  # (N, 8, V+P, h)
+        hidden = F.leaky_relu(_grouped_linear(self.to_W[0], t_x)).flatten(1, 2)  # (N, 8h, V+P)
+        w = torch.tanh(_pointwise(self.to_W[2], hidden))  # (N, 8, V+P), in (-1, 1)
+        return phi, w
+
+    def forward(self, x: Tensor) -> Tensor:
+        n, c, t, v = x.shape  # (N, C_in, T, V)
+        heads = NUM_HEADS
+        phi, w = self.hyper_graph_inputs(x)
+        g = hyper_graph(hyper_incidence(phi, NEAREST_EDGES), w, rows=v)  # (N, 8, V, V+P)
+        a = self.static_graph() + F.relu(self.alpha) * g  # (N, 8, V, V+P): row u gathers from v
+        a_real, a_virtual = a[..., :v], a[..., v:]  # (N, 8, V, V), (N, 8, V, P)
+
+        # conv_d is linear per vertex, so aggregating over joints first gives the same result:
+        # A (W x + b) = W (A x) + b * rowsum(A). Two matrix products over all heads at once.
+        weight = self.conv_d.weight.view(heads, -1, c // heads)  # (8, C_out/8, C_in/8)
+        bias = self.conv_d.bias.view(heads, -1, 1)  # (8, C_out/8, 1)
+        z = x.view(n, heads, -1, v) @ a_real.transpose(-1, -2)  # (N, 8, C_in/8 * T, V)
+        y = weight @ z.view(n, heads, c // heads, t * v)  # (N, 8, C_out/8, T*V)
+        # Virtual joints and the bias are constant over frames: one (N, 8, C_out/8, V) term.
+        d_virtual = weight @ self.hyper_joint.t().reshape(heads, c // heads, -1) + bias
+        const = d_virtual @ a_virtual.transpose(-1, -2) + bias * a_real.sum(-1).unsqueeze(2)
+        y = (y.view(n, heads, -1, t, v) + const.unsqueeze(3)).view(n, -1, t, v)
+        return F.relu(self.bn(y) + self.down(x))  # (N, C_out, T, V)
+
+
+def _grouped_linear(conv: nn.Conv1d, x: Tensor) -> Tensor:
+    """A grouped 1x1 Conv1d as a batched matrix product: (N, G, C_in/G, L) -> (N, G, C_out/G, L)."""
+    groups = conv.groups
+    weight = conv.weight.view(groups, -1, conv.in_channels // groups)
+    return weight @ x + conv.bias.view(groups, -1, 1)
+
+
+def _pointwise(conv: nn.Conv1d, x: Tensor) -> Tensor:
+    """A dense 1x1 Conv1d as a matrix product: (N, C_in, L) -> (N, C_out, L)."""
+    return conv.weight.squeeze(-1) @ x + conv.bias.unsqueeze(-1)
+
+
+# --------------------------------------------------------------------------------------------
+# Blocks and the network
+
+
+class HyperGCNBlock(nn.Module):
+    """relu(TCN(M-HGC(x)) + residual(x)); upstream `TCN_GCN_unit`."""
+
+    def __init__(
+        self, c_in: int, c_out: int, graph: np.ndarray, stride: int = 1, num_virtual: int = 3
+    ) -> None:
+        super().__init__()
+        self.gcn1 = HyperGraphConv(c_in, c_out, graph, num_virtual)
+        self.tcn1 = MultiScaleTemporalConv(
+            c_out,
+            c_out,
+            kernel=5,
+            stride=stride,
+            dilations=(1, 2),
+            residual=False,
+            activation=False,
+            padding_mode="replicate",
+        )
+        _init_tcn(self.tcn1)
+        if c_in == c_out and stride == 1:
+            self.residual: nn.Module = nn.Identity()
+        else:
+            self.residual = TemporalConv(c_in, c_out, 1, stride, padding_mode="replicate")
+            _init_conv(self.residual.conv)
+            _init_bn(self.residual.bn, 1.0)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.relu(self.tcn1(self.gcn1(x)) + self.residual(x))  # (N, C_out, T/s, V)
+
+
+def _init_tcn(tcn: nn.Module) -> None:
+    """Upstream's `weights_init` for the multi-scale TCN: Kaiming convs, BN gamma ~ N(1, 0.02)."""
+    for m in tcn.modules():
+        if isinstance(m, nn.Conv2d):
+            _init_conv(m)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+class HyperGCN(nn.Module):
+    """Joint embedding, 9 Hyper-GCN blocks with dense skips per stage, mean-pool, linear head."""
+
+    def __init__(
+        self,
+        *,
+        num_classes: int = 60,
+        in_channels: int = 3,
+        num_persons: int = 2,
+        num_virtual: int = 3,
+        widths: tuple[int, int, int] = (128, 256, 256),
+        dropout: float = 0.0,
+        divergence_weight: float = 1.0,
+    ) -> None:
+        super().__init__()
+        v = NUM_JOINTS
+        c1, c2, c3 = widths
+        graph = virtual_ensemble_graph(num_virtual, v)
+        self.divergence_weight = divergence_weight
+        self.pos_embedding = nn.Parameter(torch.randn(1, v, EMBED_CHANNELS))
+        self.data_bn = nn.BatchNorm1d(num_persons * v * EMBED_CHANNELS)
+        self.to_joint_embedding = nn.Linear(in_channels, EMBED_CHANNELS)
+        plan = [  # (C_in, C_out, stride) of l1..l9
+            (EMBED_CHANNELS, c1, 1), (c1, c1, 1), (c1, c1, 1),
+            (c1, c2, 2), (c2, c2, 1), (c2, c2, 1),
+            (c2, c3, 2), (c3, c3, 1), (c3, c3, 1),
+        ]  # fmt: skip
+        for i, (c_in, c_out, stride) in enumerate(plan, start=1):
+            self.add_module(f"l{i}", HyperGCNBlock(c_in, c_out, graph, stride, num_virtual))
+        self.drop_out = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.fc = nn.Linear(c3, num_classes)
+        nn.init.normal_(self.fc.weight, 0.0, math.sqrt(2.0 / num_classes))
+        _init_bn(self.data_bn, 1.0)
+        self._hyper_joints: list[Tensor] = []
+
+    def blocks(self) -> list[HyperGCNBlock]:
+        """l1..l9 in order."""
+        return [getattr(self, f"l{i}") for i in range(1, 10)]
+
+    def forward(self, x: Tensor) -> Tensor:
+        n, c, t, v, m = x.shape  # (N, C, T, V, M)
+        x = self.to_joint_embedding(x.permute(0, 4, 2, 3, 1))  # (N, M, T, V, 128)
+        x = torch.tanh(x + self.pos_embedding)
+        # data_bn normalises each (person, joint, channel) over batch and frames.
+        x = x.permute(0, 1, 3, 4, 2).reshape(n, -1, t)  # (N, M*V*128, T)
+        x = self.data_bn(x)
+        x = x.view(n, m, v, -1, t).permute(0, 1, 3, 4, 2).reshape(n * m, -1, t, v)
+        l1, l2, l3, l4, l5, l6, l7, l8, l9 = self.blocks()
+        x1 = l1(x)
+        x4 = l4(l3(l2(x1) + x1))  # dense skip inside each stage
+        x7 = l7(l6(l5(x4) + x4))
+        x = l9(l8(x7) + x7)  # (N*M, C, T/4, V)
+        self._hyper_joints = [
+            block.gcn1.hyper_joint for block in (l1, l2, l3, l4, l5, l6, l7, l8, l9)
+        ]
+        x = x.reshape(n, m, x.shape[1], -1).mean(dim=3).mean(dim=1)  # (N, C)
+        return self.fc(self.drop_out(x))  # (N, num_classes)
+
+    def auxiliary_losses(self) -> dict[str, Tensor]:
+        """Upstream's divergence loss on the virtual joints of the last forward, weighted."""
+        if not self._hyper_joints:
+            raise SkelabError(
+                "Hyper-GCN's divergence loss needs a forward pass first",
+                fix="call the model on a batch before auxiliary_losses()",
+            )
+        return {"divergence": self.divergence_weight * divergence_loss(self._hyper_joints)}
+
+
+def divergence_loss(hyper_joints: list[Tensor]) -> Tensor:
+    """Mean over layers of the mean positive cosine similarity between distinct virtual joints.
+
+    For each (P, C) matrix: S = cosine similarities (P, P); (sum relu(S) - P) / (P (P - 1))."""
+    terms = []
+    for joints in hyper_joints:
+        p = joints.shape[0]
+        unit = F.normalize(joints, dim=1)
+        sim = unit @ unit.t()  # (P, P), diagonal 1
+        terms.append((F.relu(sim).sum() - p) / (p * (p - 1)))
+    return torch.stack(terms).mean()
+
+
+# --------------------------------------------------------------------------------------------
+# Builders
+
+
+def _check_options(
+    name: str,
+    *,
+    num_classes: int,
+    in_channels: int,
+    num_joints: int,
+    num_persons: int,
+    window: int,
+    hyper_joints: int,
+    dropout: float,
+    graph: str | None,
+    graph_args: dict[str, Any] | None,
+) -> None:
+    """Reject option combinations upstream cannot build, naming the valid values."""
+    if num_joints != NUM_JOINTS:
+        raise ModelConfigError(
+            f"{name}: num_joints={num_joints}, but the Hyper-GCN graph is NTU's 25 joints",
+            fix="use num_joints=25 (NTU RGB+D joint layout)",
+        )
+    if graph is not None and graph != UPSTREAM_GRAPH:
+        raise ModelConfigError(
+            f"{name}: graph {graph!r} is not supported",
+            fix=f"use graph={UPSTREAM_GRAPH!r} (NTU RGB+D, with virtual joints) or leave it out",
+        )
+    args = dict(graph_args or {})
+    labeling = args.pop("labeling_mode", UPSTREAM_LABELING)
+    if labeling != UPSTREAM_LABELING or args:
+        raise ModelConfigError(
+            f"{name}: graph_args {graph_args!r} are not supported",
+            fix=f"use graph_args={{'labeling_mode': {UPSTREAM_LABELING!r}}} or leave it out",
+        )
+    for key, value, low in (
+        ("num_classes", num_classes, 1),
+        ("in_channels", in_channels, 1),
+        ("num_persons", num_persons, 1),
+        ("hyper_joints", hyper_joints, 2),
+        ("window", window, 4),
+    ):
+        if value < low:
+            raise ModelConfigError(
+                f"{name}: {key}={value} must be >= {low}", fix=f"set {key} >= {low}"
+            )
+    if not 0.0 <= dropout < 1.0:
+        raise ModelConfigError(f"{name}: dropout={dropout} must be in [0, 1)", fix="use e.g. 0")
+
+
+def _build(
+    name: str, widths: tuple[int, int, int], *, divergence_weight: float, **opts: Any
+) -> HyperGCN:
+    _check_options(name, **opts)
+    return HyperGCN(
+        num_classes=opts["num_classes"],
+        in_channels=opts["in_channels"],
+        num_persons=opts["num_persons"],
+        num_virtual=opts["hyper_joints"],
+        widths=widths,
+        dropout=opts["dropout"],
+        divergence_weight=divergence_weight,
+    )
+
+
+_NOTES = (
+    "Parameter count includes the fixed graph PA (9 x 8 x 28 x 28 = 56,448 values, "
+    "requires_grad=False). Train with cross-entropy (label smoothing 0.1) plus "
+    "auxiliary_losses()['divergence'] (weight 1). Any window works; upstream trains at 64. "
+    "Per-stream NTU60 X-Sub accuracies are not published; the ensemble weights are in the "
+    "preset notes."
+)
+
+
+@register_model(
+    ModelCard(
+        name="hypergcn",
+        title="Hyper-GCN (base)",
+        paper="Zhou et al., Adaptive Hyper-Graph Convolution Network for Skeleton-based Human "
+        "Action Recognition with Virtual Connections",
+        venue="ICCV",
+        year=2025,
+        upstream="github.com/6UOOON9/Hyper-GCN model/hypergcn_base.py",
+        default_window=64,
+        joint_layout="ntu25 (N, 3, T, 25, 2)",
+        streams=("joint", "bone", "joint_motion", "bone_motion"),
+        params_ntu60=1_098_125,
+        reported_top1={"ensemble": 93.3},
+        notes=_NOTES,
+    )
+)
+def hypergcn(
+    *,
+    num_classes: int = 60,
+    in_channels: int = 3,
+    num_joints: int = NUM_JOINTS,
+    num_persons: int = 2,
+    window: int = 64,
+    dropout: float = 0.0,
+    hyper_joints: int = 3,
+    divergence_weight: float = 1.0,
+    graph: str | None = None,
+    graph_args: dict[str, Any] | None = None,
+) -> HyperGCN:
+    """Hyper-GCN base: widths 128/256/256, 3 virtual joints (upstream `hypergcn_base.Model`)."""
+    return _build(
+        "hypergcn",
+        (128, 256, 256),
+        divergence_weight=divergence_weight,
+        num_classes=num_classes,
+        in_channels=in_channels,
+        num_joints=num_joints,
+        num_persons=num_persons,
+        window=window,
+        hyper_joints=hyper_joints,
+        dropout=dropout,
+        graph=graph,
+        graph_args=graph_args,
+    )
+
+
+@register_model(
+    ModelCard(
+        name="hypergcn-large",
+        title="Hyper-GCN (large)",
+        paper="Zhou et al., Adaptive Hyper-Graph Convolution Network for Skeleton-based Human "
+        "Action Recognition with Virtual Connections",
+        venue="ICCV",
+        year=2025,
+        upstream="github.com/6UOOON9/Hyper-GCN model/hypergcn_large.py",
+        default_window=64,
+        joint_layout="ntu25 (N, 3, T, 25, 2)",
+        streams=("joint", "bone", "joint_motion", "bone_motion"),
+        params_ntu60=2_361_741,
+        reported_top1={"ensemble": 93.7},
+        notes=_NOTES,
+    )
+)
+def hypergcn_large(
+    *,
+    num_classes: int = 60,
+    in_channels: int = 3,
+    num_joints: int = NUM_JOINTS,
+    num_persons: int = 2,
+    window: int = 64,
+    dropout: float = 0.0,
+    hyper_joints: int = 3,
+    divergence_weight: float = 1.0,
+    graph: str | None = None,
+    graph_args: dict[str, Any] | None = None,
+) -> HyperGCN:
+    """Hyper-GCN large: widths 128/256/512, 3 virtual joints (upstream `hypergcn_large.Model`)."""
+    return _build(
+        "hypergcn-large",
+        (128, 256, 512),
+        divergence_weight=divergence_weight,
+        num_classes=num_classes,
+        in_channels=in_channels,
+        num_joints=num_joints,
+        num_persons=num_persons,
+        window=window,
+        hyper_joints=hyper_joints,
+        dropout=dropout,
+        graph=graph,
+        graph_args=graph_args,
+    )

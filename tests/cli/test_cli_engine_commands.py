@@ -1,0 +1,124 @@
+"""`skelab train / eval / configs / doctor / demo`, run in-process on tiny data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from skelab.cli.main import main
+from skelab.engine.metrics import load_scores, read_metrics
+
+
+@pytest.fixture
+def tiny_npz(tmp_path):
+    """A 5-D layout NPZ: 4 separable classes, 40 train and 16 test clips of 12 frames."""
+    rng = np.random.default_rng(0)
+
+    def split(n):
+        y = np.arange(n) % 4
+        x = 0.2 * rng.standard_normal((n, 3, 12, 25, 2)).astype(np.float32)
+        x[:, 0] += (y - 1.5)[:, None, None, None]
+        return x, y.astype(np.int64)
+
+    (xtr, ytr), (xte, yte) = split(40), split(16)
+    path = tmp_path / "tiny.npz"
+    np.savez(path, x_train=xtr, y_train=ytr, x_test=xte, y_test=yte, num_classes=np.int64(4))
+    return path
+
+
+@pytest.fixture
+def tiny_yaml(tmp_path, tiny_npz):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(
+        "extends: ntu60-xsub/mlp-joint\n"
+        "model:\n  options: {segments: 2, hidden: [16]}\n"
+        f"data:\n  path: {tiny_npz}\n  num_classes: 4\n  window: 8\n"
+        "train:\n  epochs: 2\n  batch_size: 8\n  test_batch_size: 8\n  device: cpu\n"
+    )
+    return path
+
+
+def test_train_then_eval_reproduces_the_training_scores(tmp_path, tiny_yaml, capsys):
+    run = tmp_path / "run"
+
+    assert main(["train", str(tiny_yaml), "--work-dir", str(run), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                str(run / "config.yaml"),
+                "--weights",
+                str(run / "checkpoints/last.pt"),
+                "--no-progress",
+                "--json",
+            ]
+        )
+        == 0
+    )
+
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    evaluated = load_scores(out["scores"])
+    saved = load_scores(run / "scores/epoch_2_test.npz")
+    np.testing.assert_array_equal(evaluated["scores"], saved["scores"])
+    np.testing.assert_array_equal(evaluated["index"], saved["index"])
+    assert out["top1"] == pytest.approx(read_metrics(run)[-1]["test_top1"])
+
+
+def test_train_resume_continues_to_more_epochs(tmp_path, tiny_yaml):
+    run = tmp_path / "run"
+    main(["train", str(tiny_yaml), "--work-dir", str(run), "--no-progress"])
+
+    code = main(
+        [
+            "train",
+            str(tiny_yaml),
+            "--work-dir",
+            str(run),
+            "--resume",
+            "--no-progress",
+            "--set",
+            "train.epochs=3",
+        ]
+    )
+
+    assert code == 0 and [r["epoch"] for r in read_metrics(run)] == [1, 2, 3]
+
+
+def test_train_with_a_bad_override_exits_2_with_the_fix(tiny_yaml, capsys):
+    code = main(["train", str(tiny_yaml), "--set", "optim.learning_rate=0.1"])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "optim.learning_rate: unknown key" in err and "fix:" in err
+
+
+def test_train_without_data_path_says_how_to_set_it(capsys):
+    code = main(
+        ["train", "ntu60-xsub/mlp-joint", "--set", "data.path=", "--set", "train.device=cpu"]
+    )
+
+    assert code == 2 and "--set data.path=" in capsys.readouterr().err
+
+
+def test_configs_lists_presets_with_descriptions(capsys):
+    assert main(["configs", "--filter", "ntu60-xsub/stgcn-lite"]) == 0
+
+    out = capsys.readouterr().out
+    assert "ntu60-xsub/stgcn-lite-bone-motion" in out and "ST-GCN-lite" in out
+
+
+def test_configs_show_prints_the_resolved_yaml(capsys):
+    assert main(["configs", "show", "ntu60-xsub/stgcn-joint", "--set", "optim.lr=0.05"]) == 0
+
+    out = capsys.readouterr().out
+    assert "lr: 0.05" in out and "milestones: [10, 50]" in out and "extends" not in out
+
+
+def test_doctor_reports_versions_and_extras(capsys):
+    assert main(["doctor", "--json"]) == 0
+
+    report = json.loads(capsys.readouterr().out)
+    assert report["torch"] and report["cpu_cores"] >= 1
+    assert set(report["extras"]) == {"tensorboard", "matplotlib"}

@@ -1,0 +1,252 @@
+"""Hyper-GCN: variants' layouts, the fast graph convolution against its definition, the
+divergence loss, option checks and strict checkpoint loading."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from skelab.errors import CheckpointError, ModelConfigError, SkelabError
+from skelab.models import build, count_parameters, get_card, load_upstream_checkpoint
+from skelab.models.hypergcn import HyperGraphConv, divergence_loss, virtual_ensemble_graph
+
+
+def _num_params(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+# ------------------------------------------------------------------ layouts of the variants
+
+
+def test_base_and_large_have_upstream_parameter_counts():
+    base, large = build("hypergcn"), build("hypergcn-large")
+
+    assert (_num_params(base), count_parameters(base)) == (1_098_125, 1_041_677)
+    assert (_num_params(large), count_parameters(large)) == (2_361_741, 2_305_293)
+    assert get_card("hypergcn").params_ntu60 == 1_098_125
+    assert get_card("hypergcn-large").params_ntu60 == 2_361_741
+
+
+def test_large_layout_is_base_plus_l7_down_with_512_channels():
+    base, large = build("hypergcn").state_dict(), build("hypergcn-large").state_dict()
+
+    extra = [k for k in large if k not in base]
+
+    assert len(large) == 614 and len(base) == 607
+    assert extra == [
+        "l7.gcn1.down.0.weight", "l7.gcn1.down.0.bias", "l7.gcn1.down.1.weight",
+        "l7.gcn1.down.1.bias", "l7.gcn1.down.1.running_mean", "l7.gcn1.down.1.running_var",
+        "l7.gcn1.down.1.num_batches_tracked",
+    ]  # fmt: skip
+    assert large["l7.gcn1.down.0.weight"].shape == (512, 256, 1, 1)
+    assert large["l7.gcn1.conv_d.weight"].shape == (512, 32, 1, 1)
+    assert large["l7.residual.conv.weight"].shape == (512, 256, 1, 1)
+    assert large["l8.gcn1.hyper_joint"].shape == (3, 512)
+    assert large["l8.gcn1.to_V.weight"].shape == (128, 64, 1)
+    assert large["l9.tcn1.branches.0.3.conv.weight"].shape == (128, 128, 5, 1)
+    assert large["fc.weight"].shape == (60, 512)
+
+
+def test_ntu120_changes_only_the_classifier():
+    base, ntu120 = build("hypergcn").state_dict(), build("hypergcn", num_class=120).state_dict()
+
+    changed = [k for k in base if base[k].shape != ntu120[k].shape]
+
+    assert changed == ["fc.weight", "fc.bias"]
+    assert ntu120["fc.weight"].shape == (120, 256)
+
+
+def test_single_person_shrinks_data_bn_to_one_person():
+    state = build("hypergcn", num_person=1).state_dict()
+
+    assert state["data_bn.weight"].shape == (25 * 128,)
+
+
+@pytest.mark.parametrize(
+    ("name", "num_classes", "shape"),
+    [
+        ("hypergcn", 120, (2, 3, 32, 25, 2)),
+        ("hypergcn", 60, (2, 3, 48, 25, 1)),
+        ("hypergcn-large", 60, (2, 3, 16, 25, 1)),
+    ],
+)
+def test_forward_and_backward_on_tiny_batches(name, num_classes, shape):
+    model = build(name, num_classes=num_classes, num_persons=shape[-1], window=shape[2])
+    x = torch.randn(shape)  # (N, C, T, V, M)
+
+    logits = model(x)
+    loss = logits.logsumexp(dim=1).mean() + model.auxiliary_losses()["divergence"]
+    loss.backward()
+
+    assert logits.shape == (2, num_classes)
+    assert model.l1.gcn1.conv_d.weight.grad.abs().sum() > 0
+    assert model.l9.gcn1.hyper_joint.grad is not None
+
+
+# ------------------------------------------------ the fast graph convolution vs its definition
+
+
+def _definition(layer: HyperGraphConv, x: torch.Tensor) -> torch.Tensor:
+    """HYPERGC written out as the reference states it: concatenate the virtual joints, build the
+    full (V+P) x (V+P) graph, aggregate head by head, drop the virtual vertices."""
+    n, c, t, v = x.shape
+    p = layer.hyper_joint.shape[0]
+    xv = torch.cat([x, layer.hyper_joint.t()[None, :, None, :].expand(n, c, t, p)], dim=-1)
+    a = layer.edge_importance * layer.PA
+    a = a / (a.abs().sum(-1, keepdim=True) + 1e-8)
+    t_x = xv.mean(2)
+    phi = layer.to_V(t_x).view(n, 8, -1, v + p).transpose(-1, -2)
+    dist = torch.cdist(phi, phi)
+    near, idx = dist.topk(9, dim=-1, largest=False)
+    h = torch.zeros_like(dist).scatter(-1, idx, torch.softmax(-near, -1))
+    w = layer.to_W(t_x)
+    hw = h * w[:, :, None, :]
+    g = torch.zeros_like(h)
+    for i, j in itertools.product(range(v + p), range(v + p)):
+        d_v = hw[:, :, i].abs().sum(-1) + 1e-8
+        d_e = h.abs().sum(-2) + 1e-8
+        g[:, :, i, j] = (hw[:, :, i, :] * w / d_e * h[:, :, j, :]).sum(-1) / d_v
+    a = a + F.relu(layer.alpha) * g
+    d = layer.conv_d(xv).view(n, 8, -1, t, v + p)
+    y = torch.stack([torch.einsum("nctv,nuv->nctu", d[:, k], a[:, k]) for k in range(8)], 1)
+    y = y.reshape(n, -1, t, v + p)[..., :v]
+    return F.relu(layer.bn(y) + layer.down(x))
+
+
+@pytest.mark.parametrize(("c_in", "c_out", "t"), [(32, 32, 48), (32, 64, 32), (64, 64, 5)])
+def test_graph_convolution_equals_its_definition(c_in, c_out, t):
+    layer = HyperGraphConv(c_in, c_out, virtual_ensemble_graph(3)).double()
+    with torch.no_grad():  # break the identical-rows init and the tiny BN scale
+        layer.hyper_joint.add_(torch.randn_like(layer.hyper_joint))
+        layer.edge_importance.add_(0.1 * torch.randn_like(layer.edge_importance))
+        layer.bn.weight.fill_(1.0)
+    layer.eval()
+    x = torch.randn(2, c_in, t, 25, dtype=torch.float64)  # (N, C, T, V)
+
+    fast, plain = layer(x), _definition(layer, x)
+
+    assert torch.allclose(fast, plain, rtol=1e-9, atol=1e-10)
+
+
+def test_virtual_joint_rows_of_the_static_graph_get_no_gradient():
+    layer = HyperGraphConv(32, 32, virtual_ensemble_graph(3))
+    layer.bn.weight.data.fill_(1.0)
+
+    layer(torch.randn(2, 32, 8, 25)).square().sum().backward()
+
+    grad = layer.edge_importance.grad  # (8, 28, 28)
+    assert grad[:, 25:].abs().max() == 0
+    assert grad[:, :25].abs().max() > 0
+
+
+def test_to_v_bias_does_not_change_the_output():
+    layer = HyperGraphConv(32, 32, virtual_ensemble_graph(3)).double().eval()
+    x = torch.randn(2, 32, 6, 25, dtype=torch.float64)  # (N, C, T, V)
+    before = layer(x)
+
+    with torch.no_grad():  # shifts every embedding of a head alike: distances stay the same
+        layer.to_V.bias.add_(torch.randn_like(layer.to_V.bias))
+
+    assert torch.allclose(layer(x), before, rtol=1e-6, atol=1e-9)
+
+
+def test_graph_is_symmetric_with_virtual_joints_linked_to_all_real_joints():
+    a = torch.from_numpy(virtual_ensemble_graph(3))
+
+    degree = a.sum(1)
+
+    assert torch.equal(a, a.t())
+    assert degree[:25].min() == 5 and degree[:25].max() == 8
+    assert torch.all(degree[25:] == 26)
+
+
+# ------------------------------------------------------------------------ divergence loss
+
+
+def _divergence_by_definition(matrices: list[torch.Tensor]) -> torch.Tensor:
+    per_layer = []
+    for m in matrices:
+        pairs = [
+            F.relu(F.cosine_similarity(m[i], m[j], dim=0))
+            for i in range(m.shape[0])
+            for j in range(m.shape[0])
+            if i != j
+        ]
+        per_layer.append(torch.stack(pairs).mean())
+    return torch.stack(per_layer).mean()
+
+
+def test_divergence_equals_definition_and_scales_with_weight():
+    model = build("hypergcn", divergence_weight=0.5)
+    with torch.no_grad():
+        for block in model.blocks():
+            block.gcn1.hyper_joint.normal_()
+    model(torch.randn(2, 3, 8, 25, 2))
+    expected = _divergence_by_definition([b.gcn1.hyper_joint for b in model.blocks()])
+
+    loss = model.auxiliary_losses()["divergence"]
+
+    assert torch.allclose(loss, 0.5 * expected, atol=1e-6)
+
+
+def test_divergence_is_one_while_virtual_joints_are_identical():
+    joints = [torch.randn(1, 16).repeat(3, 1) for _ in range(9)]
+
+    assert torch.allclose(divergence_loss(joints), torch.tensor(1.0), atol=1e-6)
+
+
+def test_divergence_gradient_reaches_every_hyper_joint():
+    model = build("hypergcn")
+    with torch.no_grad():
+        for block in model.blocks():
+            block.gcn1.hyper_joint.normal_()
+    model(torch.randn(2, 3, 8, 25, 2))
+
+    model.auxiliary_losses()["divergence"].backward()
+
+    for block in model.blocks():
+        assert block.gcn1.hyper_joint.grad.abs().sum() > 0
+
+
+def test_auxiliary_losses_before_any_forward_is_an_error():
+    with pytest.raises(SkelabError, match="forward"):
+        build("hypergcn").auxiliary_losses()
+
+
+# ------------------------------------------------------------------------ options, loading
+
+
+@pytest.mark.parametrize(
+    ("opts", "message"),
+    [
+        ({"num_joints": 18}, "num_joints"),
+        ({"graph": "graph.kinetics.Graph"}, "graph.ntu_rgb_d.Graph"),
+        ({"graph_args": {"labeling_mode": "spatial"}}, "virtual_ensemble"),
+        ({"hyper_joints": 1}, "hyper_joints"),
+        ({"dropout": 1.5}, "dropout"),
+    ],
+)
+def test_invalid_options_name_the_valid_values(opts, message):
+    with pytest.raises(ModelConfigError, match=message):
+        build("hypergcn", **opts)
+
+
+def test_checkpoint_missing_a_key_fails_listing_it():
+    model = build("hypergcn")
+    state = build("hypergcn").state_dict()
+    del state["l3.gcn1.alpha"]
+
+    with pytest.raises(CheckpointError, match=r"missing: l3\.gcn1\.alpha"):
+        load_upstream_checkpoint(model, state)
+
+
+def test_checkpoint_with_wrong_shape_fails_listing_it():
+    model = build("hypergcn")
+    state = build("hypergcn").state_dict()
+    state["fc.weight"] = torch.zeros(120, 256)
+
+    with pytest.raises(CheckpointError, match=r"fc\.weight: checkpoint \(120, 256\)"):
+        load_upstream_checkpoint(model, state)
