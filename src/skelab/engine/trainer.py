@@ -197,7 +197,7 @@ def out_of_memory_error(cfg: Config) -> SkelabError:
 
 
 def build_model(cfg: Config) -> nn.Module:
-    """`skelab.models.build(model.name, num_classes=data.num_classes, **model.options)`."""
+    """`build(model.name, num_classes=data.num_classes, window=data.window, **model.options)`."""
     from skelab.models import build
 
     options = dict(cfg.model.options)
@@ -207,6 +207,9 @@ def build_model(cfg: Config) -> nn.Module:
             f"{options['window']} differs from data.window={cfg.data.window}",
             fix="set both to the same number of frames",
         )
+    # Every builder takes `window`; models whose layers depend on it (SkateFormer's partitions,
+    # FreqMixFormer's frame mixer, MS-G3D's windows) must see the clip length the data gives.
+    options.setdefault("window", cfg.data.window)
     return build(cfg.model.name, num_classes=cfg.data.num_classes, **options)
 
 
