@@ -33,7 +33,7 @@ def test_every_distinct_preset_model_config_builds():
     seen = set()
     for name in PRESETS:
         cfg = load_config(name)
-        key = (cfg.model.name, cfg.data.window, tuple(sorted(cfg.model.options.items(), key=str)))
+        key = (cfg.model.name, cfg.data.window, repr(sorted(cfg.model.options.items(), key=str)))
         if key in seen:
             continue
         seen.add(key)
