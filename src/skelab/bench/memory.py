@@ -61,7 +61,7 @@ def activation_bytes_per_sample(
     x = inputs.pop("x")
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         model(x, **inputs)
-    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    params = sum(p.numel() for p in model.parameters())
     return sum(seen.values()) / probe_batch, params
 
 
