@@ -44,24 +44,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError
-from skelab.models.layers.tcn import MultiScaleTemporalConv, TemporalConv
+from skelab.models.layers.init import constant_bn_, kaiming_conv_
+from skelab.models.layers.tcn import ctrgcn_temporal, unit_tcn
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import NTU25
 
 NUM_SUBSETS = 3  # self, inward, outward ("spatial" labeling)
 UPSTREAM_GRAPH = "graph.ntu_rgb_d.Graph"
-
-
-def _kaiming_conv(conv: nn.Conv2d) -> None:
-    """Upstream's conv init: Kaiming normal (fan_out), bias 0."""
-    nn.init.kaiming_normal_(conv.weight, mode="fan_out")
-    if conv.bias is not None:
-        nn.init.zeros_(conv.bias)
-
-
-def _constant_bn(bn: nn.BatchNorm2d, gamma: float) -> None:
-    nn.init.constant_(bn.weight, gamma)
-    nn.init.zeros_(bn.bias)
 
 
 def rel_channels(c_in: int) -> int:
@@ -104,10 +93,10 @@ class CTRGraphConv(nn.Module):
         self.bn = nn.BatchNorm2d(c_out)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
-                _kaiming_conv(m)
+                kaiming_conv_(m)
             elif isinstance(m, nn.BatchNorm2d):
-                _constant_bn(m, 1.0)
-        _constant_bn(self.bn, 1e-6)  # the block starts close to its residual path
+                constant_bn_(m, 1.0)
+        constant_bn_(self.bn, 1e-6)  # the block starts close to its residual path
 
     def _stacked(self, name: str) -> tuple[Tensor, Tensor]:
         """Weights (S*C_o, C_i) and biases (S*C_o) of conv `name` of the 3 subsets, stacked."""
@@ -164,40 +153,19 @@ class CTRBlock(nn.Module):
     ) -> None:
         super().__init__()
         self.gcn1 = CTRGraphConv(c_in, c_out, graph, adaptive)
-        self.tcn1 = MultiScaleTemporalConv(
-            c_out,
-            c_out,
-            kernel=5,
-            stride=stride,
-            dilations=(1, 2),
-            residual=False,
-            activation=False,
-        )
-        _init_tcn(self.tcn1)
+        self.tcn1 = ctrgcn_temporal(c_out, stride)
         if not residual:
             self.residual: nn.Module | None = None
         elif c_in == c_out and stride == 1:
             self.residual = nn.Identity()
         else:
-            self.residual = TemporalConv(c_in, c_out, kernel=1, stride=stride)  # upstream unit_tcn
-            _kaiming_conv(self.residual.conv)
-            _constant_bn(self.residual.bn, 1.0)
+            self.residual = unit_tcn(c_in, c_out, stride)
 
     def forward(self, x: Tensor) -> Tensor:
         y = self.tcn1(self.gcn1(x))  # (N, C_in, T, V) -> (N, C_out, T / stride, V)
         if self.residual is not None:
             y = y + self.residual(x)
         return F.relu(y)
-
-
-def _init_tcn(tcn: nn.Module) -> None:
-    """Upstream's MS-TCN init: Kaiming convs with zero bias, BN gamma ~ N(1, 0.02), beta 0."""
-    for m in tcn.modules():
-        if isinstance(m, nn.Conv2d):
-            _kaiming_conv(m)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
 
 
 # (C_in, C_out, stride, block residual) of l1..l10, with C_in of l1 and width 64 set at build.

@@ -47,7 +47,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
-from skelab.models.layers.tcn import MultiScaleTemporalConv, TemporalConv
+from skelab.models.layers.init import constant_bn_, kaiming_conv_
+from skelab.models.layers.tcn import ctrgcn_temporal, unit_tcn
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import NTU_INWARD_1BASED, NUM_JOINTS
 
@@ -82,17 +83,6 @@ def virtual_ensemble_graph(num_virtual: int, num_joints: int = NUM_JOINTS) -> np
 
 # --------------------------------------------------------------------------------------------
 # Initialisation (CTR-GCN's conventions, which upstream keeps)
-
-
-def _init_conv(conv: nn.Conv1d | nn.Conv2d) -> None:
-    nn.init.kaiming_normal_(conv.weight, mode="fan_out")
-    if conv.bias is not None:
-        nn.init.zeros_(conv.bias)
-
-
-def _init_bn(bn: nn.BatchNorm1d | nn.BatchNorm2d, scale: float) -> None:
-    nn.init.constant_(bn.weight, scale)
-    nn.init.zeros_(bn.bias)
 
 
 # --------------------------------------------------------------------------------------------
@@ -160,10 +150,10 @@ class HyperGraphConv(nn.Module):
         self.bn = nn.BatchNorm2d(c_out)
         for m in self.modules():
             if isinstance(m, (nn.Conv1d, nn.Conv2d)):
-                _init_conv(m)
+                kaiming_conv_(m)
             elif isinstance(m, nn.BatchNorm2d):
-                _init_bn(m, 1.0)
-        _init_bn(self.bn, 1e-6)
+                constant_bn_(m, 1.0)
+        constant_bn_(self.bn, 1e-6)
 
     def static_graph(self) -> Tensor:
         """Row-normalised edge_importance * PA, real-joint rows only: (8, V, V+P)."""
@@ -228,36 +218,14 @@ class HyperGCNBlock(nn.Module):
     ) -> None:
         super().__init__()
         self.gcn1 = HyperGraphConv(c_in, c_out, graph, num_virtual)
-        self.tcn1 = MultiScaleTemporalConv(
-            c_out,
-            c_out,
-            kernel=5,
-            stride=stride,
-            dilations=(1, 2),
-            residual=False,
-            activation=False,
-            padding_mode="replicate",
-        )
-        _init_tcn(self.tcn1)
+        self.tcn1 = ctrgcn_temporal(c_out, stride, padding_mode="replicate")
         if c_in == c_out and stride == 1:
             self.residual: nn.Module = nn.Identity()
         else:
-            self.residual = TemporalConv(c_in, c_out, 1, stride, padding_mode="replicate")
-            _init_conv(self.residual.conv)
-            _init_bn(self.residual.bn, 1.0)
+            self.residual = unit_tcn(c_in, c_out, stride, padding_mode="replicate")
 
     def forward(self, x: Tensor) -> Tensor:
         return F.relu(self.tcn1(self.gcn1(x)) + self.residual(x))  # (N, C_out, T/s, V)
-
-
-def _init_tcn(tcn: nn.Module) -> None:
-    """Upstream's `weights_init` for the multi-scale TCN: Kaiming convs, BN gamma ~ N(1, 0.02)."""
-    for m in tcn.modules():
-        if isinstance(m, nn.Conv2d):
-            _init_conv(m)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
 
 
 class HyperGCN(nn.Module):
@@ -292,7 +260,7 @@ class HyperGCN(nn.Module):
         self.drop_out = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.fc = nn.Linear(c3, num_classes)
         nn.init.normal_(self.fc.weight, 0.0, math.sqrt(2.0 / num_classes))
-        _init_bn(self.data_bn, 1.0)
+        constant_bn_(self.data_bn, 1.0)
         self._hyper_joints: list[Tensor] = []
 
     def blocks(self) -> list[HyperGCNBlock]:

@@ -15,7 +15,10 @@ activation.
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
+
+from skelab.models.layers.init import constant_bn_, kaiming_conv_
 
 
 class TemporalConv(nn.Module):
@@ -95,9 +98,38 @@ class MultiScaleTemporalConv(nn.Module):
         self.act = nn.ReLU(inplace=True) if activation else nn.Identity()
 
     def forward(self, x: Tensor) -> Tensor:
-        import torch
-
         out = torch.cat([branch(x) for branch in self.branches], dim=1)  # (N, C_out, T/s, V)
         if self.residual is not None:
             out = out + self.residual(x)
         return self.act(out)
+
+
+def ctrgcn_temporal(channels: int, stride: int = 1, padding_mode: str = "zeros") -> nn.Module:
+    """CTR-GCN's `tcn1`: kernel 5, dilations (1, 2), no inner residual or activation, with
+    upstream's `weights_init` (Kaiming convs, zero biases, BN gamma ~ N(1, 0.02), beta 0).
+    Hyper-GCN uses the same module with replicate padding."""
+    tcn = MultiScaleTemporalConv(
+        channels,
+        channels,
+        kernel=5,
+        stride=stride,
+        dilations=(1, 2),
+        residual=False,
+        activation=False,
+        padding_mode=padding_mode,
+    )
+    for m in tcn.modules():
+        if isinstance(m, nn.Conv2d):
+            kaiming_conv_(m)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+    return tcn
+
+
+def unit_tcn(c_in: int, c_out: int, stride: int = 1, padding_mode: str = "zeros") -> TemporalConv:
+    """The CTR-GCN family's projected unit residual: 1x1 conv with stride, then BN (gamma 1)."""
+    res = TemporalConv(c_in, c_out, 1, stride, padding_mode=padding_mode)
+    kaiming_conv_(res.conv)
+    constant_bn_(res.bn, 1.0)
+    return res
