@@ -342,13 +342,21 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     info: InfoConfig = field(default_factory=InfoConfig)
 
-    def __post_init__(self) -> None:
+    def warnings(self) -> list[str]:
+        """Valid but probably unintended settings, logged when a run starts."""
+        out = []
         if self.sched.warmup_epochs > self.train.epochs:
-            raise ConfigError(
-                "sched.warmup_epochs",
-                f"{self.sched.warmup_epochs} is longer than train.epochs={self.train.epochs}",
-                fix="shorten the warm-up or train longer",
+            out.append(
+                f"sched.warmup_epochs={self.sched.warmup_epochs} is longer than "
+                f"train.epochs={self.train.epochs}: the run ends inside the warm-up (fine for a "
+                "smoke test; for a real run shorten the warm-up or train longer)"
             )
+        if self.train.eval_from > self.train.epochs:
+            out.append(
+                f"train.eval_from={self.train.eval_from} is after the last epoch "
+                f"({self.train.epochs}): the run evaluates only after its last epoch"
+            )
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (lists, not tuples) that `from_dict` reads back to an equal config."""

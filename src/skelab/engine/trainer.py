@@ -687,6 +687,8 @@ class Trainer:
         try:
             if self.epoch == 0:
                 log.info("%s", self.describe())
+                for warning in self.cfg.warnings():
+                    log.warning("warning: %s", warning)
             while self.epoch < end:
                 record, ev = self._run_epoch(self.epoch, metrics_writer, ckpt_dir)
                 history.append(record)
