@@ -51,20 +51,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     i.set_defaults(run=run_import)
 
 
-def _parse_options(items: list[str]) -> dict[str, object]:
-    import yaml
-
-    from skelab.errors import ConfigError
-
-    out: dict[str, object] = {}
-    for item in items:
-        if "=" not in item:
-            raise ConfigError(item, "expected KEY=VALUE", fix="e.g. --set num_classes=120")
-        key, value = item.split("=", 1)
-        out[key.strip()] = yaml.safe_load(value)
-    return out
-
-
 def run_list(args: argparse.Namespace) -> int:
     cards = [get_card(n) for n in list_models()]
     if args.json:
@@ -95,8 +81,9 @@ def run_show(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     from skelab.engine.checkpoint import atomic_save
+    from skelab.engine.config import parse_overrides
 
-    model = build(args.name, **_parse_options(args.options))
+    model = build(args.name, **dict(parse_overrides(args.options)))
     load_upstream_checkpoint(model, args.checkpoint)
     atomic_save({"model": model.state_dict(), "model_name": args.name}, args.out)
     print(
