@@ -1,8 +1,11 @@
-"""Skeleton facts: NTU RGB+D joints, classes, splits, bone pairs and the GCN graph. No I/O.
+"""Skeleton facts: NTU RGB+D joints, classes, splits, bone pairs, and the joint layouts with
+their graphs (ntu25, nwucla20, openpose18, coco17, or a user's own edge list). No I/O.
 
 Sources: the NTU RGB+D README (joints, classes, splits; Shahroudy et al., CVPR 2016, Liu et al.,
-TPAMI 2020) and CTR-GCN's `graph/ntu_rgb_d.py`, `graph/tools.py`, `feeders/bone_pairs.py`, as
-summarised in `reference/ntu-data.md`. Joint *numbers* are 1-based as in the dataset's list;
+TPAMI 2020) and CTR-GCN's `graph/ntu_rgb_d.py`, `graph/ucla.py`, `graph/tools.py`,
+`feeders/bone_pairs.py`, as summarised in `reference/ntu-data.md`; ST-GCN's `net/utils/graph.py`
+('openpose' layout, Kinetics-Skeleton) and MMAction2's `coco` graph layout for COCO-17.
+Joint *numbers* are 1-based as in the dataset's list;
 every *index* and array here is 0-based unless a name says `_1BASED`.
 
 Class names keep the dataset's own spelling ("hush (quite)", "wear on glasses"), with ASCII
@@ -11,12 +14,13 @@ apostrophes where the upstream README uses U+2019 (A57, A109, A117).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
-from skelab.errors import UnknownNameError
+from skelab.errors import ConfigError, UnknownNameError
 
 # --------------------------------------------------------------------------------------------
 # Joints (Kinect v2 JointType order)
@@ -100,128 +104,48 @@ def bone_pairs(convention: str = "ctrgcn") -> tuple[tuple[int, int], ...]:
 # --------------------------------------------------------------------------------------------
 # Classes
 
-NTU120_CLASSES: tuple[str, ...] = (
-    "drink water",  # A1
-    "eat meal/snack",  # A2
-    "brushing teeth",  # A3
-    "brushing hair",  # A4
-    "drop",  # A5
-    "pickup",  # A6
-    "throw",  # A7
-    "sitting down",  # A8
-    "standing up (from sitting position)",  # A9
-    "clapping",  # A10
-    "reading",  # A11
-    "writing",  # A12
-    "tear up paper",  # A13
-    "wear jacket",  # A14
-    "take off jacket",  # A15
-    "wear a shoe",  # A16
-    "take off a shoe",  # A17
-    "wear on glasses",  # A18
-    "take off glasses",  # A19
-    "put on a hat/cap",  # A20
-    "take off a hat/cap",  # A21
-    "cheer up",  # A22
-    "hand waving",  # A23
-    "kicking something",  # A24
-    "reach into pocket",  # A25
-    "hopping (one foot jumping)",  # A26
-    "jump up",  # A27
-    "make a phone call/answer phone",  # A28
-    "playing with phone/tablet",  # A29
-    "typing on a keyboard",  # A30
-    "pointing to something with finger",  # A31
-    "taking a selfie",  # A32
-    "check time (from watch)",  # A33
-    "rub two hands together",  # A34
-    "nod head/bow",  # A35
-    "shake head",  # A36
-    "wipe face",  # A37
-    "salute",  # A38
-    "put the palms together",  # A39
-    "cross hands in front (say stop)",  # A40
-    "sneeze/cough",  # A41
-    "staggering",  # A42
-    "falling",  # A43
-    "touch head (headache)",  # A44
-    "touch chest (stomachache/heart pain)",  # A45
-    "touch back (backache)",  # A46
-    "touch neck (neckache)",  # A47
-    "nausea or vomiting condition",  # A48
-    "use a fan (with hand or paper)/feeling warm",  # A49
-    "punching/slapping other person",  # A50
-    "kicking other person",  # A51
-    "pushing other person",  # A52
-    "pat on back of other person",  # A53
-    "point finger at the other person",  # A54
-    "hugging other person",  # A55
-    "giving something to other person",  # A56
-    "touch other person's pocket",  # A57
-    "handshaking",  # A58
-    "walking towards each other",  # A59
-    "walking apart from each other",  # A60
-    "put on headphone",  # A61
-    "take off headphone",  # A62
-    "shoot at the basket",  # A63
-    "bounce ball",  # A64
-    "tennis bat swing",  # A65
-    "juggling table tennis balls",  # A66
-    "hush (quite)",  # A67
-    "flick hair",  # A68
-    "thumb up",  # A69
-    "thumb down",  # A70
-    "make ok sign",  # A71
-    "make victory sign",  # A72
-    "staple book",  # A73
-    "counting money",  # A74
-    "cutting nails",  # A75
-    "cutting paper (using scissors)",  # A76
-    "snapping fingers",  # A77
-    "open bottle",  # A78
-    "sniff (smell)",  # A79
-    "squat down",  # A80
-    "toss a coin",  # A81
-    "fold paper",  # A82
-    "ball up paper",  # A83
-    "play magic cube",  # A84
-    "apply cream on face",  # A85
-    "apply cream on hand back",  # A86
-    "put on bag",  # A87
-    "take off bag",  # A88
-    "put something into a bag",  # A89
-    "take something out of a bag",  # A90
-    "open a box",  # A91
-    "move heavy objects",  # A92
-    "shake fist",  # A93
-    "throw up cap/hat",  # A94
-    "hands up (both hands)",  # A95
-    "cross arms",  # A96
-    "arm circles",  # A97
-    "arm swings",  # A98
-    "running on the spot",  # A99
-    "butt kicks (kick backward)",  # A100
-    "cross toe touch",  # A101
-    "side kick",  # A102
-    "yawn",  # A103
-    "stretch oneself",  # A104
-    "blow nose",  # A105
-    "hit other person with something",  # A106
-    "wield knife towards other person",  # A107
-    "knock over other person (hit with body)",  # A108
-    "grab other person's stuff",  # A109
-    "shoot at other person with a gun",  # A110
-    "step on foot",  # A111
-    "high-five",  # A112
-    "cheers and drink",  # A113
-    "carry something with other person",  # A114
-    "take a photo of other person",  # A115
-    "follow other person",  # A116
-    "whisper in other person's ear",  # A117
-    "exchange things with other person",  # A118
-    "support somebody with hand",  # A119
+NTU120_CLASSES: tuple[str, ...] = (  # A1..A120; the comment gives each line's first A
+    "drink water", "eat meal/snack", "brushing teeth", "brushing hair", "drop",  # A1
+    "pickup", "throw", "sitting down", "standing up (from sitting position)",  # A6
+    "clapping", "reading", "writing", "tear up paper", "wear jacket",  # A10
+    "take off jacket", "wear a shoe", "take off a shoe", "wear on glasses",  # A15
+    "take off glasses", "put on a hat/cap", "take off a hat/cap", "cheer up",  # A19
+    "hand waving", "kicking something", "reach into pocket",  # A23
+    "hopping (one foot jumping)", "jump up", "make a phone call/answer phone",  # A26
+    "playing with phone/tablet", "typing on a keyboard",  # A29
+    "pointing to something with finger", "taking a selfie",  # A31
+    "check time (from watch)", "rub two hands together", "nod head/bow",  # A33
+    "shake head", "wipe face", "salute", "put the palms together",  # A36
+    "cross hands in front (say stop)", "sneeze/cough", "staggering", "falling",  # A40
+    "touch head (headache)", "touch chest (stomachache/heart pain)",  # A44
+    "touch back (backache)", "touch neck (neckache)",  # A46
+    "nausea or vomiting condition", "use a fan (with hand or paper)/feeling warm",  # A48
+    "punching/slapping other person", "kicking other person",  # A50
+    "pushing other person", "pat on back of other person",  # A52
+    "point finger at the other person", "hugging other person",  # A54
+    "giving something to other person", "touch other person's pocket",  # A56
+    "handshaking", "walking towards each other", "walking apart from each other",  # A58
+    "put on headphone", "take off headphone", "shoot at the basket", "bounce ball",  # A61
+    "tennis bat swing", "juggling table tennis balls", "hush (quite)",  # A65
+    "flick hair", "thumb up", "thumb down", "make ok sign", "make victory sign",  # A68
+    "staple book", "counting money", "cutting nails",  # A73
+    "cutting paper (using scissors)", "snapping fingers", "open bottle",  # A76
+    "sniff (smell)", "squat down", "toss a coin", "fold paper", "ball up paper",  # A79
+    "play magic cube", "apply cream on face", "apply cream on hand back",  # A84
+    "put on bag", "take off bag", "put something into a bag",  # A87
+    "take something out of a bag", "open a box", "move heavy objects",  # A90
+    "shake fist", "throw up cap/hat", "hands up (both hands)", "cross arms",  # A93
+    "arm circles", "arm swings", "running on the spot",  # A97
+    "butt kicks (kick backward)", "cross toe touch", "side kick", "yawn",  # A100
+    "stretch oneself", "blow nose", "hit other person with something",  # A104
+    "wield knife towards other person", "knock over other person (hit with body)",  # A107
+    "grab other person's stuff", "shoot at other person with a gun",  # A109
+    "step on foot", "high-five", "cheers and drink",  # A111
+    "carry something with other person", "take a photo of other person",  # A114
+    "follow other person", "whisper in other person's ear",  # A116
+    "exchange things with other person", "support somebody with hand",  # A118
     "finger-guessing game (playing rock-paper-scissors)",  # A120
-)
+)  # fmt: skip
 NTU60_CLASSES: tuple[str, ...] = NTU120_CLASSES[:60]
 # Two-person (mutual) actions, 0-based labels: A50-A60 and A106-A120.
 NTU60_MUTUAL: tuple[int, ...] = tuple(range(49, 60))
@@ -273,6 +197,15 @@ class SampleName:
         """0-based class label."""
         return self.action - 1
 
+    @classmethod
+    def parse(cls, text: str) -> SampleName | None:
+        """The fields of a name such as `S001C002P003R002A013` (a suffix is ignored), or None."""
+        m = _SAMPLE_NAME.match(text)
+        return cls(*(int(g) for g in m.groups())) if m else None
+
+
+_SAMPLE_NAME = re.compile(r"^S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})")
+
 
 def is_train(name: SampleName, benchmark: str) -> bool:
     """Whether a sample belongs to the training side of an official benchmark."""
@@ -310,17 +243,26 @@ def normalize_columns(a: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Skeleton:
-    """A joint layout: joint names and inward (child -> parent) edges, 0-based."""
+    """A joint layout: joint names and inward (child -> parent) edges, 0-based.
+
+    `center` is the joint a sequence is centred on; `root` is the graph's root (the centre of
+    ST-GCN's spatial partition), which defaults to `center`.
+    """
 
     name: str
     joints: tuple[str, ...]
     inward: tuple[tuple[int, int], ...]
     center: int
+    root: int | None = None
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def num_joints(self) -> int:
         return len(self.joints)
+
+    @property
+    def graph_root(self) -> int:
+        return self.center if self.root is None else self.root
 
     @property
     def outward(self) -> tuple[tuple[int, int], ...]:
@@ -348,13 +290,133 @@ class Skeleton:
             ]
         )
 
+    def to_dict(self) -> dict[str, object]:
+        """The layout as plain JSON values (what a prepared folder's meta.json stores)."""
+        return {
+            "name": self.name,
+            "joints": list(self.joints),
+            "inward": [list(e) for e in self.inward],
+            "center": self.center,
+            "root": self.graph_root,
+        }
 
-NTU25 = Skeleton(name="ntu25", joints=NTU_JOINTS, inward=NTU_INWARD, center=CENTER_JOINT)
-_SKELETONS = {"ntu25": NTU25}
+    @classmethod
+    def from_dict(cls, d: dict, *, where: str | None = None) -> Skeleton:
+        """Inverse of `to_dict`, checked like `skeleton_from_edges`."""
+        try:
+            return skeleton_from_edges(
+                d["inward"], center=d["center"], joints=d["joints"], name=d["name"],
+                root=d.get("root"),
+            )  # fmt: skip
+        except (KeyError, TypeError) as err:
+            raise ConfigError(
+                "skeleton",
+                f"layout entry is incomplete ({err!r})",
+                fix="give name, joints, inward and center",
+                where=where,
+            ) from err
+
+
+def skeleton_from_edges(
+    edges: list | tuple,
+    *,
+    center: int,
+    num_joints: int | None = None,
+    joints: list[str] | tuple[str, ...] | None = None,
+    name: str = "custom",
+    root: int | None = None,
+) -> Skeleton:
+    """A user's own layout from (child, parent) pairs of 0-based joint indices and a centre joint.
+
+    The joint count is `len(joints)`, else `num_joints`, else the largest index + 1. Every
+    index must be in range and no edge may join a joint to itself.
+    """
+    try:
+        pairs = tuple((int(i), int(j)) for i, j in edges)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(
+            "skeleton.inward", f"edges must be pairs of integers ({err})",
+            fix="write one `child parent` pair of 0-based joint indices per line",
+        ) from err  # fmt: skip
+    if joints is not None:
+        v = len(joints)
+    elif num_joints is not None:
+        v = int(num_joints)
+    else:
+        v = 1 + max((max(e) for e in pairs), default=int(center))
+    names = tuple(joints) if joints is not None else tuple(f"joint_{k}" for k in range(v))
+    bad = [e for e in pairs if min(e) < 0 or max(e) >= v or e[0] == e[1]]
+    if bad:
+        raise ConfigError(
+            "skeleton.inward", f"edges {bad[:3]} are self-loops or outside joints 0..{v - 1}",
+            fix="use 0-based indices below the joint count, one edge per joint pair",
+        )  # fmt: skip
+    for key, value in (("center", center), ("root", root)):
+        if value is not None and not 0 <= int(value) < v:
+            raise ConfigError(
+                f"skeleton.{key}", f"joint {value} is outside 0..{v - 1}",
+                fix=f"give a 0-based joint index below {v}",
+            )  # fmt: skip
+    return Skeleton(
+        name=name, joints=names, inward=pairs, center=int(center),
+        root=None if root is None else int(root),
+    )  # fmt: skip
+
+
+NTU25 = Skeleton(
+    name="ntu25", joints=NTU_JOINTS, inward=NTU_INWARD, center=CENTER_JOINT, root=ROOT_JOINT
+)
+
+# NW-UCLA (Kinect v1, 20 joints), CTR-GCN `graph/ucla.py`: 1-based inward edges, root joint 3.
+# The feeder centres on joint 2 (the spine).
+NWUCLA_JOINTS: tuple[str, ...] = (
+    "hip_center", "spine", "shoulder_center", "head", "shoulder_left", "elbow_left",
+    "wrist_left", "hand_left", "shoulder_right", "elbow_right", "wrist_right", "hand_right",
+    "hip_left", "knee_left", "ankle_left", "foot_left", "hip_right", "knee_right",
+    "ankle_right", "foot_right",
+)  # fmt: skip
+NWUCLA_INWARD_1BASED: tuple[tuple[int, int], ...] = (
+    (1, 2), (2, 3), (4, 3), (5, 3), (6, 5), (7, 6), (8, 7), (9, 3), (10, 9), (11, 10),
+    (12, 11), (13, 1), (14, 13), (15, 14), (16, 15), (17, 1), (18, 17), (19, 18), (20, 19),
+)  # fmt: skip
+NWUCLA20 = Skeleton(
+    "nwucla20", NWUCLA_JOINTS, tuple((i - 1, j - 1) for i, j in NWUCLA_INWARD_1BASED), 1, root=2
+)
+
+# OpenPose COCO-18 (Kinetics-Skeleton), ST-GCN's 'openpose' layout: centre and root the neck.
+OPENPOSE18_JOINTS: tuple[str, ...] = (
+    "nose", "neck", "shoulder_right", "elbow_right", "wrist_right", "shoulder_left",
+    "elbow_left", "wrist_left", "hip_right", "knee_right", "ankle_right", "hip_left",
+    "knee_left", "ankle_left", "eye_right", "eye_left", "ear_right", "ear_left",
+)  # fmt: skip
+OPENPOSE18_INWARD: tuple[tuple[int, int], ...] = (
+    (4, 3), (3, 2), (7, 6), (6, 5), (13, 12), (12, 11), (10, 9), (9, 8), (11, 5), (8, 2),
+    (5, 1), (2, 1), (0, 1), (15, 0), (14, 0), (17, 15), (16, 14),
+)  # fmt: skip
+OPENPOSE18 = Skeleton("openpose18", OPENPOSE18_JOINTS, OPENPOSE18_INWARD, center=1)
+
+# COCO-17 keypoints (YOLO-pose, HRNet, RTMPose, MMPose), MMAction2's 'coco' graph: root the nose.
+COCO17_JOINTS: tuple[str, ...] = (
+    "nose", "eye_left", "eye_right", "ear_left", "ear_right", "shoulder_left",
+    "shoulder_right", "elbow_left", "elbow_right", "wrist_left", "wrist_right", "hip_left",
+    "hip_right", "knee_left", "knee_right", "ankle_left", "ankle_right",
+)  # fmt: skip
+COCO17_INWARD: tuple[tuple[int, int], ...] = (
+    (15, 13), (13, 11), (16, 14), (14, 12), (11, 5), (12, 6), (9, 7), (7, 5), (10, 8),
+    (8, 6), (5, 0), (6, 0), (1, 0), (3, 1), (2, 0), (4, 2),
+)  # fmt: skip
+COCO17 = Skeleton("coco17", COCO17_JOINTS, COCO17_INWARD, center=0)
+
+_SKELETONS = {s.name: s for s in (NTU25, NWUCLA20, OPENPOSE18, COCO17)}
+
+
+def list_skeletons() -> tuple[str, ...]:
+    """Names of the built-in joint layouts."""
+    return tuple(sorted(_SKELETONS))
 
 
 def get_skeleton(name: str | Skeleton = "ntu25") -> Skeleton:
-    """Look up a joint layout by name ('ntu25')."""
+    """Look up a joint layout by name: 'ntu25', 'nwucla20', 'openpose18' or 'coco17'."""
     if isinstance(name, Skeleton):
         return name
     if name not in _SKELETONS:
