@@ -1,6 +1,6 @@
 """Samples per second of the built-in NTU-like data generator, on one core.
 
-Times `skelab.data.synth.make_ntu_like(num_classes=60, n_train=N, n_test=0, frames=300)`, the
+Times `skelab.synth.make_ntu_like(num_classes=60, n_train=N, n_test=0, frames=300)`, the
 whole path the CLI takes except the NPZ write: labels, per-sample draws, pose curves,
 inverse kinematics, camera, noise, centring and padding, into a fresh zeroed output. BLAS and
 OpenMP pools are limited to one thread before numpy is imported (the generator uses no BLAS:
@@ -30,7 +30,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from skelab.data.synth import make_ntu_like  # noqa: E402
+from skelab.synth import make_ntu_like  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -72,7 +72,7 @@ def main() -> None:
         "machine": platform.machine(),
     }
     table = (
-        f"skelab.data.synth.make_ntu_like · 60 classes · T {args.frames} · {args.samples} samples "
+        f"skelab.synth.make_ntu_like · 60 classes · T {args.frames} · {args.samples} samples "
         f"· numpy {np.__version__} · 1 thread · median of {args.rounds} after 1 warm-up · "
         f"load average {result['load_average_1min']} on {os.cpu_count()} CPUs\n"
         "measure               samples/s\n"

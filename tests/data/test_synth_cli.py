@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from skelab.cli.main import main
-from skelab.data.synth import make_ntu_like
+from skelab.synth import make_ntu_like
 
 
 def test_synth_writes_an_npz_that_numpy_loads(tmp_path, capsys):

@@ -7,8 +7,7 @@
         batch.x, batch.y, batch.index, batch.index_t
 
 Importing this package is cheap: it loads numpy-only modules on first use and torch only when a
-transform or loader is asked for. The synthetic data generator (`skelab.data.synth`) is never
-imported from here.
+transform or loader is asked for. The synthetic data generator lives in `skelab.synth`.
 """
 
 from __future__ import annotations

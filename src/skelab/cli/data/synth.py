@@ -6,8 +6,6 @@ import argparse
 import time
 from pathlib import Path
 
-from skelab.data.synth import write_ntu_like
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -27,6 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from skelab.synth import write_ntu_like
+
     start = time.perf_counter()
     path = write_ntu_like(
         args.out, num_classes=args.classes, n_train=args.train, n_test=args.test,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from skelab.data.synth import make_ntu_like, synth_samples, synth_sequence
 from skelab.errors import ConfigError
 from skelab.skeletons import NTU60_MUTUAL, NTU_INWARD
+from skelab.synth import make_ntu_like, synth_samples, synth_sequence
 
 
 @pytest.fixture(scope="module")
@@ -168,9 +168,9 @@ def test_bad_arguments_raise_config_errors_with_a_fix(kwargs, key):
 
 
 def test_every_one_of_the_120_classes_has_its_own_script():
-    from skelab.data.synth import _tables
+    from skelab.synth.scripts import class_tables
 
-    t = _tables()
+    t = class_tables()
     scripts = np.concatenate(
         [t.base, t.st0, t.sw, t.sdelta.reshape(len(t.base), -1), t.ot0, t.ohz,
          t.oamp.reshape(len(t.base), -1)], axis=1,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from skelab.data.synth import make_ntu_like
+from skelab.synth import make_ntu_like
 
 
 def _resampled(x: np.ndarray, frames: int = 16) -> np.ndarray:
