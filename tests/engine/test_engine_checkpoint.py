@@ -61,7 +61,7 @@ def test_truncated_checkpoint_is_a_clear_error(tmp_path):
     path = atomic_save({"w": torch.randn(1000)}, tmp_path / "x.pt")
     path.write_bytes(path.read_bytes()[:200])
 
-    with pytest.raises(CheckpointError, match=r"(?s)cannot read checkpoint.*fix:"):
+    with pytest.raises(CheckpointError, match=r"(?s)cannot read as a PyTorch checkpoint.*fix:"):
         load_checkpoint(path)
 
 

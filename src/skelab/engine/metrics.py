@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from skelab.files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -28,24 +28,12 @@ def save_scores(
     path: str | Path, scores: np.ndarray, labels: np.ndarray, index: np.ndarray
 ) -> Path:
     """Write a scores file atomically: `scores` (N, C) float32 logits, `labels`, `index` int64."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(
-                fh,
-                scores=np.asarray(scores, np.float32),
-                labels=np.asarray(labels, np.int64),
-                index=np.asarray(index, np.int64),
-            )
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    arrays = {
+        "scores": np.asarray(scores, np.float32),
+        "labels": np.asarray(labels, np.int64),
+        "index": np.asarray(index, np.int64),
+    }
+    return atomic_write(path, lambda fh: np.savez(fh, **arrays))
 
 
 def load_scores(path: str | Path) -> dict[str, np.ndarray]:

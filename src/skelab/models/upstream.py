@@ -23,23 +23,17 @@ import torch
 from torch import nn
 
 from skelab.errors import CheckpointError
+from skelab.files import load_torch
+from skelab.models.weights import mismatch_report
 
 _WRAPPERS = ("state_dict", "model_state_dict", "model", "weights", "net")
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Read a checkpoint safely (`weights_only=True`) and unwrap it to a flat tensor dict."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"no such file: {path}", fix="check the path to the checkpoint")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for truncated or foreign files
-        raise CheckpointError(
-            f"cannot read as a PyTorch checkpoint ({type(exc).__name__}: {exc})".splitlines()[0],
-            where=path,
-            fix="is the file complete? re-download or re-save it with torch.save(state_dict)",
-        ) from exc
+    obj = load_torch(
+        path, fix="is the file complete? re-download it, or re-save it with torch.save(state_dict)"
+    )
     return unwrap_state_dict(obj, where=path)
 
 
@@ -71,32 +65,20 @@ def convert_upstream_state_dict(
     ignored = set(getattr(model, "upstream_ignored_keys", ()))
     expected = model.state_dict()
     converted: dict[str, torch.Tensor] = {}
-    unexpected: list[str] = []
+    unexpected: dict[str, torch.Tensor] = {}  # under their upstream names, for the report
     for key, value in upstream.items():
         key = re.sub(r"^(module\.)+", "", key)
         target = key_map(key) if key_map is not None else key
         if target is None:
             continue
         if target not in expected:
-            unexpected.append(key)
+            unexpected[key] = value
             continue
         converted[target] = value
-    missing = [k for k in expected if k not in converted and k not in ignored]
-    shapes = [
-        f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(expected[k].shape)}"
-        for k, v in converted.items()
-        if tuple(v.shape) != tuple(expected[k].shape)
-    ]
-    if missing or unexpected or shapes:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing: {', '.join(missing[:10])}")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected: {', '.join(unexpected[:10])}")
-        if shapes:
-            parts.append(f"{len(shapes)} shape mismatches: {'; '.join(shapes[:10])}")
+    report = mismatch_report(expected, {**converted, **unexpected}, ignored=ignored)
+    if report:
         raise CheckpointError(
-            "does not match the model (" + " | ".join(parts) + ")",
+            f"does not match the model ({report})",
             where=where,
             fix="build the model with the options the checkpoint was trained with "
             "(num_classes, in_channels, variant) or pick the matching model name",

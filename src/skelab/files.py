@@ -1,0 +1,102 @@
+"""Files written so that an interrupted run loses nothing, and read so that nothing is unpickled.
+
+Every file skelab writes for later (checkpoints, scores, stage outputs, metadata) goes through
+`atomic_write`: the bytes go to a temporary file in the target's folder, which is flushed,
+fsynced and renamed over the target, then the folder is fsynced. A process killed half-way
+leaves either the old file or the new one, never a torn one.
+
+Every PyTorch file skelab reads goes through `load_torch`, which uses `weights_only=True` (tensors,
+numbers, strings, lists and dicts; never arbitrary pickled objects) and turns the many exception
+types torch raises for truncated or foreign files into one `CheckpointError` naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from skelab.errors import CheckpointError
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
+    """Call `write(fh)` on a temp file beside `path`, then fsync and rename it over `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable (a no-op where folders cannot be opened, e.g. Windows)."""
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write `data` to `path` atomically."""
+    return atomic_write(path, lambda fh: fh.write(data))
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write UTF-8 `text` to `path` atomically."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_save(obj: Any, path: str | Path) -> Path:
+    """`torch.save(obj)` to `path` atomically."""
+    import torch
+
+    return atomic_write(path, lambda fh: torch.save(obj, fh))
+
+
+def atomic_copy(src: str | Path, dst: str | Path) -> Path:
+    """Copy a finished file to `dst` with the same temp-file-then-rename guarantee."""
+
+    def copy(fh: IO[bytes]) -> None:
+        with open(src, "rb") as inp:
+            shutil.copyfileobj(inp, fh, length=1 << 22)
+
+    return atomic_write(dst, copy)
+
+
+def load_torch(
+    path: str | Path,
+    *,
+    map_location: Any = "cpu",
+    fix: str = "the file may be truncated or not a PyTorch file; re-save or re-download it",
+) -> Any:
+    """`torch.load(path, weights_only=True)`; a missing, truncated or foreign file names itself."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no such file: {path}", fix="check the path")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises many types (pickle, zip, runtime) for bad files
+        first = (str(exc).splitlines() or [""])[0][:300]
+        raise CheckpointError(
+            f"cannot read as a PyTorch checkpoint ({type(exc).__name__}: {first})",
+            where=path,
+            fix=fix,
+        ) from exc

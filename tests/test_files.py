@@ -1,0 +1,45 @@
+"""skelab.files: atomic writes and weights-only reads."""
+
+import os
+
+import pytest
+import torch
+
+from skelab.errors import CheckpointError
+from skelab.files import atomic_save, atomic_write, atomic_write_text, load_torch
+
+
+def test_atomic_write_keeps_the_old_file_when_the_writer_fails(tmp_path):
+    path = atomic_write_text(tmp_path / "a.json", "old")
+
+    def broken(fh):
+        fh.write(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        atomic_write(path, broken)
+
+    assert path.read_text() == "old"
+    assert os.listdir(tmp_path) == ["a.json"]  # no temp file left behind
+
+
+def test_load_torch_round_trips_tensors(tmp_path):
+    path = atomic_save({"w": torch.arange(3)}, tmp_path / "x.pt")
+
+    assert torch.equal(load_torch(path)["w"], torch.arange(3))
+
+
+def test_load_torch_refuses_pickled_objects_and_names_the_file(tmp_path):
+    class Foreign:
+        pass
+
+    path = tmp_path / "evil.pt"
+    torch.save({"obj": Foreign()}, path)
+
+    with pytest.raises(CheckpointError, match=r"evil\.pt: cannot read"):
+        load_torch(path)
+
+
+def test_load_torch_of_a_missing_file_says_so(tmp_path):
+    with pytest.raises(CheckpointError, match="no such file"):
+        load_torch(tmp_path / "nope.pt")
