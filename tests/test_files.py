@@ -29,10 +29,11 @@ def test_load_torch_round_trips_tensors(tmp_path):
     assert torch.equal(load_torch(path)["w"], torch.arange(3))
 
 
-def test_load_torch_refuses_pickled_objects_and_names_the_file(tmp_path):
-    class Foreign:
-        pass
+class Foreign:
+    """Any class a pickle could smuggle in."""
 
+
+def test_load_torch_refuses_pickled_objects_and_names_the_file(tmp_path):
     path = tmp_path / "evil.pt"
     torch.save({"obj": Foreign()}, path)
 
