@@ -10,9 +10,10 @@ import pytest
 import torch
 from test_engine_support import AuxNet, IndexTNet, PoolNet, tiny_config, tiny_loaders
 
+from skelab.engine.build import load_weights
 from skelab.engine.checkpoint import load_checkpoint
 from skelab.engine.metrics import load_scores, read_metrics
-from skelab.engine.trainer import Trainer, load_weights
+from skelab.engine.trainer import Trainer
 from skelab.errors import ConfigError, SkelabError
 
 

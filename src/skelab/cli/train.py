@@ -46,7 +46,8 @@ def default_work_dir(name: str) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from skelab.engine.config import load_config
-    from skelab.engine.trainer import Trainer, percent
+    from skelab.engine.summary import percent
+    from skelab.engine.trainer import Trainer
 
     cfg = load_config(args.config, args.overrides)
     work_dir = args.work_dir or default_work_dir(cfg.name)

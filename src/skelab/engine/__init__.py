@@ -1,16 +1,21 @@
-"""Training engine: configs, the trainer, evaluation, checkpoints, distributed runs.
+"""Training engine: configs, building a run, the trainer, evaluation, checkpoints, DDP.
 
-* `skelab.engine.config`: the config schema (frozen dataclasses), presets, inheritance
-  (`extends:`) and `--set` overrides:
-  `load_config("ntu60-xsub/stgcn-lite-joint", ["optim.lr=0.05"])`.
-* `skelab.engine.trainer`: `Trainer(cfg, work_dir=...).fit(resume=...)`, `evaluate_weights`, and
-  the run-folder layout (config.yaml, metrics.jsonl, checkpoints/, scores/, tensorboard/).
-* `skelab.engine.schedule`: the learning-rate schedules (step per epoch, cosine per step).
-* `skelab.engine.losses`: the loss hook (label-smoothed CE + a model's auxiliary losses).
-* `skelab.engine.checkpoint`: atomic writes, weights-only reads, RNG state capture.
+* `skelab.engine.config`: the config schema (frozen dataclasses); `skelab.engine.presets`: the
+  presets, inheritance (`extends:`) and `--set` overrides.
+* `skelab.engine.build`: device, model, optimizer, transforms and loaders from a config, with
+  the label and model/data checks; `load_weights` (strict).
+* `skelab.engine.step`: one training step (chunks, loss, mixed precision, clipping), shared by
+  `skelab train` and `skelab bench`.
+* `skelab.engine.evaluate`: `evaluate(model, loader)` and `evaluate_weights` (`skelab eval`).
+* `skelab.engine.trainer`: `Trainer(cfg, work_dir=...).fit(resume=...)` and the run-folder
+  layout (config.yaml, metrics.jsonl, checkpoints/, scores/, tensorboard/);
+  `skelab.engine.resume`: what a resumed run may change.
+* `skelab.engine.schedule`: the learning-rate schedules and their cadence; `losses`: the loss;
+  `oom`: out-of-memory advice.
+* `skelab.engine.checkpoint`: checkpoint reads and RNG state capture.
 * `skelab.engine.metrics`: top-k accuracy, scores files, metrics.jsonl / TensorBoard.
 * `skelab.engine.distributed`: torchrun / DDP helpers.
-* `skelab.engine.summary`, `doctor`, `demo`: per-class summaries, the environment report and
+* `skelab.engine.summary`, `doctor`, `demo`: summaries in words, the environment report and
   `skelab demo`.
 
 Submodules are imported on use; importing `skelab.engine` itself loads nothing heavy.

@@ -3,7 +3,7 @@
 Everything lives in one folder (default `skelab-demo/`):
 
     skelab-demo/
-      data/ntu_like.npz     the built-in NTU-like data (Kaggle layout; `skelab.data.synth`)
+      data/ntu_like.npz     the built-in NTU-like data (Kaggle layout; `skelab.synth`)
       data/ntu_like/        the same, prepared by `skelab data prepare` (memory-mapped)
       run/                  the training run (layout in `skelab.engine.trainer`)
 
@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skelab.engine.config import Config, load_config
+from skelab.engine.evaluate import evaluate_weights
 from skelab.engine.summary import ClassSummary, summarize_scores
-from skelab.engine.trainer import Trainer, evaluate_weights
+from skelab.engine.trainer import Trainer
 from skelab.errors import SkelabError
 from skelab.skeletons import NTU120_CLASSES
 
@@ -103,7 +104,7 @@ def run_demo(
 ) -> DemoResult:
     """Make data, prepare it, train, evaluate the best checkpoint; returns the numbers."""
     import skelab.data as sd
-    from skelab.data.synth import write_ntu_like
+    from skelab.synth import write_ntu_like
 
     size = QUICK if quick else FULL
     out = Path(out)

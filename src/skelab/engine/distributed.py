@@ -76,3 +76,19 @@ def all_reduce_sum(values: torch.Tensor, info: DistInfo) -> torch.Tensor:
     if info.enabled:
         dist.all_reduce(values, op=dist.ReduceOp.SUM)
     return values
+
+
+def mean_over_ranks(
+    sums: dict[str, Any], count: float, info: DistInfo, *, device: torch.device
+) -> tuple[dict[str, float], float]:
+    """({name: total over ranks / total count}, total count) from per-rank sums and counts,
+    in one float64 all-reduce."""
+    names = sorted(sums)
+    totals = torch.stack(
+        [torch.as_tensor(sums[k], dtype=torch.float64).to("cpu") for k in names]
+        + [torch.tensor(float(count), dtype=torch.float64)]
+    )
+    totals = all_reduce_sum(totals.to(device), info).cpu()
+    total = float(totals[-1])
+    means = {k: float(v) / total for k, v in zip(names, totals[:-1].tolist(), strict=True)}
+    return means, total

@@ -9,6 +9,12 @@
   warm-up from `warmup_lr` to base over the first warmup_epochs * steps_per_epoch steps, and
   otherwise lr = min_lr + (base - min_lr) * (1 + cos(pi * t / T)) / 2. The warm-up lies inside
   the cosine span, as in SkateFormer.
+
+`evaluates_after` is the evaluation cadence: after epoch `eval_from` and every `eval_every`-th
+epoch from there, and always after the last one.
+
+`lr_changes_at` says when the trainer must set a new rate: at the first step of every epoch for
+`step`, at every step for `cosine`. The trainer asks it instead of testing the schedule's name.
 """
 
 from __future__ import annotations
@@ -16,7 +22,19 @@ from __future__ import annotations
 import bisect
 import math
 
-from skelab.engine.config import SchedConfig
+from skelab.engine.config import SchedConfig, TrainConfig
+
+
+def evaluates_after(train: TrainConfig, epoch: int) -> bool:
+    """Whether the test split is evaluated after 1-based `epoch`."""
+    if epoch == train.epochs:
+        return True
+    return epoch >= train.eval_from and epoch % train.eval_every == 0
+
+
+def lr_changes_at(sched: SchedConfig, step_in_epoch: int) -> bool:
+    """Whether the learning rate is set anew before optimizer step `step_in_epoch` of an epoch."""
+    return step_in_epoch == 0 or sched.name == "cosine"
 
 
 def learning_rate(

@@ -1,8 +1,11 @@
-"""Per-class summary of a scores file: best and worst classes by name, and top confusions."""
+"""Summaries in words: per-class accuracy of a scores file (best and worst classes by name, top
+confusions), the one line the trainer logs per epoch, and percentages."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -61,3 +64,33 @@ def summarize_scores(
     pairs = [(int(t), int(p), int(off[t, p])) for t, p in zip(*np.nonzero(off), strict=True)]
     pairs.sort(key=lambda tpn: (-tpn[2], tpn[0], tpn[1]))
     return ClassSummary(accuracy=accuracy, support=support, confusions=pairs, class_names=names)
+
+
+def epoch_line(r: dict[str, Any], *, epochs: int, best_top1: float, best_epoch: int) -> str:
+    """The one line the trainer logs per epoch, from its metrics record."""
+    parts = [
+        f"epoch {r['epoch']}/{epochs}",
+        f"loss {r['train_loss']:.4f}",
+        f"lr {r['lr']:.3g}",
+        f"train top-1 {100 * r['train_top1']:.1f}%",
+    ]
+    extra = [
+        k
+        for k in r
+        if k.startswith("train_")
+        and k not in ("train_loss", "train_ce", "train_top1", "train_time_s")
+    ]
+    parts += [f"{k[6:]} {r[k]:.4f}" for k in extra]
+    if "test_top1" in r:
+        parts.append(
+            f"test top-1 {100 * r['test_top1']:.2f}% top-5 "
+            f"{100 * r['test_top5']:.2f}% (best {100 * best_top1:.2f}% "
+            f"@ epoch {best_epoch})"
+        )
+    parts.append(f"{r['epoch_time_s']:.1f}s, {r['samples_per_s']:.0f} samples/s")
+    return " | ".join(parts)
+
+
+def percent(x: float) -> str:
+    """0.8731 -> '87.31%'; NaN (nothing evaluated) -> 'n/a'."""
+    return "n/a" if math.isnan(x) else f"{100 * x:.2f}%"

@@ -1,0 +1,258 @@
+"""Building a run from a config: device, model, optimizer, transforms, loaders, weights.
+
+Nothing here needs a Trainer: `skelab eval`, ensembles, prediction and zero-shot feature
+extraction build what they need from these functions. Everything a config can get wrong about
+its data is checked here, before the first step: labels of both splits against
+`data.num_classes`, and the model's card (joint count, `index_t`) against the data style and the
+joints the dataset holds.
+"""
+
+from __future__ import annotations
+
+import inspect
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from skelab.engine.config import Config
+from skelab.engine.distributed import DistInfo
+from skelab.errors import ConfigError
+
+
+class BatchLike(Protocol):
+    x: Tensor
+    y: Tensor
+    index: Tensor
+    index_t: Tensor | None
+
+
+class LoaderLike(Protocol):
+    """What the trainer and `evaluate` need from a loader (`skelab.data.BatchLoader` has it)."""
+
+    def __iter__(self) -> Iterator[BatchLike]: ...
+    def __len__(self) -> int: ...
+    def set_epoch(self, epoch: int) -> None: ...
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (CPU and every CUDA device)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_device(spec: str, dist_info: DistInfo | None = None) -> torch.device:
+    """`auto` -> CUDA when available (the local rank's device under torchrun), else CPU."""
+    if spec == "auto":
+        spec = "cuda" if torch.cuda.is_available() else "cpu"
+    if spec.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                "train.device",
+                f"{spec} requested but CUDA is not available",
+                fix="use --set train.device=cpu, or `skelab doctor` to see why",
+            )
+        if spec == "cuda":
+            local_rank = dist_info.local_rank if dist_info is not None else 0
+            return torch.device("cuda", local_rank % torch.cuda.device_count())
+    return torch.device(spec)
+
+
+def build_model(cfg: Config) -> nn.Module:
+    """`build(model.name, num_classes=data.num_classes, window=data.window, **model.options)`."""
+    from skelab.models import build
+
+    options = dict(cfg.model.options)
+    if "window" in options and options["window"] != cfg.data.window:
+        raise ConfigError(
+            "model.options.window",
+            f"{options['window']} differs from data.window={cfg.data.window}",
+            fix=f"--set model.options.window={cfg.data.window}, or drop it from model.options",
+        )
+    # Every builder takes `window`; models whose layers depend on it (SkateFormer's partitions,
+    # FreqMixFormer's frame mixer, MS-G3D's windows) must see the clip length the data gives.
+    options.setdefault("window", cfg.data.window)
+    return build(cfg.model.name, num_classes=cfg.data.num_classes, **options)
+
+
+def needs_index_t(cfg: Config, model: nn.Module | None = None) -> bool:
+    """The model card says so; a model passed in directly is asked through its signature."""
+    if model is None:
+        from skelab.models import get_card
+
+        return get_card(cfg.model.name).needs_index_t
+    return "index_t" in inspect.signature(model.forward).parameters
+
+
+def build_optimizer(cfg: Config, model: nn.Module) -> torch.optim.Optimizer:
+    """SGD (momentum, Nesterov) or AdamW over all of `model`'s parameters, from `optim.*`."""
+    o = cfg.optim
+    params = model.parameters()
+    if o.name == "sgd":
+        return torch.optim.SGD(
+            params, lr=o.lr, momentum=o.momentum, nesterov=o.nesterov, weight_decay=o.weight_decay
+        )
+    return torch.optim.AdamW(params, lr=o.lr, betas=o.betas, weight_decay=o.weight_decay)
+
+
+def build_transform(cfg: Config, *, train: bool) -> Any:
+    """The `skelab.data.BatchTransform` of the training or the test split."""
+    import skelab.data as sd
+
+    d = cfg.data
+    return sd.BatchTransform(
+        style=d.style,
+        window=d.window,
+        modality=d.modality,
+        train=train,
+        p_interval=tuple(d.p_interval) if train else (d.test_p_interval,),
+        rotate=d.random_rot and train,
+    )
+
+
+def check_labels(cfg: Config, ds: Any) -> None:
+    """Every label of a split is below `data.num_classes` (torch would fail in step one)."""
+    if len(ds.y) == 0:
+        return
+    largest = int(np.max(ds.y))
+    if largest >= cfg.data.num_classes:
+        raise ConfigError(
+            "data.num_classes",
+            f"is {cfg.data.num_classes}, but the {ds.split} split holds labels up to {largest} "
+            f"(labels are 0-based, so it needs at least {largest + 1} classes)",
+            where=ds.path,
+            fix=f"--set data.num_classes={largest + 1}, or use the preset of the dataset the "
+            "file comes from (`skelab configs` lists them)",
+        )
+
+
+def check_pairing(cfg: Config, joints: int, *, where: str | Path) -> None:
+    """The model's card agrees with the data style and the joints the dataset holds."""
+    from skelab.models import get_card
+
+    card = get_card(cfg.model.name)
+    style = cfg.data.style
+    if card.needs_index_t and style != "skateformer":
+        raise ConfigError(
+            "data.style",
+            f"is {style!r}, but {cfg.model.name} needs frame positions (index_t) and "
+            f"{card.joint_layout}, which only the skateformer style gives",
+            where=where,
+            fix=f"--set data.style=skateformer, or start from a {cfg.model.name} preset "
+            "(`skelab configs --filter " + cfg.model.name + "`)",
+        )
+    # The skateformer style drops one joint of NTU's 25 and reorders the rest.
+    given = joints - 1 if style == "skateformer" else joints
+    wants = card.input_joints
+    if card.joint_layout.startswith("any"):
+        wants = int(cfg.model.options.get("num_joints", card.input_joints))
+    if given == wants:
+        return
+    if style == "skateformer" and joints == wants:
+        fix = "--set data.style=ctrgcn (the skateformer style is for SkateFormer only)"
+    elif card.joint_layout.startswith("any"):
+        fix = f"--set model.options.num_joints={given}"
+    else:
+        fix = (
+            f"{cfg.model.name} reads {wants} joints ({card.joint_layout}); use data in that "
+            f"layout (an NTU NPZ or prepared folder), or a model for {joints}-joint skeletons"
+        )
+    raise ConfigError(
+        "model.name",
+        f"{cfg.model.name} reads {wants} joints per person, but data.style={style!r} on "
+        f"{joints}-joint data gives it {given}",
+        where=where,
+        fix=fix,
+    )
+
+
+def build_loaders(
+    cfg: Config,
+    *,
+    device: torch.device,
+    dist_info: DistInfo | None = None,
+    train: bool = True,
+) -> tuple[LoaderLike | None, LoaderLike, Any]:
+    """(train loader or None, test loader, test dataset) from `data.*` via `skelab.data`.
+
+    Both splits are checked first: labels against `data.num_classes`, and the model's card
+    against the data style and joint count (`check_labels`, `check_pairing`)."""
+    import skelab.data as sd
+
+    if not cfg.data.path:
+        raise ConfigError(
+            "data.path",
+            "is empty: no data to train or evaluate on",
+            fix="--set data.path=NTU60_CS.npz (an NPZ or a `skelab data prepare` "
+            "folder); `skelab data synth` makes a small NTU-like file",
+        )
+    test_ds = sd.load(cfg.data.path, split="test")
+    train_ds = sd.load(cfg.data.path, split="train") if train else None
+    for ds in (train_ds, test_ds):
+        if ds is not None:
+            check_labels(cfg, ds)
+    if test_ds.num_classes > cfg.data.num_classes:
+        raise ConfigError(
+            "data.num_classes",
+            f"{cfg.data.num_classes}, but {cfg.data.path} has {test_ds.num_classes} classes",
+            fix=f"--set data.num_classes={test_ds.num_classes}",
+        )
+    check_pairing(cfg, int(test_ds.x.shape[3]), where=cfg.data.path)
+
+    ws = dist_info.world_size if dist_info is not None else 1
+    rank = dist_info.rank if dist_info is not None else 0
+    test_loader = sd.BatchLoader(
+        test_ds,
+        batch_size=cfg.train.test_batch_size,
+        train=False,
+        transform=build_transform(cfg, train=False),
+        device=str(device),
+        seed=cfg.train.seed,
+        rank=rank,
+        world_size=ws,
+    )
+    train_loader = None
+    if train_ds is not None:
+        if cfg.train.batch_size % ws:
+            raise ConfigError(
+                "train.batch_size",
+                f"{cfg.train.batch_size} does not split over {ws} processes",
+                fix=f"--set train.batch_size={(cfg.train.batch_size // ws + 1) * ws} "
+                f"(a multiple of {ws})",
+            )
+        train_loader = sd.BatchLoader(
+            train_ds,
+            batch_size=cfg.train.batch_size // ws,
+            train=True,
+            transform=build_transform(cfg, train=True),
+            device=str(device),
+            seed=cfg.train.seed,
+            rank=rank,
+            world_size=ws,
+        )
+    return train_loader, test_loader, test_ds
+
+
+def load_weights(model: nn.Module, path: str | Path) -> dict[str, Any]:
+    """Load model weights from a skelab checkpoint or an imported state dict, strictly.
+
+    Returns the whole file (a training checkpoint also holds its config and metrics)."""
+    from skelab.engine.checkpoint import load_checkpoint, model_state_from
+    from skelab.models.weights import load_strict
+
+    ckpt = load_checkpoint(path)
+    state = model_state_from(ckpt, where=path)
+    load_strict(
+        model,
+        state,
+        where=path,
+        fix="evaluate with the config the weights were trained with "
+        "(model.name, model.options, data.num_classes); for upstream "
+        "weights run `skelab models import` first",
+    )
+    return ckpt

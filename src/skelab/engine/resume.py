@@ -1,0 +1,69 @@
+"""What a resumed run may change: the checkpoint format and the config keys free to differ.
+
+A training checkpoint (`checkpoints/last.pt`, written by the trainer) stores the resolved config.
+Resuming compares it with the config given now: only the keys in `RESUMABLE_CHANGES` (run length,
+evaluation cadence, device, threads, data location, descriptive info) may differ; any other
+difference would silently turn the run into a different experiment, so it is refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from skelab.engine.config import Config, from_dict
+from skelab.errors import CheckpointError, ConfigError
+
+CHECKPOINT_FORMAT = "skelab-train-1"
+RESUMABLE_CHANGES = frozenset(
+    {
+        "name",
+        "train.epochs",
+        "train.eval_every",
+        "train.eval_from",
+        "train.device",
+        "train.num_threads",
+        "train.compile",
+        "train.test_batch_size",
+        "data.path",
+        "info",
+    }
+)
+
+
+def config_diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two config dicts (model.options as one key)."""
+    keys = []
+    for key in sorted(set(a) | set(b)):
+        dotted = f"{prefix}{key}"
+        va, vb = a.get(key), b.get(key)
+        if isinstance(va, dict) and isinstance(vb, dict) and dotted != "model.options":
+            keys += config_diff(va, vb, dotted + ".")
+        elif va != vb:
+            keys.append(dotted)
+    return keys
+
+
+def check_resumable(ckpt: dict[str, Any], cfg: Config, *, where: str | Path) -> None:
+    """Raise unless `ckpt` is a training checkpoint whose config `cfg` may continue."""
+    if ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(
+            "is not a skelab training checkpoint, cannot resume from it",
+            where=where,
+            fix="start a new run without --resume",
+        )
+    saved = from_dict(ckpt["config"], where=f"{where} (config)")
+    changed = [
+        k
+        for k in config_diff(saved.to_dict(), cfg.to_dict())
+        if k not in RESUMABLE_CHANGES and k.split(".")[0] not in RESUMABLE_CHANGES
+    ]
+    if changed:
+        raise ConfigError(
+            ", ".join(changed),
+            "differs from the run being resumed",
+            where=where,
+            fix="resume with the run's own config.yaml (only train.epochs, "
+            "eval cadence, device and data.path may change), or start a new "
+            "--work-dir",
+        )
