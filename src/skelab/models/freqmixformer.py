@@ -52,6 +52,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError
+from skelab.models.layers.tcn import TemporalConv
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import NUM_JOINTS, edge_matrix, normalize_columns
 
@@ -243,19 +244,6 @@ class SpatialFreqMixFormer(nn.Module):
 # Temporal module
 
 
-class TemporalConvBN(nn.Module):
-    """Convolution over frames (kernel (k, 1), dilated, strided), then BatchNorm."""
-
-    def __init__(self, c: int, kernel: int, stride: int, dilation: int) -> None:
-        super().__init__()
-        pad = (kernel + (kernel - 1) * (dilation - 1) - 1) // 2
-        self.conv = nn.Conv2d(c, c, (kernel, 1), (stride, 1), (pad, 0), (dilation, 1))
-        self.bn = nn.BatchNorm2d(c)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.bn(self.conv(x))  # (N, C, T, V) -> (N, C, T / stride, V)
-
-
 class TemporalAttention(nn.Module):
     """Frame-to-frame attention from pooled frame descriptors, sigmoid-normalised ('Tem_Trans')."""
 
@@ -320,8 +308,8 @@ class TemporalMixFormer(nn.Module):
 
         self.branches = nn.ModuleList(
             [
-                nn.Sequential(*pointwise(), TemporalConvBN(b, 5, stride, 1)),
-                nn.Sequential(*pointwise(), TemporalConvBN(b, 5, stride, 2)),
+                nn.Sequential(*pointwise(), TemporalConv(b, b, 5, stride, dilation=1)),
+                nn.Sequential(*pointwise(), TemporalConv(b, b, 5, stride, dilation=2)),
                 nn.Sequential(
                     *pointwise(),
                     nn.MaxPool2d((3, 1), (stride, 1), (1, 0)),
