@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from skelab.engine.presets import list_presets, load_config, preset_parts
 from skelab.engine.build import build_model
+from skelab.engine.presets import list_presets, load_config, preset_parts
 from skelab.models import get_card, list_models
 
 PRESETS = list_presets()

@@ -50,12 +50,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from skelab.data.styles import MODALITIES, SKATEFORMER_AUGMENTS, STYLES
 from skelab.errors import ConfigError
 from skelab.skeletons import NTU_FLIP_PERMUTATION, SKATEFORMER_24_ORDER, bone_pairs
 
-STYLES = ("ctrgcn", "skateformer", "hypergcn")
-MODALITIES = ("joint", "bone", "motion", "bone_motion")
-SKATEFORMER_AUGMENTS = "a123489"
 HYPERGCN_CENTER = 20  # 0-based joint 21, spine shoulder
 
 

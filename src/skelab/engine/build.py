@@ -112,6 +112,10 @@ def build_transform(cfg: Config, *, train: bool) -> Any:
         train=train,
         p_interval=tuple(d.p_interval) if train else (d.test_p_interval,),
         rotate=d.random_rot and train,
+        min_crop=d.thres,
+        augment=d.aug_method,
+        intra_p=d.intra_p,
+        inter_p=d.inter_p,
     )
 
 

@@ -1,103 +1,50 @@
-"""Run configs: a typed schema of frozen dataclasses, YAML presets, inheritance, overrides.
+"""Run configs: a typed schema of frozen dataclasses that check themselves.
 
-A config is one YAML mapping with up to seven sections. Every key has a default in the
-dataclasses below; a file only says what differs. An unknown key, a value of the wrong type or
-out of range is a `ConfigError` that names the file, the dotted key, the closest valid key and
-a fix.
+A config is one YAML mapping with up to seven sections (`model`, `data`, `train`, `optim`,
+`sched`, `loss`, `info`) plus a `name`. Every key and its default is defined once, in the
+dataclasses below; a file only says what differs. `skelab configs keys` prints the reference
+(key, type, default, meaning), generated from these classes. An unknown key, a value of the wrong
+type or out of range is a `ConfigError` that names the file, the dotted key, the closest valid key
+and a fix.
 
-Schema (defaults in brackets; ranges are checked):
-
-    name: run name [preset name or file stem]; names the default work dir `work_dir/<name>`
-    extends: file(s) this one builds on (see "Inheritance"); not part of the resolved config
-    model:
-      name           registered model (`skelab models`) [stgcn-lite]
-      options        dict passed to `skelab.models.build(name, **options)` [{}];
-                     `num_classes` is filled in from data.num_classes
-    data:
-      path           NPZ (Kaggle (N, T, 150) or 5-D (N, 3, T, 25, 2) layout) or a folder made by
-                     `skelab data prepare` [""; required to train or evaluate]
-      style          feeder semantics: ctrgcn | skateformer | hypergcn [ctrgcn]
-      modality       joint | bone | motion | bone_motion [joint]
-      window         frames per clip after crop-and-resize, >= 1 [64]
-      p_interval     [low, high] share of valid frames the training crop keeps [[0.5, 1.0]]
-      test_p_interval  share kept by the centred test crop [0.95]
-      random_rot     random rotation of training clips [true]
-      num_classes    60 | 120 | any >= 2 [60]
-    train:
-      epochs         >= 1 [65]
-      batch_size     samples per optimizer step [64]
-      test_batch_size  [64]
-      forward_batch_size  split each batch into forward passes of this many samples and add
-                     their gradients (0 = one pass) [0]; see `skelab.engine.trainer`
-      eval_every     evaluate the test split after epochs N, 2N, ... (1-based) and always
-                     after the last [1]
-      eval_from      no evaluation before this epoch (SkateFormer: the last 10%) [1]
-      amp            none | bf16 | fp16 (CUDA only; fp16 uses a grad scaler) [none]
-      compile        wrap the model in torch.compile [false]
-      seed           seeds python, numpy, torch and the data order [1]
-      device         auto | cpu | cuda | cuda:N [auto]
-      clip_grad      max global gradient norm, 0 = off [0.0]
-      num_threads    torch CPU threads, 0 = torch's default [0]
-    optim:
-      name           sgd | adamw [sgd]
-      lr             base learning rate, > 0 [0.1]
-      momentum       SGD momentum [0.9]
-      nesterov       SGD Nesterov momentum (ignored by adamw) [true]
-      weight_decay   on every parameter, as upstream does [0.0004]
-      betas          AdamW betas [[0.9, 0.999]]
-    sched:
-      name           step | cosine [step]
-      warmup_epochs  linear warm-up length in epochs [0]
-      milestones     step: epochs (0-based) where lr is multiplied by gamma [[]]
-      gamma          step decay factor, in (0, 1] [0.1]
-      min_lr         cosine: final lr; step: floor of the lr [0.0]
-      warmup_lr      cosine: lr at step 0 of the warm-up [1.0e-7]
-    loss:
-      label_smoothing  in [0, 1) [0.0]
-    info:
-      description    one line shown by `skelab configs`
-      source         the upstream recipe this preset follows (repo + file)
-      expected_peak_memory_gb  peak GPU memory of one training step, or null if unknown
-      memory_source  where that figure comes from (measured on what, or how estimated)
-      lower_memory   preset to suggest when this one runs out of GPU memory [""]
-
-Schedules (`skelab.engine.schedule`): `step` is set once per epoch, as CTR-GCN, MS-G3D and
-ST-GCN do: during warm-up lr = lr_base * (e + 1) / warmup_epochs for 0-based epoch e, then
-lr_base * gamma ** (number of milestones <= e). `cosine` is set before every optimizer step,
-as SkateFormer's timm scheduler does: linear warm-up from `warmup_lr` over the first
-`warmup_epochs` epochs' steps, inside one cosine from lr_base to `min_lr` over the whole run.
-
-Inheritance: `extends: X` (or a list, merged left to right) names the file(s) this one builds
-on. X is a shipped preset path such as `_base/stgcn.yaml` or `ntu60-xsub/stgcn-joint`, or,
-when it starts with `./`, `../` or `/`, a file path relative to the extending file. Mappings
-merge key by key (the extending file wins); lists and scalars are replaced whole. Files under
-`configs/_base/` and `configs/_datasets/` are building blocks, not listed as presets. Then each
-`--set key=value` override (value parsed as YAML) is applied in order, then the result is
-validated.
-
-Presets: `src/skelab/configs/<dataset>-<split>/<model>-<stream>.yaml`, e.g.
-`ntu60-xsub/stgcn-lite-joint`; streams are joint, bone, joint-motion and bone-motion.
+Presets, `extends` inheritance and `--set` overrides live in `skelab.engine.presets`; the
+learning-rate schedules in `skelab.engine.schedule`.
 """
 
 from __future__ import annotations
 
 import difflib
-import importlib.resources
+import functools
 import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
-from pathlib import Path
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 import yaml
 
-from skelab.errors import ConfigError, UnknownNameError
+from skelab.data.styles import MODALITIES, SKATEFORMER_AUGMENTS, STYLES
+from skelab.errors import ConfigError
 
-STREAMS = {"joint": "joint", "bone": "bone", "joint-motion": "motion", "bone-motion": "bone_motion"}
-_STYLES = ("ctrgcn", "skateformer", "hypergcn")
-_MODALITIES = ("joint", "bone", "motion", "bone_motion")
+# Moved to skelab.engine.presets; still importable from here (see __getattr__ at the end).
+_MOVED_TO_PRESETS = (
+    "STREAMS",
+    "apply_overrides",
+    "configs_root",
+    "default_name",
+    "list_presets",
+    "load_config",
+    "load_raw",
+    "merge",
+    "parse_overrides",
+    "preset_parts",
+)
+
+
+def _key(default: Any = MISSING, doc: str = "", *, factory: Any = MISSING) -> Any:
+    """A schema field with its one-line meaning (shown by `skelab configs keys`)."""
+    return field(default=default, default_factory=factory, metadata={"doc": doc})
 
 
 def _check_choice(key: str, value: str, choices: Iterable[str]) -> None:
@@ -136,8 +83,11 @@ def _check_range(
 class ModelConfig:
     """Which model to build and with which options."""
 
-    name: str = "stgcn-lite"
-    options: dict[str, Any] = field(default_factory=dict)
+    name: str = _key("stgcn-lite", "registered model (`skelab models`)")
+    options: dict[str, Any] = _key(
+        doc="passed to skelab.models.build(name, **options); num_classes comes from data",
+        factory=dict,
+    )
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -154,18 +104,32 @@ class ModelConfig:
 class DataConfig:
     """Where the skeletons come from and how clips are cut (`skelab.data.BatchTransform`)."""
 
-    path: str = ""
-    style: str = "ctrgcn"
-    modality: str = "joint"
-    window: int = 64
-    p_interval: tuple[float, float] = (0.5, 1.0)
-    test_p_interval: float = 0.95
-    random_rot: bool = True
-    num_classes: int = 60
+    path: str = _key(
+        "", "Kaggle-layout or 5-D NPZ, or a folder from `skelab data prepare`; needed to run"
+    )
+    style: str = _key("ctrgcn", f"feeder semantics: {' | '.join(STYLES)}")
+    modality: str = _key("joint", f"stream: {' | '.join(MODALITIES)}")
+    window: int = _key(64, "frames per clip after cropping and resampling")
+    p_interval: tuple[float, float] = _key(
+        (0.5, 1.0), "[low, high] share of valid frames the training crop keeps"
+    )
+    test_p_interval: float = _key(0.95, "share of valid frames the centred test crop keeps")
+    thres: int = _key(64, "minimum crop length in frames, train and test (upstream `thres`)")
+    random_rot: bool = _key(True, "random rotation of training clips (ctrgcn/hypergcn styles)")
+    aug_method: str = _key(
+        "",
+        f"SkateFormer intra-instance augmentations, codes from {SKATEFORMER_AUGMENTS!r} "
+        "(upstream `aug_method`); '' = none",
+    )
+    intra_p: float = _key(0.5, "SkateFormer: share of training clips given aug_method's ops")
+    inter_p: float = _key(
+        0.0, "SkateFormer: share given skeleton-AdaIN (after intra_p; upstream 0.2)"
+    )
+    num_classes: int = _key(60, "classes: 60 for NTU RGB+D 60, 120 for NTU RGB+D 120")
 
     def __post_init__(self) -> None:
-        _check_choice("data.style", self.style, _STYLES)
-        _check_choice("data.modality", self.modality, _MODALITIES)
+        _check_choice("data.style", self.style, STYLES)
+        _check_choice("data.modality", self.modality, MODALITIES)
         _check_range("data.window", self.window, lo=1, fix="set it to the clip length, e.g. 64")
         lo, hi = self.p_interval
         if not 0.0 < lo <= hi <= 1.0:
@@ -182,6 +146,34 @@ class DataConfig:
             lo_open=True,
             fix="use 0.95 as upstream does",
         )
+        _check_range("data.thres", self.thres, lo=1, fix="64 as upstream; the lab's tiny uses 32")
+        bad = sorted(set(self.aug_method) - set(SKATEFORMER_AUGMENTS))
+        if bad:
+            raise ConfigError(
+                "data.aug_method",
+                f"has unknown codes {''.join(bad)!r}; the codes are {SKATEFORMER_AUGMENTS!r}",
+                fix=f"use {SKATEFORMER_AUGMENTS!r} (upstream), a subset of it, or '' for none",
+            )
+        if len(set(self.aug_method)) != len(self.aug_method):
+            raise ConfigError(
+                "data.aug_method",
+                f"repeats a code in {self.aug_method!r}; each op runs at most once",
+                fix=f"list each code once, e.g. {SKATEFORMER_AUGMENTS!r}",
+            )
+        for key in ("intra_p", "inter_p"):
+            _check_range(f"data.{key}", getattr(self, key), lo=0.0, hi=1.0, fix="e.g. 0.5")
+        if self.intra_p + self.inter_p > 1.0 + 1e-9:
+            raise ConfigError(
+                "data.inter_p",
+                f"intra_p + inter_p = {self.intra_p + self.inter_p:g} is over 1",
+                fix="upstream uses intra_p 0.5 and inter_p 0.2",
+            )
+        if self.style != "skateformer" and (self.aug_method or self.inter_p):
+            raise ConfigError(
+                "data.aug_method" if self.aug_method else "data.inter_p",
+                f"SkateFormer's augmentations need data.style skateformer, not {self.style!r}",
+                fix="--set data.aug_method='' --set data.inter_p=0",
+            )
         _check_range(
             "data.num_classes",
             self.num_classes,
@@ -194,18 +186,20 @@ class DataConfig:
 class TrainConfig:
     """Epochs, batches, precision, device and evaluation cadence."""
 
-    epochs: int = 65
-    batch_size: int = 64
-    test_batch_size: int = 64
-    forward_batch_size: int = 0
-    eval_every: int = 1
-    eval_from: int = 1
-    amp: str = "none"
-    compile: bool = False
-    seed: int = 1
-    device: str = "auto"
-    clip_grad: float = 0.0
-    num_threads: int = 0
+    epochs: int = _key(65, "training epochs")
+    batch_size: int = _key(64, "samples per optimizer step")
+    test_batch_size: int = _key(64, "samples per evaluation batch")
+    forward_batch_size: int = _key(
+        0, "split each batch into forward passes of this many samples (0 = one pass)"
+    )
+    eval_every: int = _key(1, "evaluate after epochs N, 2N, ... (1-based) and after the last")
+    eval_from: int = _key(1, "no evaluation before this epoch")
+    amp: str = _key("none", "none | bf16 | fp16 (CUDA only; fp16 adds a grad scaler)")
+    compile: bool = _key(False, "wrap the model in torch.compile")
+    seed: int = _key(1, "seeds python, numpy, torch and the data order")
+    device: str = _key("auto", "auto | cpu | cuda | cuda:N")
+    clip_grad: float = _key(0.0, "max global gradient norm, 0 = off")
+    num_threads: int = _key(0, "torch CPU threads, 0 = torch's default")
 
     def __post_init__(self) -> None:
         _check_range("train.epochs", self.epochs, lo=1, fix="train at least 1 epoch")
@@ -241,12 +235,12 @@ class TrainConfig:
 class OptimConfig:
     """Optimizer: SGD (optionally Nesterov) or AdamW; weight decay on every parameter."""
 
-    name: str = "sgd"
-    lr: float = 0.1
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 4e-4
-    betas: tuple[float, float] = (0.9, 0.999)
+    name: str = _key("sgd", "sgd | adamw")
+    lr: float = _key(0.1, "base learning rate")
+    momentum: float = _key(0.9, "SGD momentum")
+    nesterov: bool = _key(True, "SGD Nesterov momentum (ignored by adamw)")
+    weight_decay: float = _key(4e-4, "on every parameter, as upstream does")
+    betas: tuple[float, float] = _key((0.9, 0.999), "AdamW betas")
 
     def __post_init__(self) -> None:
         _check_choice("optim.name", self.name, ("sgd", "adamw"))
@@ -269,12 +263,12 @@ class OptimConfig:
 class SchedConfig:
     """Learning-rate schedule: warm-up, then step decay (per epoch) or cosine (per step)."""
 
-    name: str = "step"
-    warmup_epochs: int = 0
-    milestones: tuple[int, ...] = ()
-    gamma: float = 0.1
-    min_lr: float = 0.0
-    warmup_lr: float = 1e-7
+    name: str = _key("step", "step (set per epoch) | cosine (set per step)")
+    warmup_epochs: int = _key(0, "linear warm-up length in epochs")
+    milestones: tuple[int, ...] = _key((), "step: epochs where lr is multiplied by gamma")
+    gamma: float = _key(0.1, "step decay factor")
+    min_lr: float = _key(0.0, "cosine: final lr; step: floor of the lr")
+    warmup_lr: float = _key(1e-7, "cosine: lr at the first warm-up step")
 
     def __post_init__(self) -> None:
         _check_choice("sched.name", self.name, ("step", "cosine"))
@@ -296,7 +290,7 @@ class SchedConfig:
 class LossConfig:
     """Cross-entropy options; model auxiliary losses are added by the trainer."""
 
-    label_smoothing: float = 0.0
+    label_smoothing: float = _key(0.0, "cross-entropy label smoothing")
 
     def __post_init__(self) -> None:
         _check_range(
@@ -313,11 +307,17 @@ class LossConfig:
 class InfoConfig:
     """What a preset is, where its recipe comes from, how much GPU memory it needs."""
 
-    description: str = ""
-    source: str = ""
-    expected_peak_memory_gb: float | None = None
-    memory_source: str = ""
-    lower_memory: str = ""
+    description: str = _key("", "one line shown by `skelab configs`")
+    source: str = _key("", "the upstream recipe this preset follows (repo + file)")
+    expected_peak_memory_gb: float | None = _key(
+        None, "peak GPU memory of a training step; presets fill it from configs/_memory.json"
+    )
+    memory_source: str = _key("", "where that figure comes from")
+    lower_memory: str = _key("", "preset to suggest when this one runs out of GPU memory")
+    differences: dict[str, Any] = _key(
+        doc="how the preset differs from upstream and the lab: {id: {versus, keys, note}}",
+        factory=dict,
+    )
 
     def __post_init__(self) -> None:
         if self.expected_peak_memory_gb is not None:
@@ -327,6 +327,27 @@ class InfoConfig:
                 lo=0.0,
                 fix="give GB as a number, or null if unknown",
             )
+        for ident, entry in self.differences.items():
+            key = f"info.differences.{ident}"
+            if not isinstance(entry, Mapping) or set(entry) != {"versus", "keys", "note"}:
+                raise ConfigError(
+                    key,
+                    f"needs exactly versus, keys and note, got {entry!r}",
+                    fix="e.g. {versus: [upstream], keys: [data.window], note: why}",
+                )
+            versus, keys = entry["versus"], entry["keys"]
+            if not versus or not set(versus) <= {"upstream", "lab"}:
+                raise ConfigError(
+                    f"{key}.versus",
+                    f"must list upstream and/or lab, got {versus!r}",
+                    fix="versus: [upstream] or [lab] or [upstream, lab]",
+                )
+            if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+                raise ConfigError(
+                    f"{key}.keys",
+                    f"must be a list of dotted keys, got {keys!r}",
+                    fix="e.g. keys: [data.window, train.batch_size] ([] for no key)",
+                )
 
 
 @dataclass(frozen=True)
@@ -364,9 +385,6 @@ class Config:
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None, width=100)
-
-    def replace(self, **sections: Any) -> Config:
-        return replace(self, **sections)
 
 
 _SECTION_CLASSES = {
@@ -413,11 +431,14 @@ def _unknown(key: str, where: str | None) -> ConfigError:
         key,
         f"unknown key{hint}",
         where=where,
-        fix=f"use {near!r}"
-        if near
-        else "`skelab configs show NAME` prints every "
-        "key of a preset; the schema is in `skelab.engine.config`",
+        fix=f"use {near!r}" if near else "`skelab configs keys` lists every key with its default",
     )
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """Resolved annotations of a section class (resolving them is slow, and they never change)."""
+    return typing.get_type_hints(cls)
 
 
 def _type_name(tp: Any) -> str:
@@ -504,7 +525,7 @@ def from_dict(raw: Mapping[str, Any], *, where: str | None = None, name: str = "
                 where=where,
                 fix=f"write `{section}:` followed by indented `key: value` lines",
             )
-        hints = typing.get_type_hints(cls)
+        hints = _hints(cls)
         values = {}
         for key, value in body.items():
             dotted = f"{section}.{key}"
@@ -529,201 +550,30 @@ def from_dict(raw: Mapping[str, Any], *, where: str | None = None, name: str = "
         raise
 
 
-# --------------------------------------------------------------------------- files and presets
-
-
-def configs_root() -> Any:
-    """The shipped presets folder (`skelab/configs`), read through importlib.resources."""
-    return importlib.resources.files("skelab.configs")
-
-
-def _walk(node: Any, prefix: str = "") -> Iterable[tuple[str, Any]]:
-    for child in sorted(node.iterdir(), key=lambda c: c.name):
-        rel = f"{prefix}{child.name}"
-        if child.is_dir():
-            yield from _walk(child, rel + "/")
-        elif child.name.endswith(".yaml"):
-            yield rel, child
-
-
-def list_presets() -> list[str]:
-    """Preset names, e.g. `ntu60-xsub/stgcn-joint`; building blocks under `_*/` are left out."""
-    return sorted(
-        rel[: -len(".yaml")] for rel, _ in _walk(configs_root()) if not rel.startswith("_")
-    )
-
-
-def _preset_file(name: str) -> Any | None:
-    rel = name if name.endswith(".yaml") else name + ".yaml"
-    node = configs_root()
-    for part in rel.split("/"):
-        node = node / part
-    return node if node.is_file() else None
-
-
-def _read_yaml(text: str, where: str) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(
-            "<yaml>",
-            f"not valid YAML ({str(exc).splitlines()[0]})",
-            where=where,
-            fix="check indentation and quoting near the line the parser names",
-        ) from None
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ConfigError(
-            "<top>",
-            f"expected a mapping, got {type(raw).__name__}",
-            where=where,
-            fix="a config is `section:` blocks of `key: value` lines",
-        )
-    return raw
-
-
-def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep merge: mappings merge key by key (`over` wins); anything else is replaced."""
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def _resolve_source(source: str, relative_to: Path | None) -> tuple[str, str, Path | None]:
-    """(text, where, folder for relative extends) of a preset name or a file path."""
-    is_relative = source.startswith(("./", "../", "/"))
-    if is_relative or relative_to is None:
-        path = (
-            Path(source)
-            if relative_to is None or source.startswith("/")
-            else (relative_to / source)
-        )
-        if path.is_file():
-            return path.read_text(), str(path), path.parent
-        if is_relative:
-            raise ConfigError(
-                "extends" if relative_to else "<config>",
-                f"no such file: {path}",
-                fix="check the path; it is relative to the extending file",
-            )
-    node = _preset_file(source)
-    if node is not None:
-        rel = source if source.endswith(".yaml") else source + ".yaml"
-        return node.read_text(), f"<skelab>/configs/{rel}", None
-    presets = list_presets()
-    near = difflib.get_close_matches(source.removesuffix(".yaml"), presets, n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
-    raise UnknownNameError(
-        f"no preset or file named {source!r}{hint}",
-        fix="`skelab configs` lists the presets; or give a path to a YAML file",
-    )
-
-
-def load_raw(
-    source: str | Path, *, _relative_to: Path | None = None, _chain: tuple[str, ...] = ()
-) -> tuple[dict[str, Any], str]:
-    """Read a preset or file with its `extends` chain merged; returns (raw mapping, where)."""
-    text, where, folder = _resolve_source(str(source), _relative_to)
-    if where in _chain:
-        raise ConfigError(
-            "extends",
-            f"inheritance cycle: {' -> '.join(_chain + (where,))}",
-            where=where,
-            fix="remove one of the `extends` entries",
-        )
-    raw = _read_yaml(text, where)
-    parents = raw.pop("extends", None)
-    if parents is None:
-        return raw, where
-    if isinstance(parents, str):
-        parents = [parents]
-    if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
-        raise ConfigError(
-            "extends",
-            f"expected a file name or a list of them, got {parents!r}",
-            where=where,
-            fix="e.g. extends: _base/stgcn.yaml",
-        )
-    merged: dict[str, Any] = {}
-    for parent in parents:
-        base, _ = load_raw(parent, _relative_to=folder, _chain=_chain + (where,))
-        merged = merge(merged, base)
-    return merge(merged, raw), where
-
-
-def parse_overrides(items: Iterable[str]) -> list[tuple[str, Any]]:
-    """`["optim.lr=0.05", "data.window=48"]` -> [("optim.lr", 0.05), ("data.window", 48)]."""
+def key_reference() -> list[dict[str, Any]]:
+    """Every key of the schema: dotted key, type, default and meaning, read from the dataclasses."""
     out = []
-    for item in items:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ConfigError(
-                item,
-                "an override must read KEY=VALUE",
-                where="--set",
-                fix="e.g. --set optim.lr=0.05 --set data.window=48",
+    for section, cls in _SECTION_CLASSES.items():
+        hints = _hints(cls)
+        for f in fields(cls):
+            default = f.default_factory() if f.default is MISSING else f.default
+            out.append(
+                {
+                    "key": f"{section}.{f.name}",
+                    "type": str(hints[f.name]).replace("typing.", "")
+                    if typing.get_origin(hints[f.name])
+                    else _type_name(hints[f.name]),
+                    "default": _plain(default),
+                    "doc": f.metadata.get("doc", ""),
+                }
             )
-        try:
-            value = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError as exc:
-            raise ConfigError(
-                key,
-                f"value {text!r} is not valid YAML ({exc})",
-                where="--set",
-                fix="quote strings with spaces; lists read [1, 2]",
-            ) from None
-        out.append((key, value))
     return out
 
 
-def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[tuple[str, Any]]) -> dict[str, Any]:
-    """Set dotted keys in a raw mapping; unknown keys are errors with the closest valid key."""
-    out = merge({}, raw)
-    known = set(valid_keys())
-    for key, value in overrides:
-        parts = key.split(".")
-        free = key.startswith("model.options.") and len(parts) > 2
-        if key not in known and not free:
-            raise _unknown(key, "--set")
-        node = out
-        for part in parts[:-1]:
-            child = node.get(part)
-            if not isinstance(child, dict):
-                child = {}
-                node[part] = child
-            node = child
-        node[parts[-1]] = value
-    return out
+def __getattr__(name: str) -> Any:
+    # The preset machinery moved to skelab.engine.presets; old imports keep working.
+    if name in _MOVED_TO_PRESETS:
+        from skelab.engine import presets
 
-
-def default_name(source: str | Path) -> str:
-    """Run name for a source: the preset name, or a config file's stem."""
-    text = str(source)
-    if Path(text).is_file():
-        return Path(text).stem
-    return text.removesuffix(".yaml")
-
-
-def load_config(source: str | Path, overrides: Iterable[str] = ()) -> Config:
-    """Load a preset (`ntu60-xsub/stgcn-joint`) or YAML file, apply `--set` overrides, validate."""
-    raw, where = load_raw(source)
-    pairs = parse_overrides(overrides)
-    raw = apply_overrides(raw, pairs)
-    return from_dict(
-        raw, where=where if not pairs else f"{where} (with --set)", name=default_name(source)
-    )
-
-
-def preset_parts(name: str) -> tuple[str, str, str]:
-    """`ntu60-xsub/stgcn-lite-bone-motion` -> ("ntu60-xsub", "stgcn-lite", "bone-motion")."""
-    benchmark, _, rest = name.partition("/")
-    for stream in sorted(STREAMS, key=len, reverse=True):
-        if rest.endswith("-" + stream):
-            return benchmark, rest[: -len(stream) - 1], stream
-    return benchmark, rest, ""
+        return getattr(presets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

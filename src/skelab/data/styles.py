@@ -1,0 +1,14 @@
+"""Names the batch transforms understand, kept free of torch so configs can check them cheaply.
+
+`skelab.data.transforms` implements them; `skelab.engine.config` validates config keys against
+them. This is their one definition.
+"""
+
+from __future__ import annotations
+
+STYLES = ("ctrgcn", "skateformer", "hypergcn")  # upstream feeder whose steps a transform copies
+MODALITIES = ("joint", "bone", "motion", "bone_motion")
+# SkateFormer's intra-instance augmentations (upstream `aug_method` codes), in the order upstream
+# applies them: a person swap, 1 shear, 2 rotate, 3 scale, 4 left/right flip, 8 zero one axis,
+# 9 zero random joints in random frames. Upstream's 5, 6, 7 and b exist but are not enabled.
+SKATEFORMER_AUGMENTS = "a123489"

@@ -1,0 +1,134 @@
+"""Presets generated from blocks: the same names and configs as the files they replaced."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from skelab.engine import presets
+from skelab.engine.config import valid_keys
+from skelab.engine.presets import is_generated, list_presets, load_config, load_raw, memory_table
+from skelab.errors import ConfigError
+
+FIXTURE = json.loads(
+    (Path(__file__).parent / "fixtures" / "presets_before_generation.json").read_text()
+)
+
+
+def _as_before(cfg_dict: dict) -> dict:
+    """A resolved config cut to the keys the fixture knew, without memory_source (generated)."""
+    keys = set(FIXTURE["keys"])
+    out = {"name": cfg_dict["name"]}
+    for section, body in cfg_dict.items():
+        if section != "name":
+            out[section] = {k: v for k, v in body.items() if f"{section}.{k}" in keys}
+    out["info"].pop("memory_source", None)
+    return out
+
+
+def _digest(cfg_dict: dict) -> str:
+    text = json.dumps(_as_before(cfg_dict), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_presets_are_exactly_the_names_listed_before_generation():
+    assert list_presets() == sorted(FIXTURE["sha256"])
+
+
+def test_every_preset_resolves_to_the_config_it_had_before_generation():
+    changed = [
+        name
+        for name in list_presets()
+        if _digest(load_config(name).to_dict()) != FIXTURE["sha256"][name]
+    ]
+
+    assert changed == []
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURE["full"]))
+def test_stored_full_configs_match_key_by_key(name):
+    before = dict(FIXTURE["full"][name])
+    before["info"] = {k: v for k, v in before["info"].items() if k != "memory_source"}
+
+    assert _as_before(load_config(name).to_dict()) == before
+
+
+def test_fixture_digest_detects_a_changed_value():
+    cfg = load_config("ntu60-xsub/ctrgcn-joint", ["optim.lr=0.2"])
+
+    assert _digest(cfg.to_dict()) != FIXTURE["sha256"]["ntu60-xsub/ctrgcn-joint"]
+
+
+def test_only_blocks_and_real_exceptions_are_on_disk():
+    root = Path(presets.configs_root())
+    on_disk = sorted(
+        str(p.relative_to(root)) for p in root.rglob("*.yaml") if not p.name.startswith("_")
+    )
+    presets_on_disk = [p for p in on_disk if not p.startswith("_")]
+
+    assert presets_on_disk == ["synth-demo/stgcn-lite-joint.yaml"]
+    assert is_generated("ntu60-xsub/ctrgcn-joint")
+    assert not is_generated("synth-demo/stgcn-lite-joint")
+
+
+def test_generated_preset_can_be_extended_by_a_user_file(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("extends: ntu120-xset/msg3d-bone\ntrain:\n  epochs: 3\n")
+
+    cfg = load_config(path)
+
+    assert cfg.train.epochs == 3 and cfg.sched.milestones == (30, 50)
+    assert cfg.data.modality == "bone" and cfg.data.num_classes == 120
+
+
+def test_preset_section_of_a_block_is_not_a_config_key():
+    raw, _ = load_raw("_base/msg3d.yaml")
+
+    assert "preset" not in raw and raw["model"]["name"] == "msg3d"
+
+
+def test_preset_section_in_a_user_file_is_an_unknown_key(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("extends: _base/ctrgcn.yaml\npreset:\n  title: mine\n")
+
+    with pytest.raises(ConfigError, match=r"mine\.yaml: preset: unknown key"):
+        load_config(path)
+
+
+def test_memory_figures_come_from_the_generated_file():
+    table = memory_table()
+    entry = table["presets"]["ntu60-xsub/ctrgcn-joint"]
+
+    cfg = load_config("ntu60-xsub/ctrgcn-joint")
+
+    assert table["format"] == 1 and table["generated_by"]
+    assert set(entry) == {"fp32_gb", "bf16_gb", "batch", "window"}
+    assert cfg.info.expected_peak_memory_gb == entry["fp32_gb"]
+    assert "_memory.json" in cfg.info.memory_source
+
+
+def test_memory_figure_is_dropped_when_an_override_changes_what_it_was_made_for():
+    cfg = load_config("ntu60-xsub/ctrgcn-joint", ["train.batch_size=16"])
+
+    assert cfg.info.expected_peak_memory_gb is None and cfg.info.memory_source == ""
+
+
+def test_memory_figure_set_in_yaml_wins_over_the_file():
+    cfg = load_config("ntu60-xsub/ctrgcn-joint", ["info.expected_peak_memory_gb=1.5"])
+
+    assert cfg.info.expected_peak_memory_gb == 1.5
+
+
+def test_no_block_types_a_memory_figure_by_hand():
+    root = Path(presets.configs_root())
+
+    typed = [str(p) for p in root.rglob("*.yaml") if "expected_peak_memory_gb" in p.read_text()]
+
+    assert typed == []
+
+
+def test_every_key_of_the_fixture_still_exists():
+    assert set(FIXTURE["keys"]) <= set(valid_keys())
