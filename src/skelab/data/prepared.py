@@ -2,7 +2,8 @@
 
 Layout of a folder made by `prepare(input, out_dir)`:
 
-    meta.json            format, source, shapes, layout, class names, per-file sha256
+    meta.json            format, source, shapes, layout, skeleton (joint layout and graph edges,
+                         `Skeleton.to_dict`), class names, per-file sha256
     train_x.npy          (N, T, C=3, V=25, M=2) float32, "NTCVM": one frame of one sample is
                          600 contiguous bytes in the model's (C, V, M) order, so the loader
                          reads exactly the frames it needs and only moves the time axis
@@ -143,7 +144,7 @@ def prepare(
                 "x": {"file": x_name, "shape": list(x_shape), "dtype": "float32"},
                 **{name: f"{split}_{name}.npy" for name in small},
             }
-        from skelab.skeletons import class_names
+        from skelab.skeletons import NTU25, class_names
 
         meta = {
             "format": FORMAT,
@@ -158,6 +159,7 @@ def prepare(
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "num_classes": num_classes,
             "class_names": list(class_names(num_classes)),
+            "skeleton": NTU25.to_dict(),
             "splits": splits_meta,
             "checksums": checksums,
         }
@@ -240,6 +242,17 @@ def open_prepared(folder: str | Path, split: str) -> SkeletonDataset:
                 fix="re-run `skelab data prepare`; the folder was changed after it was made",
             )
         small[name] = arr.astype(np.int64, copy=False)
+    from skelab.skeletons import NTU25, Skeleton
+
+    skeleton = meta.get("skeleton")  # folders made before layouts travelled hold NTU data
+    skeleton = Skeleton.from_dict(skeleton, where=folder / "meta.json") if skeleton else NTU25
+    if skeleton.num_joints != x.shape[3]:
+        raise DataFormatError(
+            folder / "meta.json",
+            f"skeleton {skeleton.name!r} has {skeleton.num_joints} joints, x has {x.shape[3]}",
+            key="skeleton",
+            fix="re-run the command that made this folder",
+        )
     return SkeletonDataset(
         storage=x,
         layout=LAYOUT,
@@ -250,6 +263,7 @@ def open_prepared(folder: str | Path, split: str) -> SkeletonDataset:
         path=folder,
         split=split,
         source_format="prepared",
+        skeleton=skeleton,
     )
 
 
