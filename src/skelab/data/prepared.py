@@ -32,12 +32,15 @@ import numpy as np
 
 from skelab.data import formats
 from skelab.data.dataset import SkeletonDataset
-from skelab.data.scan import scan_split
 from skelab.errors import DataFormatError
 
 FORMAT = "skelab-prepared"
 VERSION = 1
 LAYOUT = "NTCVM"
+
+
+def is_prepared(path: str | Path) -> bool:
+    return (Path(path) / "meta.json").is_file()
 
 
 class _HashingWriter:
@@ -100,13 +103,13 @@ def prepare(
     labels = {split: formats.read_labels(src) for split, src in info.splits.items()}
     num_classes = formats.infer_num_classes(list(labels.values()), info.num_classes)
     for split, lab in labels.items():
-        formats.check_label_range(
-            input_path,
-            formats.y_key(split),
-            lab,
-            num_classes,
-            fix="store one-hot labels of the right width",
-        )
+        if lab.size and lab.max() >= num_classes:
+            raise DataFormatError(
+                input_path,
+                f"label {int(lab.max())} >= num_classes {num_classes}",
+                key=formats.y_key(split),
+                fix="store one-hot labels of the right width",
+            )
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
@@ -120,13 +123,16 @@ def prepare(
             x_shape = (n, t, formats.NUM_COORDS, formats.NUM_JOINTS, formats.NUM_PERSONS)
             out = _HashingWriter(tmp / x_name)
             _write_npy_header(out, x_shape, np.dtype(np.float32))
-
-            def write(_start: int, ntmvc: np.ndarray, out: _HashingWriter = out) -> None:
+            parts = []
+            for start, chunk in formats.iter_x_chunks(src, progress=progress):
+                ntmvc = formats.to_ntmvc(chunk, src.layout)
+                stats = formats.scan_chunk(ntmvc)
+                formats.value_error(input_path, src.x.key, stats, offset=start)
+                parts.append(stats)
                 data = np.ascontiguousarray(ntmvc.transpose(0, 1, 4, 3, 2), dtype=np.float32)
                 out.write(memoryview(data).cast("B"))
-
-            stats = scan_split(src, each=write, progress=progress)
             checksums[x_name] = out.close()
+            stats = formats.merge_stats(parts)
             small = {"y": labels[split], "lengths": stats.lengths, "persons": stats.persons}
             for name, arr in small.items():
                 checksums[f"{split}_{name}.npy"] = _save_small(
