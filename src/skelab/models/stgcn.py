@@ -1,4 +1,4 @@
-"""ST-GCN: spatial temporal graph convolution, its small CPU-friendly variant, and an MLP baseline.
+"""ST-GCN: spatial temporal graph convolution, and its small CPU-friendly variant.
 
 Paper: Yan, Xiong and Lin, "Spatial Temporal Graph Convolutional Networks for Skeleton-Based
 Action Recognition", AAAI 2018.
@@ -17,8 +17,8 @@ Kept from upstream on purpose, because checkpoints depend on it:
 Differs from upstream (same function): the graph contraction sums per-subset matrix products on
 views of the convolution output instead of permuting it into a 5-D einsum, which saves a copy;
 upstream's processor-level initialisation (conv N(0, 0.02), BN gamma N(1, 0.02)) is applied by
-the builder, so `build("stgcn")` starts where upstream training starts. `stgcn-lite` and `mlp` are
-skelab's own small baselines (the original lab's "ST-GCN-lite" and MLP sanity checks).
+the builder, so `build("stgcn")` starts where upstream training starts. `stgcn-lite` is skelab's
+own small baseline (the original lab's "ST-GCN-lite"); the MLP sanity baseline is in `mlp.py`.
 """
 
 from __future__ import annotations
@@ -185,38 +185,6 @@ class STGCN(nn.Module):
         return self.fcn(x[:, :, None, None]).view(n, -1)  # (N, num_classes)
 
 
-class MLP(nn.Module):
-    """Sanity baseline: each clip pooled to a few time segments, flattened, and classified."""
-
-    def __init__(
-        self,
-        *,
-        num_classes: int,
-        in_channels: int = 3,
-        num_joints: int = 25,
-        num_persons: int = 2,
-        segments: int = 16,
-        hidden: tuple[int, ...] = (512, 256),
-        dropout: float = 0.2,
-    ) -> None:
-        super().__init__()
-        self.segments = segments
-        layers: list[nn.Module] = []
-        width = in_channels * num_joints * num_persons * segments
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.BatchNorm1d(h), nn.ReLU(inplace=True)]
-            layers += [nn.Dropout(dropout)]
-            width = h
-        layers.append(nn.Linear(width, num_classes))
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, x: Tensor) -> Tensor:
-        n, c, t, v, m = x.shape  # (N, C, T, V, M)
-        x = x.permute(0, 1, 3, 4, 2).reshape(n, c * v * m, t)
-        x = nn.functional.adaptive_avg_pool1d(x, self.segments)  # (N, C·V·M, S): keeps order
-        return self.net(x.flatten(1))
-
-
 def _init_like_upstream(model: nn.Module) -> nn.Module:
     """ST-GCN's processor init: conv weights N(0, 0.02), bias 0; BN gamma N(1, 0.02), beta 0."""
     for mod in model.modules():
@@ -349,42 +317,3 @@ def stgcn_lite(
         dropout=dropout,
     )
     return _init_like_upstream(model)
-
-
-@register_model(
-    ModelCard(
-        name="mlp",
-        title="MLP",
-        paper="skelab sanity baseline (the original lab's train_npz_mlp)",
-        venue="skelab",
-        year=2026,
-        upstream="(none)",
-        default_window=64,
-        joint_layout="any (N, C, T, V, M)",
-        streams=("joint", "bone", "joint_motion", "bone_motion"),
-        params_ntu60=1_377_596,
-        notes="Clip pooled to 16 time segments, flattened, two hidden layers: a check that data "
-        "and training work, and a floor that real models must beat.",
-    )
-)
-def mlp(
-    *,
-    num_classes: int = 60,
-    in_channels: int = 3,
-    num_joints: int = 25,
-    num_persons: int = 2,
-    window: int | None = None,
-    segments: int = 16,
-    hidden: tuple[int, ...] = (512, 256),
-    dropout: float = 0.2,
-) -> MLP:
-    """MLP on time-pooled, flattened frames; any window, any joint count."""
-    return MLP(
-        num_classes=num_classes,
-        in_channels=in_channels,
-        num_joints=num_joints,
-        num_persons=num_persons,
-        segments=segments,
-        hidden=tuple(hidden),
-        dropout=dropout,
-    )
