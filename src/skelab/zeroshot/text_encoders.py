@@ -196,21 +196,13 @@ def build_text_table(
 
 def write_parts(parts: dict[str, np.ndarray], out_dir: str | Path) -> list[Path]:
     """Write each kind as `<out_dir>/<kind>_<N>.npy` (the layout `load_npy_part` reads)."""
-    from skelab.files import atomic_write_bytes
+    from skelab.zeroshot.features import save_npy
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for kind, arr in parts.items():
         path = part_path(out_dir, kind, arr.shape[0])
-        atomic_write_bytes(path, _npy_bytes(arr))
+        save_npy(path, arr)
         written.append(path)
     return written
-
-
-def _npy_bytes(arr: np.ndarray) -> bytes:
-    import io
-
-    buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
-    return buf.getvalue()
