@@ -121,4 +121,26 @@ def test_doctor_reports_versions_and_extras(capsys):
 
     report = json.loads(capsys.readouterr().out)
     assert report["torch"] and report["cpu_cores"] >= 1
-    assert set(report["extras"]) == {"tensorboard", "matplotlib"}
+    assert "tensorboard" in report["extras"]
+
+
+def test_doctor_advertises_only_features_whose_modules_import():
+    import importlib
+
+    from skelab.engine.doctor import OPTIONAL, optional_features
+
+    advertised = optional_features()
+
+    for package, (_extra, text) in advertised.items():
+        for module, feature in OPTIONAL[package][1]:
+            if feature in text:
+                importlib.import_module(module)  # raises if the report points at missing code
+
+
+def test_doctor_does_not_advertise_a_feature_whose_module_is_missing(monkeypatch):
+    from skelab.engine import doctor
+
+    monkeypatch.setitem(doctor.OPTIONAL, "yaml", ("ghost", (("skelab.no_such_module", "x"),)))
+
+    assert "yaml" not in doctor.optional_features()
+    assert "yaml" not in doctor.environment_report()["extras"]

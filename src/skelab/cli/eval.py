@@ -55,8 +55,8 @@ def default_work_dir(weights: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from skelab.engine.config import load_config
     from skelab.engine.evaluate import evaluate_weights
+    from skelab.engine.presets import load_config
     from skelab.engine.summary import percent, summarize_scores
     from skelab.skeletons import class_names
 

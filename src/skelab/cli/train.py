@@ -45,7 +45,7 @@ def default_work_dir(name: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from skelab.engine.config import load_config
+    from skelab.engine.presets import load_config
     from skelab.engine.summary import percent
     from skelab.engine.trainer import Trainer
 

@@ -135,8 +135,9 @@ def check_labels(cfg: Config, ds: Any) -> None:
         )
 
 
-def check_pairing(cfg: Config, joints: int, *, where: str | Path) -> None:
-    """The model's card agrees with the data style and the joints the dataset holds."""
+def check_pairing(cfg: Config, joints: int, *, where: str | Path, layout: str = "") -> None:
+    """The model's card agrees with the data style and the `joints` (layout `layout`) the
+    dataset holds per person."""
     from skelab.models import get_card
 
     card = get_card(cfg.model.name)
@@ -148,28 +149,27 @@ def check_pairing(cfg: Config, joints: int, *, where: str | Path) -> None:
             f"{card.joint_layout}, which only the skateformer style gives",
             where=where,
             fix=f"--set data.style=skateformer, or start from a {cfg.model.name} preset "
-            "(`skelab configs --filter " + cfg.model.name + "`)",
+            f"(`skelab configs --filter {cfg.model.name}`)",
         )
     # The skateformer style drops one joint of NTU's 25 and reorders the rest.
     given = joints - 1 if style == "skateformer" else joints
-    wants = card.input_joints
-    if card.joint_layout.startswith("any"):
-        wants = int(cfg.model.options.get("num_joints", card.input_joints))
+    wants = int(cfg.model.options.get("num_joints") or card.input_joints)
     if given == wants:
         return
+    data = f"{joints}-joint data" + (f" ({layout})" if layout else "")
     if style == "skateformer" and joints == wants:
         fix = "--set data.style=ctrgcn (the skateformer style is for SkateFormer only)"
     elif card.joint_layout.startswith("any"):
         fix = f"--set model.options.num_joints={given}"
     else:
         fix = (
-            f"{cfg.model.name} reads {wants} joints ({card.joint_layout}); use data in that "
-            f"layout (an NTU NPZ or prepared folder), or a model for {joints}-joint skeletons"
+            f"{cfg.model.name} expects {card.joint_layout}: use data in that layout (an NTU "
+            f"NPZ or prepared folder), or a model for {joints}-joint skeletons"
         )
     raise ConfigError(
         "model.name",
         f"{cfg.model.name} reads {wants} joints per person, but data.style={style!r} on "
-        f"{joints}-joint data gives it {given}",
+        f"{data} gives it {given}",
         where=where,
         fix=fix,
     )
@@ -206,7 +206,7 @@ def build_loaders(
             f"{cfg.data.num_classes}, but {cfg.data.path} has {test_ds.num_classes} classes",
             fix=f"--set data.num_classes={test_ds.num_classes}",
         )
-    check_pairing(cfg, int(test_ds.x.shape[3]), where=cfg.data.path)
+    check_pairing(cfg, int(test_ds.x.shape[3]), where=cfg.data.path, layout=test_ds.skeleton.name)
 
     ws = dist_info.world_size if dist_info is not None else 1
     rank = dist_info.rank if dist_info is not None else 0

@@ -19,8 +19,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from skelab.engine.config import Config, load_config
+from skelab.engine.config import Config
 from skelab.engine.evaluate import evaluate_weights
+from skelab.engine.presets import load_config
 from skelab.engine.summary import ClassSummary, summarize_scores
 from skelab.engine.trainer import Trainer
 from skelab.errors import SkelabError

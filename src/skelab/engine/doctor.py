@@ -12,11 +12,44 @@ from typing import Any
 import torch
 import yaml
 
-# Optional packages and the skelab feature each one enables.
-OPTIONAL = {
-    "tensorboard": "TensorBoard event files in each run folder",
-    "matplotlib": "skeleton and curve plots (skelab.viz)",
+# Optional packages: the pip extra that installs each, and the skelab features it enables, each
+# with the module that provides it. A feature is advertised only when its module is installed,
+# so the report never points at code this skelab does not have.
+OPTIONAL: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "tensorboard": (
+        "tensorboard",
+        (("skelab.engine.metrics", "TensorBoard event files in each run folder"),),
+    ),
+    "matplotlib": (
+        "viz",
+        (
+            ("skelab.viz", "skeleton animations and run plots (`skelab viz`)"),
+            ("skelab.engine.early", "early-action curves (`skelab eval --observe`)"),
+        ),
+    ),
+    "sentence_transformers": (
+        "zeroshot",
+        (("skelab.zeroshot", "MiniLM class-text embeddings for zero-shot recognition"),),
+    ),
+    "onnxruntime": ("export", (("skelab.export", "ONNX export and its equivalence check"),)),
 }
+
+
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
+
+
+def optional_features() -> dict[str, tuple[str, str]]:
+    """{package: (pip extra, what it enables)} for the extras whose skelab modules exist."""
+    out = {}
+    for package, (extra, features) in OPTIONAL.items():
+        present = [text for module, text in features if _module_exists(module)]
+        if present:
+            out[package] = (extra, "; ".join(present))
+    return out
 
 
 def _version(package: str) -> str | None:
@@ -63,7 +96,7 @@ def environment_report() -> dict[str, Any]:
         if hasattr(os, "sched_getaffinity")
         else os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
-        "extras": {name: _version(name) for name in OPTIONAL},
+        "extras": {name: _version(name) for name in optional_features()},
         "numpy": _version("numpy"),
         "yaml": getattr(yaml, "__version__", None),
         "tqdm": _version("tqdm"),
@@ -92,9 +125,9 @@ def report_text(report: dict[str, Any]) -> str:
             )
     else:
         lines.append("GPU           none: training runs on the CPU (train.amp is ignored there)")
+    features = optional_features()
     for name, version in report["extras"].items():
-        state = (
-            version or f"missing (pip install 'skelab[{name if name == 'tensorboard' else 'viz'}]')"
-        )
-        lines.append(f"{name:<13} {state}  - {OPTIONAL[name]}")
+        extra, enables = features.get(name, ("", ""))
+        state = version or f"missing (pip install 'skelab[{extra}]')"
+        lines.append(f"{name:<21} {state}  - {enables}")
     return "\n".join(lines)

@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 def memory_advice(cfg: Config) -> str:
     """Presets and flags that need less GPU memory than `cfg`, as one line of advice."""
-    from skelab.engine.config import list_presets, preset_parts
+    from skelab.engine.presets import list_presets, preset_parts
 
     tips = []
     lighter = [cfg.info.lower_memory] if cfg.info.lower_memory else []
