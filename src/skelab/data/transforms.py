@@ -28,7 +28,12 @@ with whole-batch tensor ops. No Python loop runs over samples.
 Differences from upstream, all deliberate:
 
 * Randomness comes from a per-batch generator instead of NumPy's and torch's global ones, so the
-  draws differ from upstream's (the distributions are the same). CTR-GCN's rotation angles are
+  draws differ from upstream's; what is drawn, and with which probabilities, follows upstream
+  (the AdaIN reference below is the one exception). For SkateFormer's training sampling with a
+  crop of L frames, W <= L < 2W, that is upstream's rule, not a uniform W-subset: L - W of the
+  W + 1 gaps around the kept frames are picked uniformly, one frame skipped at each, so two
+  adjacent frames are never both skipped (tests/data/test_data_transforms_skateformer.py
+  compares patterns and frequencies with upstream's rule). CTR-GCN's rotation angles are
   drawn with the plan (after the crop draws) and the matrix is built in float64, then rounded
   to float32.
 * The valid length is the count of frames holding any non-zero value; upstream tests the
@@ -55,6 +60,7 @@ from skelab.errors import ConfigError
 from skelab.skeletons import NTU_FLIP_PERMUTATION, SKATEFORMER_24_ORDER, bone_pairs
 
 HYPERGCN_CENTER = 20  # 0-based joint 21, spine shoulder
+PAST_END = np.iinfo(np.int32).max  # a plan frame index that reads zeros on any clip
 
 
 def _parents(pairs: tuple[tuple[int, int], ...]) -> tuple[int, ...]:
@@ -212,6 +218,12 @@ class BatchTransform:
     `t(x, lengths, generator=None, labels=None)` takes x (N, 3, T, 25, 2) on any device and the
     valid lengths (N,), and returns `TransformOutput(x, index_t)`. `labels` (N,) are used only by
     SkateFormer's skeleton-AdaIN (skipped without them).
+
+    `min_crop` is upstream's `thres` (the shortest crop, 64 upstream; `data.thres`). `augment`,
+    `intra_p` and `inter_p` are SkateFormer's `aug_method`, `intra_p` and `inter_p` (training
+    only). `observe` in (0, 1] is for early-action evaluation (test transforms only): each clip
+    is cut to its first ceil(observe * valid length) frames before the usual test crop; at 1.0
+    nothing changes.
     """
 
     def __init__(
@@ -228,6 +240,7 @@ class BatchTransform:
         augment: str | None = None,
         intra_p: float = 0.5,
         inter_p: float = 0.2,
+        observe: float = 1.0,
     ) -> None:
         if style not in STYLES:
             raise ConfigError(
@@ -264,6 +277,13 @@ class BatchTransform:
                 f"{SKATEFORMER_AUGMENTS!r} for the skateformer style",
                 fix="use 'a123489' with style skateformer, '' otherwise",
             )
+        if not 0.0 < observe <= 1.0 or (train and observe != 1.0):
+            raise ConfigError(
+                "observe",
+                f"must be in (0, 1] and is for evaluation only, got {observe!r} (train={train})",
+                fix="e.g. observe=0.5 on a test transform (train=False) to see half of each clip",
+            )
+        self.observe = float(observe)
         self.style, self.window, self.modality, self.train = style, int(window), modality, train
         self.p_interval = p
         self.rotate = rotate if rotate is not None else (train and style != "skateformer")
@@ -276,7 +296,9 @@ class BatchTransform:
     def __repr__(self) -> str:
         return (
             f"BatchTransform(style={self.style!r}, window={self.window}, "
-            f"modality={self.modality!r}, train={self.train}, p_interval={self.p_interval})"
+            f"modality={self.modality!r}, train={self.train}, p_interval={self.p_interval}"
+            + (f", observe={self.observe}" if self.observe != 1.0 else "")
+            + ")"
         )
 
     @property
@@ -315,14 +337,18 @@ class BatchTransform:
         starts = seg[None, :] * length[:, None] // w_  # segment boundaries i * L // W
         if self.train:
             ends = (seg[None, :] + 1) * length[:, None] // w_
-            keys = _urand((len(length), 2 * w_), g)
+            keys = _urand((len(length), w_ + 1), g)
             pick = _urand((len(length), w_), g)
-            pos = np.arange(2 * w_)[None, :]
-            keys = np.where(pos < length[:, None], keys, np.float32(2.0))
-            subset = np.sort(np.argsort(keys, axis=1, kind="stable")[:, :w_], axis=1)
+            # W <= L < 2W: upstream picks L - W of the W + 1 gaps around the W kept frames
+            # (before frame 0, between frames, after the last), uniformly without replacement,
+            # and skips one source frame at each picked gap, so no two skipped frames touch.
+            # Frame i is then i + (picked gaps at or before i).
+            gap_rank = keys.argsort(axis=1, kind="stable").argsort(axis=1, kind="stable")
+            skipped = gap_rank < (length - w_)[:, None]  # (N, W + 1) picked gaps
+            spaced = seg[None, :] + np.cumsum(skipped[:, :w_], axis=1)
             in_segment = starts + (pick * (ends - starts)).astype(np.int64)  # one per segment
             short = (length < 2 * w_)[:, None]
-            chosen = np.where(short, subset, in_segment)  # W distinct frames either way
+            chosen = np.where(short, spaced, in_segment)  # W distinct frames either way
         else:
             chosen = starts
         long_ = (length >= w_)[:, None]
@@ -352,6 +378,10 @@ class BatchTransform:
                 "a sample has no valid frame",
                 fix="drop all-zero sequences (skelab data inspect finds them)",
             )
+        if self.observe != 1.0:
+            # early-action evaluation: the clip is its first ceil(observe * valid) frames
+            # (the tolerance keeps e.g. 0.1 * 30 from rounding up to 4)
+            n = np.maximum(np.ceil(self.observe * n - 1e-9).astype(np.int64), 1)
         size, w_ = len(n), self.window
         length, begin = self._crop(n, generator)
         if self.style == "skateformer":
@@ -393,6 +423,9 @@ class BatchTransform:
             theta = self.rotate_theta
             angles = _urand((size, 3), generator).astype(np.float64) * (2 * theta) - theta
             rotation = torch.from_numpy(_rotation_np(angles).astype(np.float32))
+        if self.observe != 1.0:
+            # a frame past the observed part reads zeros, as past the end of a shorter clip
+            frames = np.where(frames >= n[:, None], PAST_END, frames)
 
         def t(a: np.ndarray | None) -> Tensor | None:
             return None if a is None else torch.from_numpy(np.ascontiguousarray(a))
