@@ -3,7 +3,7 @@
 
 Errors from the library (`SkelabError`) become one `skelab: error: ...` message with its fix and
 the error's exit code (1 failure, 2 usage/config); nothing else prints a traceback unless
-`SKELAB_DEBUG=1`.
+`SKELAB_DEBUG=1`. A closed output pipe (`skelab data inspect x.npz | head`) ends quietly.
 """
 
 from __future__ import annotations
@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         (getattr(args, "_parser", None) or parser).print_help(sys.stderr)
         return 2
     try:
-        return int(args.run(args) or 0)
+        code = int(args.run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
     except SkelabError as err:
         if os.environ.get("SKELAB_DEBUG"):
             raise
@@ -72,6 +74,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("skelab: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`skelab ... | head`): normal use, not an error. Point stdout at
+        # /dev/null so the interpreter's final flush does not raise again on the closed pipe.
+        _silence_stdout()
+        return 0
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout has no file descriptor (e.g. captured in tests)
+        pass
 
 
 def entry() -> None:

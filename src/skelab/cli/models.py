@@ -6,8 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-from skelab.models import build, count_parameters, get_card, list_models, load_upstream_checkpoint
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -52,6 +50,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from skelab.models import get_card, list_models
+
     cards = [get_card(n) for n in list_models()]
     if args.json:
         print(json.dumps([c.to_dict() for c in cards], indent=2))
@@ -73,6 +73,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from skelab.models import get_card
+
     card = get_card(args.name)
     for key, value in card.to_dict().items():
         print(f"{key:>15}: {value}")
@@ -80,8 +82,9 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from skelab.engine.checkpoint import atomic_save
     from skelab.engine.config import parse_overrides
+    from skelab.files import atomic_save
+    from skelab.models import build, count_parameters, load_upstream_checkpoint
 
     model = build(args.name, **dict(parse_overrides(args.options)))
     load_upstream_checkpoint(model, args.checkpoint)
