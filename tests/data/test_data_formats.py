@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import skelab.data as sd
-from skelab.data.formats import convert_npz, inspect_npz, save_kaggle_npz
+from skelab.data.formats import inspect_npz
+from skelab.data.npzwrite import convert_npz, save_kaggle_npz
 from skelab.errors import DataFormatError
 
 

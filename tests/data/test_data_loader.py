@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 import skelab.data as sd
-from skelab.data.formats import save_kaggle_npz
 from skelab.data.loader import _seed
+from skelab.data.npzwrite import save_kaggle_npz
 
 
 @pytest.fixture
@@ -77,11 +82,61 @@ def test_two_workers_and_no_prefetch_give_the_same_ctrgcn_batches(prepared):
     assert all(torch.equal(p.x, q.x) and torch.equal(p.y, q.y) for p, q in zip(a, b, strict=True))
 
 
-def test_zero_workers_is_a_config_error(prepared):
+def test_zero_workers_is_a_config_error_naming_the_argument(prepared):
     from skelab.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"(?s)data\.workers.*fix:"):
+    with pytest.raises(
+        ConfigError, match=r"(?s)workers: must be >= 1.*fix: BatchLoader\(.*workers=1"
+    ):
         sd.BatchLoader(sd.load(prepared, "train"), batch_size=8, train=True, workers=0)
+
+
+@pytest.mark.parametrize(("train", "key"), [(True, "train.batch_size"),
+                                            (False, "train.test_batch_size")])  # fmt: skip
+def test_zero_batch_size_fix_names_a_config_key_that_exists(prepared, train, key):
+    from skelab.engine.config import Config
+    from skelab.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        sd.BatchLoader(sd.load(prepared, "train"), batch_size=0, train=train)
+
+    assert info.value.fix.startswith(f"--set {key}=64")
+    section, name = key.split(".")
+    assert name in {f.name for f in dataclasses.fields(getattr(Config(), section))}
+
+
+def _fix_texts(source: str) -> list[str]:
+    """The literal text of every `fix=` argument in a module (f-string parts joined)."""
+    texts = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.keyword) and node.arg == "fix":
+            texts.append(
+                "".join(
+                    n.value
+                    for n in ast.walk(node.value)
+                    if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                )
+            )
+    return texts
+
+
+def test_every_config_key_named_in_a_data_fix_exists():
+    from skelab.engine.config import Config
+
+    sections = ("data", "train", "model", "optim", "sched", "loss")
+    keys = {
+        f"{section}.{f.name}"
+        for section in sections
+        for f in dataclasses.fields(getattr(Config(), section))
+    }
+    pattern = re.compile(rf"\b(?:{'|'.join(sections)})\.[a-z_]+")
+    named = set()
+    for path in Path(sd.__file__).parent.glob("*.py"):
+        for text in _fix_texts(path.read_text()):
+            named |= set(pattern.findall(text))
+
+    assert {"train.batch_size", "train.test_batch_size"} <= named  # the loader's fix lines
+    assert named <= keys, sorted(named - keys)
 
 
 def test_ddp_train_shards_are_disjoint_and_equal_sized(prepared):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import skelab.data as sd
-from skelab.data.formats import NpzWriter, one_hot
+from skelab.data.npzwrite import NpzWriter, one_hot
 from skelab.errors import DataFormatError
 
 

@@ -1,4 +1,4 @@
-"""A tqdm byte-progress bar on stderr (rate and ETA), used by the data CLI commands."""
+"""A tqdm byte-progress bar on stderr (rate and ETA) for the `skelab data` commands."""
 
 from __future__ import annotations
 

@@ -16,16 +16,15 @@ import importlib
 from typing import Any
 
 _LAZY = {
-    "load": "skelab.data.dataset",
-    "load_npz": "skelab.data.dataset",
+    "load": "skelab.data.reader",
+    "load_npz": "skelab.data.reader",
     "SkeletonDataset": "skelab.data.dataset",
     "prepare": "skelab.data.prepared",
     "open_prepared": "skelab.data.prepared",
     "verify_prepared": "skelab.data.prepared",
-    "is_prepared": "skelab.data.prepared",
     "inspect_npz": "skelab.data.formats",
-    "save_kaggle_npz": "skelab.data.formats",
-    "convert_npz": "skelab.data.formats",
+    "save_kaggle_npz": "skelab.data.npzwrite",
+    "convert_npz": "skelab.data.npzwrite",
     "summarize": "skelab.data.summary",
     "BatchTransform": "skelab.data.transforms",
     "TransformOutput": "skelab.data.transforms",

@@ -91,13 +91,21 @@ class BatchLoader:
     ) -> None:
         if batch_size < 1:
             raise ConfigError(
-                "data.batch_size", f"must be >= 1, got {batch_size}", fix="use e.g. 64"
+                "batch_size",
+                f"must be >= 1, got {batch_size}",
+                fix=(
+                    "--set train.batch_size=64 (under DDP at least one sample per process)"
+                    if train
+                    else "--set train.test_batch_size=64"
+                )
+                + " (from Python: BatchLoader(..., batch_size=64))",
             )
         if not 0 <= rank < world_size:
             raise ConfigError(
                 "rank",
                 f"needs 0 <= rank < world_size, got {rank}/{world_size}",
-                fix="pass the process rank and the DDP world size",
+                fix="pass rank=torch.distributed.get_rank() and "
+                "world_size=torch.distributed.get_world_size(), or leave both out",
             )
         self.dataset = dataset
         self.batch_size = int(batch_size)
@@ -112,7 +120,9 @@ class BatchLoader:
         self.prefetch = max(0, int(prefetch))
         if workers < 1:
             raise ConfigError(
-                "data.workers", f"must be >= 1, got {workers}", fix="use 1 (the default) or more"
+                "workers",
+                f"must be >= 1, got {workers}",
+                fix="BatchLoader(..., workers=1): 1 (the default) or more prefetch threads",
             )
         self.workers = int(workers)
         self.pin_memory = self.device.type == "cuda" if pin_memory is None else pin_memory

@@ -22,6 +22,7 @@ no sample data is read.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -31,16 +32,14 @@ from pathlib import Path
 import numpy as np
 
 from skelab.data import formats
+from skelab.data.archive import reading
 from skelab.data.dataset import SkeletonDataset
+from skelab.data.scan import scan_split
 from skelab.errors import DataFormatError
 
 FORMAT = "skelab-prepared"
 VERSION = 1
 LAYOUT = "NTCVM"
-
-
-def is_prepared(path: str | Path) -> bool:
-    return (Path(path) / "meta.json").is_file()
 
 
 class _HashingWriter:
@@ -103,13 +102,13 @@ def prepare(
     labels = {split: formats.read_labels(src) for split, src in info.splits.items()}
     num_classes = formats.infer_num_classes(list(labels.values()), info.num_classes)
     for split, lab in labels.items():
-        if lab.size and lab.max() >= num_classes:
-            raise DataFormatError(
-                input_path,
-                f"label {int(lab.max())} >= num_classes {num_classes}",
-                key=formats.y_key(split),
-                fix="store one-hot labels of the right width",
-            )
+        formats.check_label_range(
+            input_path,
+            formats.y_key(split),
+            lab,
+            num_classes,
+            fix="store one-hot labels of the right width",
+        )
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
@@ -123,16 +122,13 @@ def prepare(
             x_shape = (n, t, formats.NUM_COORDS, formats.NUM_JOINTS, formats.NUM_PERSONS)
             out = _HashingWriter(tmp / x_name)
             _write_npy_header(out, x_shape, np.dtype(np.float32))
-            parts = []
-            for start, chunk in formats.iter_x_chunks(src, progress=progress):
-                ntmvc = formats.to_ntmvc(chunk, src.layout)
-                stats = formats.scan_chunk(ntmvc)
-                formats.value_error(input_path, src.x.key, stats, offset=start)
-                parts.append(stats)
+
+            def write(_start: int, ntmvc: np.ndarray, out: _HashingWriter = out) -> None:
                 data = np.ascontiguousarray(ntmvc.transpose(0, 1, 4, 3, 2), dtype=np.float32)
                 out.write(memoryview(data).cast("B"))
+
+            stats = scan_split(src, each=write, progress=progress)
             checksums[x_name] = out.close()
-            stats = formats.merge_stats(parts)
             small = {"y": labels[split], "lengths": stats.lengths, "persons": stats.persons}
             for name, arr in small.items():
                 checksums[f"{split}_{name}.npy"] = _save_small(
@@ -177,6 +173,14 @@ def prepare(
     return out_dir
 
 
+def _rebuild(folder: Path, meta: object = None) -> str:
+    """The command that makes `folder` again, from the source meta.json names when it can."""
+    source = meta.get("source") if isinstance(meta, dict) else None
+    src = source.get("path") if isinstance(source, dict) else None
+    src = src if isinstance(src, str) and src.endswith(".npz") else "SOURCE.npz"
+    return f"rebuild it: skelab data prepare {src} {folder} --overwrite"
+
+
 def read_meta(folder: str | Path) -> dict:
     folder = Path(folder)
     meta_path = folder / "meta.json"
@@ -187,61 +191,119 @@ def read_meta(folder: str | Path) -> dict:
             fix="make one with `skelab data prepare INPUT.npz OUT_DIR`",
         )
     try:
-        meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as err:
+        meta = json.loads(meta_path.read_bytes())
+    except (OSError, ValueError) as err:  # JSONDecodeError and UnicodeDecodeError included
         raise DataFormatError(
-            meta_path, f"is not valid JSON ({err})", fix="re-run `skelab data prepare`"
+            meta_path, f"is not valid JSON ({err})", fix=_rebuild(folder)
         ) from err
+    if not isinstance(meta, dict):
+        raise DataFormatError(
+            meta_path, f"holds a JSON {type(meta).__name__}, not an object", fix=_rebuild(folder)
+        )
     if meta.get("format") != FORMAT or meta.get("version") != VERSION:
         raise DataFormatError(
             meta_path,
             f"format {meta.get('format')!r} version {meta.get('version')!r}, expected "
             f"{FORMAT!r} version {VERSION}",
             key="format",
-            fix="re-run `skelab data prepare` with this skelab version",
+            fix=_rebuild(folder, meta),
         )
     return meta
+
+
+def _split_meta(folder: Path, meta: dict, split: str) -> tuple[str, list[int], dict[str, str]]:
+    """(x file, x shape, small-array files) of one split, checked before any file is opened."""
+    meta_path = folder / "meta.json"
+    splits = meta.get("splits")
+    if not isinstance(splits, dict) or split not in splits:
+        have = sorted(splits) if isinstance(splits, dict) else splits
+        raise DataFormatError(
+            meta_path,
+            f"has no split {split!r} (has {have})",
+            key="splits",
+            fix=f"ask for one of the listed splits, or {_rebuild(folder, meta)}",
+        )
+    try:
+        sm = splits[split]
+        x_file, x_shape = sm["x"]["file"], [int(v) for v in sm["x"]["shape"]]
+        files = {name: sm[name] for name in ("y", "lengths", "persons")}
+        names = [x_file, *files.values()]
+        if not all(isinstance(n, str) and n and Path(n).name == n for n in names):
+            raise ValueError(f"file names must be plain names in the folder, got {names}")
+        if len(x_shape) != 5 or min(x_shape) < 0:
+            raise ValueError(f"x shape {x_shape} is not (N, T, C, V, M)")
+    except (KeyError, TypeError, ValueError) as err:
+        raise DataFormatError(
+            meta_path,
+            f"entry of split {split!r} is damaged ({type(err).__name__}: {err})",
+            key="splits",
+            fix=_rebuild(folder, meta),
+        ) from err
+    return x_file, x_shape, files
+
+
+def _num_classes(folder: Path, meta: dict) -> int:
+    k = meta.get("num_classes")
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= formats.MAX_CLASSES:
+        raise DataFormatError(
+            folder / "meta.json",
+            f"must be an integer in 1..{formats.MAX_CLASSES}, got {k!r}",
+            key="num_classes",
+            fix=_rebuild(folder, meta),
+        )
+    return k
+
+
+def _read_small(folder: Path, meta: dict, name: str, n: int) -> np.ndarray:
+    """One (N,) integer array of the folder, checked against its sha256 in meta.json."""
+    path = folder / name
+    with reading(path):
+        data = path.read_bytes()
+    checksums = meta.get("checksums")
+    expected = checksums.get(name) if isinstance(checksums, dict) else None
+    if expected is not None and "sha256:" + hashlib.sha256(data).hexdigest() != expected:
+        raise DataFormatError(
+            path,
+            "differs from the checksum in meta.json: the file was changed or damaged",
+            fix=_rebuild(folder, meta),
+        )
+    with reading(path):
+        arr = np.load(io.BytesIO(data), allow_pickle=False)
+    if arr.shape != (n,) or arr.dtype.kind not in "iu":
+        raise DataFormatError(
+            path,
+            f"{arr.dtype} of shape {arr.shape}, expected integers of shape ({n},)",
+            fix=_rebuild(folder, meta),
+        )
+    return arr.astype(np.int64, copy=False)
 
 
 def open_prepared(folder: str | Path, split: str) -> SkeletonDataset:
     """Open one split of a prepared folder: memory-maps x, reads only the (N,) arrays."""
     folder = Path(folder)
     meta = read_meta(folder)
-    if split not in meta["splits"]:
-        raise DataFormatError(
-            folder / "meta.json",
-            f"has no split {split!r} (has {sorted(meta['splits'])})",
-            key="splits",
-            fix="ask for one of the listed splits",
-        )
-    sm = meta["splits"][split]
-    x_path = folder / sm["x"]["file"]
-    try:
-        x = np.load(x_path, mmap_mode="r")
-    except (OSError, ValueError) as err:
-        raise DataFormatError(
-            x_path, f"cannot be opened ({err})", fix="re-run `skelab data prepare`"
-        ) from err
-    if list(x.shape) != sm["x"]["shape"] or x.dtype != np.float32:
+    x_file, x_shape, files = _split_meta(folder, meta, split)
+    num_classes = _num_classes(folder, meta)
+    x_path = folder / x_file
+    with reading(x_path):
+        x = np.load(x_path, mmap_mode="r", allow_pickle=False)
+    if list(x.shape) != x_shape or x.dtype != np.float32 or not x.flags.c_contiguous:
         raise DataFormatError(
             x_path,
-            f"shape {x.shape} {x.dtype}, meta.json says {sm['x']['shape']} float32",
-            fix="re-run `skelab data prepare`; the folder was changed after it was made",
+            f"shape {x.shape} {x.dtype}{'' if x.flags.c_contiguous else ' (Fortran order)'}, "
+            f"meta.json says {x_shape} float32: the folder was changed after it was made",
+            fix=_rebuild(folder, meta),
         )
-    small = {}
-    for name in ("y", "lengths", "persons"):
-        p = folder / sm[name]
-        try:
-            arr = np.load(p)
-        except (OSError, ValueError) as err:
-            raise DataFormatError(p, f"cannot be read ({err})", fix="re-run prepare") from err
-        if arr.shape != (x.shape[0],):
+    n, t, _, _, m = x_shape
+    small = {name: _read_small(folder, meta, f, n) for name, f in files.items()}
+    for name, top in (("y", num_classes - 1), ("lengths", t), ("persons", m)):
+        arr = small[name]
+        if arr.size and (arr.min() < 0 or arr.max() > top):
             raise DataFormatError(
-                p,
-                f"shape {arr.shape}, expected ({x.shape[0]},)",
-                fix="re-run `skelab data prepare`; the folder was changed after it was made",
+                folder / files[name],
+                f"values {int(arr.min())}..{int(arr.max())} outside 0..{top}",
+                fix=_rebuild(folder, meta),
             )
-        small[name] = arr.astype(np.int64, copy=False)
     from skelab.skeletons import NTU25, Skeleton
 
     skeleton = meta.get("skeleton")  # folders made before layouts travelled hold NTU data
@@ -259,7 +321,7 @@ def open_prepared(folder: str | Path, split: str) -> SkeletonDataset:
         y=small["y"],
         lengths=small["lengths"],
         persons=small["persons"],
-        num_classes=meta["num_classes"],
+        num_classes=num_classes,
         path=folder,
         split=split,
         source_format="prepared",
@@ -272,10 +334,20 @@ def verify_prepared(folder: str | Path, progress: formats.Progress | None = None
     """Re-hash every file against meta.json; returns the names that differ (empty: all good)."""
     folder = Path(folder)
     meta = read_meta(folder)
+    checksums = meta.get("checksums")
+    if not isinstance(checksums, dict) or not all(
+        isinstance(k, str) and Path(k).name == k for k in checksums
+    ):
+        raise DataFormatError(
+            folder / "meta.json",
+            "has no usable checksums entry",
+            key="checksums",
+            fix=_rebuild(folder, meta),
+        )
     bad = []
-    for name, expected in meta["checksums"].items():
+    for name, expected in checksums.items():
         sha = hashlib.sha256()
-        with open(folder / name, "rb") as fh:
+        with reading(folder / name), open(folder / name, "rb") as fh:
             while block := fh.read(formats.CHUNK_BYTES):
                 sha.update(block)
                 if progress is not None:

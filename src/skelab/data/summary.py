@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from skelab.data import formats
+from skelab.data.scan import scan_split
 
 PERCENTILES = (0, 5, 25, 50, 75, 95, 100)
 
@@ -55,11 +56,7 @@ def summarize(path: str | Path, progress: formats.Progress | None = None) -> dic
     k = formats.infer_num_classes(list(labels.values()), info.num_classes)
     out["num_classes"] = k
     for split, src in info.splits.items():
-        parts = [
-            formats.scan_chunk(formats.to_ntmvc(chunk, src.layout))
-            for _, chunk in formats.iter_x_chunks(src, progress=progress)
-        ]
-        stats = formats.merge_stats(parts)
+        stats = scan_split(src, check=False, progress=progress)
         s = _split_summary(labels[split], stats.lengths, stats.persons, k)
         s["num_frames"] = src.num_frames
         s["nonfinite_samples"] = np.flatnonzero(stats.nonfinite)[:10].tolist()

@@ -103,10 +103,10 @@ def write_ntu_like(path: str | Path, *, num_classes: int = 60, n_train: int, n_t
                    seed: int = 0, frames: int = 300) -> Path:  # fmt: skip
     """Write `make_ntu_like(...)` to `path` as an uncompressed Kaggle NPZ and return the path.
 
-    Written by `skelab.data.formats.save_kaggle_npz`: a temporary file in the same folder,
+    Written by `skelab.data.npzwrite.save_kaggle_npz`: a temporary file in the same folder,
     renamed over `path` only once complete, so a reader never sees a partial file.
     """
-    from skelab.data.formats import save_kaggle_npz
+    from skelab.data.npzwrite import save_kaggle_npz
 
     data = make_ntu_like(num_classes=num_classes, n_train=n_train, n_test=n_test, seed=seed,
                          frames=frames)  # fmt: skip

@@ -27,8 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from skelab.data.formats import convert_npz, inspect_npz
-    from skelab.data.progress import byte_progress
+    from skelab.cli._progress import byte_progress
+    from skelab.data.formats import inspect_npz
+    from skelab.data.npzwrite import convert_npz
 
     info = inspect_npz(args.input)
     total = sum(s.x.nbytes for s in info.splits.values())
