@@ -47,7 +47,7 @@ from skelab.errors import ModelConfigError
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
 from skelab.models.layers.tcn import ctrgcn_temporal, unit_tcn
 from skelab.models.registry import ModelCard, register_model
-from skelab.skeletons import NTU25
+from skelab.skeletons import Skeleton, get_skeleton
 
 NUM_SUBSETS = 3  # self, inward, outward ("spatial" labeling)
 UPSTREAM_GRAPH = "graph.ntu_rgb_d.Graph"
@@ -295,17 +295,21 @@ def ctrgcn(
     graph: str = UPSTREAM_GRAPH,
     graph_args: dict[str, Any] | None = None,
     adaptive: bool = True,
+    skeleton: str | Skeleton = "ntu25",
 ) -> CTRGCN:
     """CTR-GCN on the 25-joint NTU skeleton, widths 64/128/256, as in upstream's NTU configs.
 
     `window` is accepted for a uniform interface; nothing in the network depends on T.
-    `graph`, `graph_args` and `adaptive` are upstream's constructor keywords.
+    `graph`, `graph_args` and `adaptive` are upstream's constructor keywords. `skeleton` names
+    another joint layout (`skelab.skeletons`, e.g. 'nwucla20'); its spatial graph replaces NTU's.
     """
     _check_graph(graph, graph_args)
-    if num_joints != NTU25.num_joints:
+    layout = get_skeleton(skeleton)
+    if num_joints != layout.num_joints:
         raise ModelConfigError(
-            f"ctrgcn: num_joints={num_joints}, but the NTU graph has {NTU25.num_joints} joints",
-            fix="use num_joints=25 with NTU data",
+            f"ctrgcn: num_joints={num_joints}, but the {layout.name!r} graph has "
+            f"{layout.num_joints} joints",
+            fix="pass the data's layout, e.g. skeleton='nwucla20' (a dataset's `ds.skeleton`)",
         )
     if num_classes < 1 or num_persons < 1 or window < 1:
         raise ModelConfigError(
@@ -327,7 +331,7 @@ def ctrgcn(
         num_classes=num_classes,
         in_channels=in_channels,
         num_persons=num_persons,
-        graph=torch.from_numpy(NTU25.spatial.copy()),
+        graph=torch.from_numpy(layout.spatial.copy()),
         dropout=dropout,
         adaptive=adaptive,
     )

@@ -367,18 +367,22 @@ def msg3d(
     num_gcn_scales: int = 13,
     num_g3d_scales: int = 6,
     graph: str = "graph.ntu_rgb_d.AdjMatrixGraph",
+    skeleton: str | Skeleton = "ntu25",
 ) -> MSG3D:
-    """MS-G3D with 13 spatial and 6 G3D scales, widths 96/192/384, as in the NTU experiments."""
+    """MS-G3D with 13 spatial and 6 G3D scales, widths 96/192/384, as in the NTU experiments.
+
+    `skeleton` names another joint layout (`skelab.skeletons`, e.g. 'nwucla20')."""
     if graph not in _UPSTREAM_GRAPHS:
         raise ModelConfigError(
             f"msg3d: graph {graph!r} is not supported",
             fix=f"use one of {', '.join(_UPSTREAM_GRAPHS)} (the NTU RGB+D 25-joint graph)",
         )
-    skeleton = get_skeleton("ntu25")
+    skeleton = get_skeleton(skeleton)
     if num_joints != skeleton.num_joints:
         raise ModelConfigError(
-            f"msg3d: num_joints={num_joints}, but the NTU graph has {skeleton.num_joints} joints",
-            fix="use num_joints=25 with NTU RGB+D data",
+            f"msg3d: num_joints={num_joints}, but the {skeleton.name!r} graph has "
+            f"{skeleton.num_joints} joints",
+            fix="pass the data's layout, e.g. skeleton='nwucla20' (a dataset's `ds.skeleton`)",
         )
     if dropout != 0.0:
         raise ModelConfigError(

@@ -31,19 +31,21 @@ from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError
 from skelab.models.registry import ModelCard, register_model
-from skelab.skeletons import NTU_INWARD, ROOT_JOINT
+from skelab.skeletons import NTU25, Skeleton, get_skeleton
 
 _STRATEGIES = ("uniform", "distance", "spatial")
 
 
-def stgcn_graph(strategy: str = "spatial", *, num_nodes: int = 25) -> np.ndarray:
-    """ST-GCN's NTU graph, (K, V, V) indexed [subset, source, destination], max_hop 1."""
+def stgcn_graph(strategy: str = "spatial", *, skeleton: Skeleton = NTU25) -> np.ndarray:
+    """ST-GCN's graph of a layout (NTU by default), (K, V, V) [subset, source, destination],
+    max_hop 1, centred on the layout's graph root (joint 21 for NTU)."""
     if strategy not in _STRATEGIES:
         raise ModelConfigError(
             f"ST-GCN graph strategy {strategy!r} is unknown",
             fix=f"use one of {', '.join(_STRATEGIES)} (upstream NTU configs use 'spatial')",
         )
-    links = [(i, i) for i in range(num_nodes)] + list(NTU_INWARD)
+    num_nodes = skeleton.num_joints
+    links = [(i, i) for i in range(num_nodes)] + list(skeleton.inward)
     hop = np.full((num_nodes, num_nodes), np.inf)
     for i, j in links:  # distances beyond one hop are never computed upstream: they stay inf
         hop[i, j] = hop[j, i] = 0.0 if i == j else 1.0
@@ -53,7 +55,7 @@ def stgcn_graph(strategy: str = "spatial", *, num_nodes: int = 25) -> np.ndarray
         return norm[None].astype(np.float32)
     if strategy == "distance":
         return np.stack([norm * (hop == d) for d in (0, 1)]).astype(np.float32)
-    c = ROOT_JOINT
+    c = skeleton.graph_root
     subsets = []
     for d in (0, 1):
         near = hop == d  # near[j, i]: j is d hops from i
@@ -141,6 +143,7 @@ class STGCN(nn.Module):
         dropout: float = 0.5,
         edge_importance: bool = True,
         strategy: str = "spatial",
+        skeleton: Skeleton = NTU25,
     ) -> None:
         super().__init__()
         if len(channels) != len(strides):
@@ -148,7 +151,7 @@ class STGCN(nn.Module):
                 f"channels ({len(channels)}) and strides ({len(strides)}) differ in length",
                 fix="give one stride per block",
             )
-        graph = torch.from_numpy(stgcn_graph(strategy, num_nodes=num_joints))
+        graph = torch.from_numpy(stgcn_graph(strategy, skeleton=skeleton))
         self.register_buffer("A", graph)  # (K, V, V) [subset, source, destination]
         k = graph.shape[0]
         self.data_bn = nn.BatchNorm1d(in_channels * num_joints)
@@ -221,11 +224,12 @@ def _check_graph_args(graph_args: dict[str, Any] | None) -> str:
     return strategy
 
 
-def _check_joints_persons(num_joints: int, num_persons: int) -> None:
-    if num_joints != 25:
+def _check_joints_persons(num_joints: int, num_persons: int, skeleton: Skeleton) -> None:
+    if num_joints != skeleton.num_joints:
         raise ModelConfigError(
-            f"num_joints={num_joints}: this model is built on the NTU 25-joint graph",
-            fix="use num_joints=25",
+            f"num_joints={num_joints}, but the {skeleton.name!r} graph has "
+            f"{skeleton.num_joints} joints",
+            fix="pass the data's layout, e.g. skeleton='nwucla20' (a dataset's `ds.skeleton`)",
         )
     if num_persons < 1:
         raise ModelConfigError(f"num_persons must be >= 1, got {num_persons}", fix="use 1 or 2")
@@ -260,12 +264,15 @@ def stgcn(
     dropout: float = 0.5,
     edge_importance_weighting: bool = True,
     graph_args: dict[str, Any] | None = None,
+    skeleton: str | Skeleton = "ntu25",
 ) -> STGCN:
     """ST-GCN as in the paper's NTU experiments: ten blocks, 64/128/256 channels, K = 3 subsets.
 
     `window` is accepted for a uniform interface; ST-GCN runs on any number of frames.
+    `skeleton` names the joint layout (`skelab.skeletons`), e.g. 'nwucla20' or 'coco17'.
     """
-    _check_joints_persons(num_joints, num_persons)
+    layout = get_skeleton(skeleton)
+    _check_joints_persons(num_joints, num_persons, layout)
     model = STGCN(
         num_classes=num_classes,
         in_channels=in_channels,
@@ -273,6 +280,7 @@ def stgcn(
         dropout=dropout,
         edge_importance=edge_importance_weighting,
         strategy=_check_graph_args(graph_args),
+        skeleton=layout,
     )
     return _init_like_upstream(model)
 
@@ -304,9 +312,11 @@ def stgcn_lite(
     channels: tuple[int, ...] = (32, 32, 64, 64, 128, 128),
     strides: tuple[int, ...] = (1, 2, 1, 2, 1, 1),
     temporal_kernel: int = 9,
+    skeleton: str | Skeleton = "ntu25",
 ) -> STGCN:
     """A small ST-GCN for quick experiments and the demo; same blocks, fewer and narrower."""
-    _check_joints_persons(num_joints, num_persons)
+    layout = get_skeleton(skeleton)
+    _check_joints_persons(num_joints, num_persons, layout)
     model = STGCN(
         num_classes=num_classes,
         in_channels=in_channels,
@@ -315,5 +325,6 @@ def stgcn_lite(
         strides=tuple(strides),
         temporal_kernel=temporal_kernel,
         dropout=dropout,
+        skeleton=layout,
     )
     return _init_like_upstream(model)
