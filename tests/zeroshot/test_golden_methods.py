@@ -11,7 +11,7 @@ from skelab.zeroshot.checkpoints import load_upstream_model
 from skelab.zeroshot.fsvae import fsvae_loss
 from skelab.zeroshot.gate import Gate, gate_features, gzsl_evaluate
 from skelab.zeroshot.methods import zsl_predict, zsl_scores
-from skelab.zeroshot.msf import loss_weights, msf_loss
+from skelab.zeroshot.msf import msf_loss
 
 pytestmark = pytest.mark.golden
 
@@ -71,7 +71,7 @@ def test_msf_loss_terms_match_upstream_at_cycle_2_step_1600():
     case, state = fixture("msf_ntu60")
     model = load_upstream_model(state, unseen=case["unseen_inds"].numpy())
     s, t = case["skeleton_input"], case["text_input"]
-    w = loss_weights(cycle=2, step=1600, cross_start=model.config.cross_step)
+    w = model.config.weights(cycle=2, step=1600)
 
     with torch.no_grad():
         terms = msf_loss(s, t, model.vae(s, t, case["eps_s"], case["eps_t"]), w)
@@ -85,7 +85,7 @@ def test_fsvae_loss_terms_match_upstream_at_cycle_2_step_1600():
     case, state = fixture("fsvae_ntu60")
     model = load_upstream_model(state, unseen=case["unseen_inds"].numpy())
     s, t = case["skeleton_input"], case["text_input"]
-    w = loss_weights(cycle=2, step=1600, cross_start=model.config.cross_step)
+    w = model.config.weights(cycle=2, step=1600)
 
     with torch.no_grad():
         out = model.vae(s, t, case["eps_s"], case["eps_t"])

@@ -43,7 +43,7 @@ from skelab.errors import ConfigError, DataFormatError
 from skelab.zeroshot.fsvae import fsvae_loss
 from skelab.zeroshot.gate import Gate, GZSLResult, fit_gate, gate_features, gzsl_evaluate
 from skelab.zeroshot.inputs import check_features, check_labels, check_text, check_unseen
-from skelab.zeroshot.msf import loss_weights, msf_loss
+from skelab.zeroshot.msf import LossWeights, loss_weights, msf_loss
 from skelab.zeroshot.vae import CrossModalVAE, ZeroShotClassifier, reparameterize
 
 METHODS = ("msf", "fsvae")
@@ -81,11 +81,12 @@ class MethodConfig:
     batch_size: int = 64
     lr: float = 1e-4  # one Adam over se, sd, te, td
     latent: int = 100  # 100 NTU-60, 200 NTU-120
-    # loss-weight schedule, by step s within a cycle (restarts every cycle)
-    kl_start: int = 1000  # skeleton KL weight k_fact = max(kl_slope * (s - kl_start), 0)
-    kl_slope: float = 0.1 / 3000
-    cross_start: int | None = None  # cr_fact = 1 once s > cross_start; None: 1400 if 1700 else 1500
-    text_kl_from_cycle: int = 2  # text KL weight k_fact2 = max(kl_slope * (s - cross_start), 0)
+    # loss-weight schedule, by step s within a cycle (restarts every cycle); None = derived from
+    # steps_per_cycle (`schedule`): upstream's numbers at 1700 and 1900 steps, else scaled
+    kl_start: int | None = None  # skeleton KL weight k_fact = max(kl_slope * (s - kl_start), 0)
+    kl_slope: float | None = None
+    cross_start: int | None = None  # cr_fact = 1 once s > cross_start
+    text_kl_from_cycle: int = 2  # then k_fact2 = max(kl_slope * (s - cross_start), 0)
     # FS-VAE only: calibrated loss weight lmd * alpha (* cr_fact) and the frequency enhancement
     alpha: float = 0.5  # 0.5 NTU-60, 0.1 NTU-120
     lmd: float = 100.0
@@ -122,7 +123,10 @@ class MethodConfig:
                     f"must be > 0, got {getattr(self, key)}",
                     fix=f"use the upstream value {getattr(MethodConfig, key)}",
                 )
-        if self.cls_steps < 0 or self.kl_start < 0 or self.kl_slope < 0:
+        if (
+            self.cls_steps < 0
+            or min(v for v in (self.kl_start, self.kl_slope, 0) if v is not None) < 0
+        ):
             raise ConfigError(
                 "zeroshot.schedule",
                 "cls_steps, kl_start and kl_slope must be >= 0",
@@ -135,12 +139,30 @@ class MethodConfig:
                 fix="use freq_bands=30, freq_m=1 (FS-VAE)",
             )
 
-    @property
-    def cross_step(self) -> int:
-        """Step within a cycle after which cross-alignment (cr_fact) is on."""
-        if self.cross_start is not None:
-            return self.cross_start
-        return 1400 if self.steps_per_cycle == 1700 else 1500
+    def schedule(self) -> dict[str, Any]:
+        """The resolved schedule: kl_start, kl_slope, cross_start, text_kl_from_cycle.
+
+        At 1700 steps per cycle these are upstream's 1000, 0.1/3000 and 1400; at 1900, 1000,
+        0.1/3000 and 1500. Upstream keeps those absolute numbers for any other length, which
+        switches cross-alignment off entirely in cycles of 1400 steps or fewer; skelab scales
+        the 1700-step schedule to the cycle length instead (same shape, same final weights).
+        """
+        n = self.steps_per_cycle
+        if n in (1700, 1900):
+            start, slope, cross = 1000, 0.1 / 3000, 1400 if n == 1700 else 1500
+        else:
+            f = n / 1700
+            start, slope, cross = round(1000 * f), 0.1 / 3000 / f, round(1400 * f)
+        return {
+            "kl_start": self.kl_start if self.kl_start is not None else start,
+            "kl_slope": self.kl_slope if self.kl_slope is not None else slope,
+            "cross_start": self.cross_start if self.cross_start is not None else cross,
+            "text_kl_from_cycle": self.text_kl_from_cycle,
+        }
+
+    def weights(self, cycle: int, step: int) -> LossWeights:
+        """k_fact, cr_fact and k_fact2 at `step` (0-based) of `cycle` (0-based)."""
+        return loss_weights(cycle, step, **self.schedule())
 
     @classmethod
     def for_method(cls, method: str, *, num_classes: int = 60, **overrides: Any) -> MethodConfig:
@@ -287,25 +309,16 @@ class ZSLTrainer:
     def step(self, cycle: int, step: int) -> dict[str, Tensor]:
         """One optimizer step on one mini-batch; returns the loss terms (tensors)."""
         cfg = self.config
-        n = len(self.feats)
-        idx = torch.randperm(n, generator=self.gen)[: min(cfg.batch_size, n)].to(self.device)
+        idx = sample_batch(len(self.feats), cfg.batch_size, self.gen).to(self.device)
         eps = torch.randn(2, len(idx), 1, generator=self.gen).to(self.device)
         s, y = self.feats[idx], self.labels[idx]
-        if self._text_parts is not None:
-            t = self.text[y]
-            t_in = self.vae.te.freq.from_parts(self._text_parts[y])
+        t = self.text[y]
+        if self._text_parts is not None:  # enhance the class table (C rows), then pick rows
+            t_in = self.vae.te.freq.from_parts(self._text_parts)[y]
             out = self.vae(s, t_in, eps[0], eps[1], t_enhanced=True)
         else:
-            t = self.text[y]
             out = self.vae(s, t, eps[0], eps[1])
-        w = loss_weights(
-            cycle,
-            step,
-            kl_start=cfg.kl_start,
-            kl_slope=cfg.kl_slope,
-            cross_start=cfg.cross_step,
-            text_kl_from_cycle=cfg.text_kl_from_cycle,
-        )
+        w = cfg.weights(cycle, step)
         if cfg.method == "fsvae":
             perm = torch.randperm(len(idx), generator=self.gen).to(self.device)
             terms = fsvae_loss(
@@ -329,7 +342,7 @@ class ZSLTrainer:
                 progress(every)
         if progress is not None and self.config.steps_per_cycle % every:
             progress(self.config.steps_per_cycle % every)
-        self.last_terms = {k: float(v) for k, v in terms.items()}
+        self.last_terms = {k: v.item() for k, v in terms.items()}
         if not np.isfinite(self.last_terms["loss_total"]):
             raise DataFormatError(
                 "feats",
@@ -382,6 +395,21 @@ def train(
         config, feats=feats, labels=labels, text=text, unseen=unseen, seed=seed, device=device
     )
     return [trainer.train_cycle(progress) for _ in range(config.cycles)]
+
+
+def sample_batch(n: int, size: int, generator: torch.Generator) -> Tensor:
+    """`size` distinct indices of 0..n-1, uniformly: the first batch of a fresh shuffle.
+
+    Upstream builds a shuffled DataLoader iterator per step and takes its first batch. Drawing
+    `size` indices and redrawing the rare batch with a repeat has the same distribution without
+    a permutation of all n samples per step.
+    """
+    if n <= 4 * size:
+        return torch.randperm(n, generator=generator)[:size]
+    while True:
+        idx = torch.randint(n, (size,), generator=generator)
+        if len(torch.unique(idx)) == size:
+            return idx
 
 
 def build_vae(

@@ -66,18 +66,18 @@ class FrequencyEnhancement(nn.Module):
 
     @torch.no_grad()
     def band_parts(self, x: Tensor) -> Tensor:
-        """(N, nb + 1, D) band parts: forward(x) = sum over b of band_scales()[b] * parts[:, b]."""
+        """(N, D, nb + 1) band components: forward(x) = parts @ band_scales()."""
         coeffs = x @ self.dct.T
-        parts = x.new_zeros(x.shape[0], self.bands + 1, x.shape[1])
+        parts = x.new_zeros(x.shape[0], x.shape[1], self.bands + 1)
         for b in range(self.bands + 1):  # once per table, not per step
             idx = (self.band_of == b).nonzero().squeeze(1)
             if idx.numel():
-                parts[:, b] = coeffs[:, idx] @ self.dct[idx]
+                parts[:, :, b] = coeffs[:, idx] @ self.dct[idx]
         return parts
 
     def from_parts(self, parts: Tensor) -> Tensor:
         """Enhanced input from `band_parts` output, differentiable in k and the band weights."""
-        return torch.einsum("nbd,b->nd", parts, self.band_scales())
+        return parts @ self.band_scales()  # (N, D, nb + 1) @ (nb + 1,) -> (N, D)
 
 
 class Encoder(nn.Module):
