@@ -1,0 +1,65 @@
+"""`skelab data import-arrays ARRAY_DIR LABELS_CSV OUT_DIR`: your own keypoints, any layout."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+EPILOG = """\
+example:
+  skelab data import-arrays poses/ labels.csv data/my-coco --layout coco17
+  skelab data import-arrays poses/ labels.csv data/my-hand --edges hand.txt --center 0
+
+ARRAY_DIR holds one .npy per sample, shaped (frames, joints, channels): e.g. (T, 17, 3) for
+COCO-17 x, y, score from YOLO-pose, HRNet, RTMPose or MMPose. LABELS_CSV has a header:
+  file,label,split
+  clip001.npy,3,train
+  clip002.npy,0,test
+label is a 0-based integer or a class name; split is train or test (default train).
+A layout of your own needs no code: --edges FILE lists `child parent` joint indices (0-based),
+one pair per line, and --center names the joint to centre on. Named layouts: ntu25,
+nwucla20, openpose18, coco17. The layout is stored in meta.json; build the model with
+skeleton=<name> (ds.skeleton) and num_joints=<joints>, num_persons=1.
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "import-arrays",
+        help="a folder of (T, V, C) .npy keypoints + labels CSV to a prepared folder",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("array_dir", type=Path, help="folder of (T, V, C) .npy arrays")
+    p.add_argument("labels_csv", type=Path, help="CSV with columns file,label[,split]")
+    p.add_argument("out_dir", type=Path, help="prepared folder to create")
+    p.add_argument("--layout", help="named layout: ntu25, nwucla20, openpose18, coco17")
+    p.add_argument("--edges", type=Path, help="edge-list file for a layout of your own")
+    p.add_argument("--center", type=int, help="centre joint (0-based) with --edges")
+    p.add_argument("--name", default="custom", help="name of a layout given by --edges")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT_DIR if it exists")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from skelab.data.importers import import_arrays, read_edges
+    from skelab.data.prepared import read_meta
+    from skelab.errors import ConfigError
+    from skelab.skeletons import get_skeleton, skeleton_from_edges
+
+    if (args.layout is None) == (args.edges is None):
+        raise ConfigError("--layout/--edges", "give exactly one of them",
+                          fix="e.g. --layout coco17, or --edges edges.txt --center 0")  # fmt: skip
+    if args.edges is not None:
+        if args.center is None:
+            raise ConfigError("--center", "is needed with --edges", fix="e.g. --center 0")
+        layout = skeleton_from_edges(read_edges(args.edges), center=args.center, name=args.name)
+    else:
+        layout = get_skeleton(args.layout)
+    out = import_arrays(
+        args.array_dir, args.labels_csv, args.out_dir, skeleton=layout, overwrite=args.overwrite
+    )
+    for split, sm in read_meta(out)["splits"].items():
+        print(f"{split}: {sm['num_samples']:,} samples x {sm['num_frames']} frames")
+    print(f"wrote {out} (layout {layout.name}, {layout.num_joints} joints)")
+    return 0
