@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from skelab.engine.config import Config, DataConfig, TrainConfig, from_dict
+from skelab.engine.config import Config, DataConfig, TrainConfig
+from skelab.engine.configfile import from_dict
 from skelab.engine.presets import list_presets, load_config, preset_parts
 from skelab.engine.schedule import learning_rate
 from skelab.errors import ConfigError, UnknownNameError

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from skelab.engine import presets
-from skelab.engine.config import valid_keys
+from skelab.engine.configfile import valid_keys
 from skelab.engine.presets import is_generated, list_presets, load_config, load_raw, memory_table
 from skelab.errors import ConfigError
 
@@ -132,3 +132,31 @@ def test_no_block_types_a_memory_figure_by_hand():
 
 def test_every_key_of_the_fixture_still_exists():
     assert set(FIXTURE["keys"]) <= set(valid_keys())
+
+
+def test_old_import_paths_keep_working_during_the_move():
+    from skelab.engine import config
+
+    assert config.load_config is load_config and config.list_presets is list_presets
+    assert config.from_dict is not None and config.valid_keys is valid_keys
+
+
+def test_key_reference_lists_every_key_with_its_dataclass_default():
+    from skelab.engine.config import DataConfig, OptimConfig
+    from skelab.engine.configfile import key_reference
+
+    ref = {row["key"]: row for row in key_reference()}
+
+    assert set(ref) == set(valid_keys()) - {"name"}
+    assert ref["data.window"]["default"] == DataConfig().window
+    assert ref["optim.betas"]["default"] == list(OptimConfig().betas)
+    assert all(row["doc"] for row in ref.values())
+
+
+def test_configs_keys_prints_the_reference(capsys):
+    from skelab.cli.main import main
+
+    code = main(["configs", "keys", "--filter", "data.thres"])
+
+    out = capsys.readouterr().out
+    assert code == 0 and "data.thres" in out and "64" in out and "upstream `thres`" in out

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from skelab.engine.build import build_transform
-from skelab.engine.config import from_dict
+from skelab.engine.configfile import from_dict
 from skelab.engine.presets import load_config
 from skelab.errors import ConfigError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from skelab.cli.main import main
-from skelab.engine.config import valid_keys
+from skelab.engine.configfile import valid_keys
 from skelab.engine.presets import list_presets, load_config
 
 BENCH = "ntu60-xsub"

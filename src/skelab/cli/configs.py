@@ -105,7 +105,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_keys(args: argparse.Namespace) -> int:
-    from skelab.engine.config import key_reference
+    from skelab.engine.configfile import key_reference
 
     rows = [r for r in key_reference() if args.filter in r["key"]]
     if args.json:

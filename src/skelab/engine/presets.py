@@ -48,7 +48,8 @@ from typing import Any
 
 import yaml
 
-from skelab.engine.config import Config, _unknown, from_dict, valid_keys
+from skelab.engine.config import Config
+from skelab.engine.configfile import _unknown, from_dict, valid_keys
 from skelab.errors import ConfigError, UnknownNameError
 
 # preset stream name -> data.modality
