@@ -82,7 +82,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from skelab.engine.config import parse_overrides
+    from skelab.engine.presets import parse_overrides
     from skelab.files import atomic_save
     from skelab.models import build, count_parameters, load_upstream_checkpoint
 
