@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import random
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -175,18 +176,30 @@ def check_pairing(cfg: Config, joints: int, *, where: str | Path, layout: str = 
     )
 
 
-def build_loaders(
+@dataclass
+class RunLoaders:
+    """The loaders of a run: training (None when evaluating only), test, and the held-out part
+    of the training split (None unless `data.holdout > 0`)."""
+
+    train: LoaderLike | None
+    test: LoaderLike
+    test_dataset: Any
+    holdout: LoaderLike | None = None
+    holdout_positions: np.ndarray | None = None  # positions of the held-out samples in train
+
+
+def build_run_loaders(
     cfg: Config,
     *,
     device: torch.device,
     dist_info: DistInfo | None = None,
     train: bool = True,
-) -> tuple[LoaderLike | None, LoaderLike, Any]:
-    """(train loader or None, test loader, test dataset) from `data.*` via `skelab.data`.
-
-    Both splits are checked first: labels against `data.num_classes`, and the model's card
-    against the data style and joint count (`check_labels`, `check_pairing`)."""
+) -> RunLoaders:
+    """Every loader of a run from `data.*` via `skelab.data`, after checking both splits:
+    labels against `data.num_classes`, the model's card against the data style and joint
+    count (`check_labels`, `check_pairing`)."""
     import skelab.data as sd
+    from skelab.engine.holdout import split_train
 
     if not cfg.data.path:
         raise ConfigError(
@@ -210,17 +223,22 @@ def build_loaders(
 
     ws = dist_info.world_size if dist_info is not None else 1
     rank = dist_info.rank if dist_info is not None else 0
-    test_loader = sd.BatchLoader(
-        test_ds,
-        batch_size=cfg.train.test_batch_size,
-        train=False,
-        transform=build_transform(cfg, train=False),
-        device=str(device),
-        seed=cfg.train.seed,
-        rank=rank,
-        world_size=ws,
+
+    def loader(ds: Any, *, is_train: bool, batch_size: int) -> Any:
+        return sd.BatchLoader(
+            ds,
+            batch_size=batch_size,
+            train=is_train,
+            transform=build_transform(cfg, train=is_train),
+            device=str(device),
+            seed=cfg.train.seed,
+            rank=rank,
+            world_size=ws,
+        )
+
+    out = RunLoaders(
+        None, loader(test_ds, is_train=False, batch_size=cfg.train.test_batch_size), test_ds
     )
-    train_loader = None
     if train_ds is not None:
         if cfg.train.batch_size % ws:
             raise ConfigError(
@@ -229,17 +247,24 @@ def build_loaders(
                 fix=f"--set train.batch_size={(cfg.train.batch_size // ws + 1) * ws} "
                 f"(a multiple of {ws})",
             )
-        train_loader = sd.BatchLoader(
-            train_ds,
-            batch_size=cfg.train.batch_size // ws,
-            train=True,
-            transform=build_transform(cfg, train=True),
-            device=str(device),
-            seed=cfg.train.seed,
-            rank=rank,
-            world_size=ws,
-        )
-    return train_loader, test_loader, test_ds
+        fit_part, held = split_train(train_ds, cfg.data.holdout)
+        out.train = loader(fit_part, is_train=True, batch_size=cfg.train.batch_size // ws)
+        if held is not None:
+            out.holdout = loader(held, is_train=False, batch_size=cfg.train.test_batch_size)
+            out.holdout_positions = held.positions
+    return out
+
+
+def build_loaders(
+    cfg: Config,
+    *,
+    device: torch.device,
+    dist_info: DistInfo | None = None,
+    train: bool = True,
+) -> tuple[LoaderLike | None, LoaderLike, Any]:
+    """(train loader or None, test loader, test dataset); see `build_run_loaders`."""
+    run = build_run_loaders(cfg, device=device, dist_info=dist_info, train=train)
+    return run.train, run.test, run.test_dataset
 
 
 def load_weights(model: nn.Module, path: str | Path) -> dict[str, Any]:

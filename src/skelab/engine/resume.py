@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from skelab.engine.config import Config, from_dict
-from skelab.errors import CheckpointError, ConfigError
+from skelab.errors import CheckpointError, ConfigError, SkelabError
 
 CHECKPOINT_FORMAT = "skelab-train-1"
 RESUMABLE_CHANGES = frozenset(
@@ -42,6 +42,25 @@ def config_diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[
         elif va != vb:
             keys.append(dotted)
     return keys
+
+
+def resume_from(work_dir: Path | None, *, resume: bool) -> Path | None:
+    """The checkpoint to continue from (`resume`), or None for a new run; a new run in a
+    folder that already holds one, or a resume with nothing to resume, is an error."""
+    last = work_dir / "checkpoints" / "last.pt" if work_dir is not None else None
+    if resume:
+        if last is None or not last.is_file():
+            raise CheckpointError(
+                f"nothing to resume: no {last}",
+                fix="drop --resume to start the run, or pass the --work-dir of the run to continue",
+            )
+        return last
+    if last is not None and last.exists():
+        raise SkelabError(
+            f"{work_dir} already holds a run (checkpoints/last.pt)",
+            fix="pass --resume to continue it, or choose another --work-dir",
+        )
+    return None
 
 
 def check_resumable(ckpt: dict[str, Any], cfg: Config, *, where: str | Path) -> None:

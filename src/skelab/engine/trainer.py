@@ -12,13 +12,17 @@ Work dir layout (all written by rank 0 only):
       scores/epoch_<N>_test.npz   test logits of epoch N (1-based): `scores` (N, num_classes)
                                   float32, `labels` (N,) int64, `index` (N,) int64 positions in
                                   the test split, sorted by index
+      scores/epoch_<N>_holdout.npz   the same for the held-out part of the training split
+                                  (`data.holdout > 0`; `index` = positions in the train split)
       scores/eval_<weights>_test.npz   written by `skelab eval`
       tensorboard/                TensorBoard event files (when tensorboard is installed)
 
 The pieces live beside it: `skelab.engine.build` makes the model, optimizer and loaders from
 the config (and checks labels and the model/data pairing), `skelab.engine.step` is one optimizer
 step (chunks, loss, mixed precision, clipping), `skelab.engine.schedule` sets the lr and says
-when, `skelab.engine.evaluate` scores a split, `skelab.engine.oom` explains out-of-memory errors.
+when, `skelab.engine.evaluate` scores a split, `skelab.engine.oom` explains out-of-memory errors,
+`skelab.engine.resume` says what a resumed run may change, `skelab.engine.finetune` starts a run
+from weights (`train.weights`).
 
 Determinism: seeds come from `train.seed`; the data order and augmentation come from
 (seed, epoch, batch) inside `skelab.data.BatchLoader`; a checkpoint stores every RNG state, so
@@ -42,9 +46,9 @@ from torch import Tensor, nn
 from skelab.engine.build import (
     BatchLike,
     LoaderLike,
-    build_loaders,
     build_model,
     build_optimizer,
+    build_run_loaders,
     needs_index_t,
     resolve_device,
     seed_everything,
@@ -58,13 +62,14 @@ from skelab.engine.distributed import (
     mean_over_ranks,
 )
 from skelab.engine.evaluate import EvalResult, evaluate
+from skelab.engine.finetune import load_initial_weights, started_from_note
 from skelab.engine.metrics import MetricsWriter, save_scores
 from skelab.engine.oom import out_of_memory_error, warn_if_short_of_memory
-from skelab.engine.resume import CHECKPOINT_FORMAT, check_resumable
+from skelab.engine.resume import CHECKPOINT_FORMAT, check_resumable, resume_from
 from skelab.engine.schedule import evaluates_after, learning_rate, lr_changes_at
 from skelab.engine.step import amp_dtype, make_scaler, train_step
 from skelab.engine.summary import epoch_line
-from skelab.errors import CheckpointError, SkelabError
+from skelab.errors import SkelabError
 from skelab.files import atomic_copy, atomic_save, atomic_write_text
 from skelab.models.weights import load_strict
 
@@ -115,14 +120,18 @@ class Trainer:
         self.model = (model if model is not None else build_model(cfg)).to(self.device)
         warn_if_short_of_memory(cfg, self.device)
         self.needs_index_t = needs_index_t(cfg, model)
+        self.holdout_loader: LoaderLike | None = None  # data.holdout > 0: part of train
+        self.holdout_positions = None
         if test_loader is None or train_loader is None:
-            built_train, built_test, _ = build_loaders(
+            built = build_run_loaders(
                 cfg, device=self.device, dist_info=self.dist, train=train_loader is None
             )
-            train_loader = train_loader or built_train
-            test_loader = test_loader or built_test
+            train_loader = train_loader or built.train
+            test_loader = test_loader or built.test
+            self.holdout_loader, self.holdout_positions = built.holdout, built.holdout_positions
         self.train_loader = train_loader
         self.test_loader = test_loader
+        self.started_from: dict[str, Any] = {}  # train.weights and the keys skipped
 
         self.amp_dtype = amp_dtype(cfg.train.amp, self.device)
         self.scaler = make_scaler(self.amp_dtype, self.device)
@@ -254,6 +263,7 @@ class Trainer:
             "best_epoch": self.best_epoch,
             "rng": capture_rng_state(),
             "metrics": dict(metrics or {}),
+            "started_from": dict(self.started_from),
         }
 
     def load_state(self, ckpt: dict[str, Any], *, where: str | Path) -> None:
@@ -270,6 +280,7 @@ class Trainer:
         self.best_top1 = float(ckpt["best_top1"])
         self.best_epoch = int(ckpt["best_epoch"])
         restore_rng_state(ckpt["rng"])
+        self.started_from = dict(ckpt.get("started_from", {}))
 
     # ------------------------------------------------------------------ the run
 
@@ -279,23 +290,15 @@ class Trainer:
         if self.train_loader is None:
             raise SkelabError("no training data", fix="set data.path")
         ckpt_dir = self.work_dir / "checkpoints" if self.work_dir is not None else None
-        if resume:
-            if ckpt_dir is None or not (ckpt_dir / "last.pt").is_file():
-                raise CheckpointError(
-                    f"nothing to resume: no {ckpt_dir}/last.pt",
-                    fix="drop --resume to start the run, or pass the "
-                    "--work-dir of the run to continue",
-                )
-            self.load_state(
-                load_checkpoint(ckpt_dir / "last.pt", map_location=self.device),
-                where=ckpt_dir / "last.pt",
-            )
+        last_pt = resume_from(self.work_dir, resume=resume)
+        if last_pt is not None:
+            self.load_state(load_checkpoint(last_pt, map_location=self.device), where=last_pt)
             log.info("resuming %s after epoch %d (step %d)", self.work_dir, self.epoch, self.step)
-        elif ckpt_dir is not None and (ckpt_dir / "last.pt").exists():
-            raise SkelabError(
-                f"{self.work_dir} already holds a run (checkpoints/last.pt)",
-                fix="pass --resume to continue it, or choose another --work-dir",
+        elif self.cfg.train.weights:
+            skipped = load_initial_weights(
+                self.model, self.cfg.train.weights, drop_head=self.cfg.train.drop_head
             )
+            self.started_from = {"weights": self.cfg.train.weights, "skipped": skipped}
         handler = None
         metrics_writer = None
         if self.writes:
@@ -304,7 +307,9 @@ class Trainer:
             atomic_write_text(
                 self.work_dir / "config.yaml",
                 f"# resolved config of run {self.cfg.name!r}; "
-                f"`skelab train {self.work_dir / 'config.yaml'}` reruns it\n" + self.cfg.to_yaml(),
+                f"`skelab train {self.work_dir / 'config.yaml'}` reruns it\n"
+                + started_from_note(self.started_from)
+                + self.cfg.to_yaml(),
             )
             handler = logging.FileHandler(self.work_dir / "train.log")
             handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
@@ -357,14 +362,12 @@ class Trainer:
             record.update(test_top1=ev.top1, test_top5=ev.top5, test_loss=ev.loss)
             if ev.top1 > self.best_top1:
                 self.best_top1, self.best_epoch, improved = ev.top1, self.epoch, True
-            if self.writes:
-                assert self.work_dir is not None
-                save_scores(
-                    self.work_dir / "scores" / f"epoch_{self.epoch}_test.npz",
-                    ev.scores,
-                    ev.labels,
-                    ev.index,
-                )
+            self._save_scores("test", ev.scores, ev.labels, ev.index)
+            if self.holdout_loader is not None and self.holdout_positions is not None:
+                held = self.evaluate(self.holdout_loader)
+                record.update(holdout_top1=held.top1)
+                index = self.holdout_positions[held.index]  # positions in the train split
+                self._save_scores("holdout", held.scores, held.labels, index)
         record["epoch_time_s"] = time.perf_counter() - t0
         if self.writes and ckpt_dir is not None:
             last = atomic_save(self.state(record), ckpt_dir / "last.pt")
@@ -382,6 +385,12 @@ class Trainer:
             ),
         )
         return record, ev
+
+    def _save_scores(self, part: str, scores: Any, labels: Any, index: Any) -> None:
+        if self.writes:
+            assert self.work_dir is not None
+            path = self.work_dir / "scores" / f"epoch_{self.epoch}_{part}.npz"
+            save_scores(path, scores, labels, index)
 
     def describe(self) -> str:
         """One line: model size, device, precision, batches per epoch."""

@@ -1,0 +1,77 @@
+"""`skelab ensemble`: fuse the test scores of several runs (streams) into one accuracy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "ensemble",
+        help="fuse several runs' test scores (weighted sum of logits): top-1 / top-5",
+        description="Fuse the test scores of each run's best checkpoint. The runs must share "
+        "the split, the sample order and the class count. --search picks the weights on the "
+        "held-out part of the TRAINING split (runs trained with data.holdout > 0), never on "
+        "the test split.",
+        epilog="example:\n  skelab ensemble work_dir/ntu60-xsub/ctrgcn-{joint,bone,joint-motion,"
+        "bone-motion} --weights 0.6,0.6,0.4,0.4\n"
+        "  skelab ensemble runs/joint runs/bone --search --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("runs", nargs="+", type=Path, help="run folders written by `skelab train`")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument(
+        "--weights",
+        default=None,
+        help="comma-separated weight per run, e.g. 0.6,0.6,0.4,0.4 (default: all 1)",
+    )
+    how.add_argument(
+        "--search",
+        action="store_true",
+        help="choose the weights on the held-out part of the training split",
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(run=run)
+
+
+def _parse_weights(text: str | None) -> list[float] | None:
+    from skelab.errors import ConfigError
+
+    if text is None:
+        return None
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError as exc:
+        raise ConfigError(
+            "--weights", f"{text!r} is not a comma-separated list of numbers", fix="e.g. 0.6,0.4"
+        ) from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    from skelab.engine.ensemble import ensemble
+    from skelab.engine.summary import percent
+
+    result = ensemble(args.runs, weights=_parse_weights(args.weights), search=args.search)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    print(
+        "fusing the test scores of each run's best checkpoint (weighted sum of logits)",
+        file=sys.stderr,
+    )
+    for r, w, t in zip(result.runs, result.weights, result.member_top1, strict=True):
+        print(f"  {w:4.2f} x {r.run_dir} (epoch {r.epoch}, top-1 {percent(t)})")
+    if result.searched:
+        print(
+            f"weights chosen on the held-out part of the training split "
+            f"({result.holdout_samples} samples, fused top-1 {percent(result.holdout_top1 or 0)}); "
+            "the test split was not used to choose them"
+        )
+    print(
+        f"ensemble of {len(result.runs)} runs: test top-1 {percent(result.top1)}, "
+        f"top-5 {percent(result.top5)} on {len(result.runs[0].labels)} clips"
+    )
+    return 0

@@ -1,0 +1,207 @@
+"""Fusing the scores of several runs (e.g. the joint, bone and motion streams of one model).
+
+The fused score of a sample is the weighted sum of the runs' logits: sum_i w_i * scores_i, and
+top-1 / top-5 are read from it. Before fusing, the runs must agree on the split they were
+scored on (benchmark, labels), the sample order (`index`) and the class count; a mismatch stops
+with an error, because misaligned score files fuse into nonsense without any other sign.
+
+By default each run contributes the test scores of its best checkpoint: the evaluated epoch
+with the highest test top-1 (`metrics.jsonl`, the epoch `checkpoints/best.pt` holds).
+
+`search_weights` chooses the weights on the held-out part of the TRAINING split
+(`scores/epoch_<N>_holdout.npz`, written when the runs were trained with `data.holdout > 0`),
+never on the test split: upstream repositories tune fusion weights on the test set, which makes
+the fused test accuracy an optimistic estimate.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from skelab.engine.metrics import load_scores, read_metrics, topk_accuracy
+from skelab.errors import SkelabError
+
+# Candidate weights per run for `search_weights`: 0, 0.2, ..., 1 (6 ** runs combinations).
+SEARCH_GRID = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+@dataclass
+class RunScores:
+    """One run's scores on one part ("test" or "holdout") at one epoch."""
+
+    run_dir: Path
+    name: str
+    benchmark: str
+    epoch: int
+    part: str
+    scores: np.ndarray  # (N, C) float32 logits
+    labels: np.ndarray  # (N,) int64
+    index: np.ndarray  # (N,) int64
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.scores.shape[1])
+
+
+@dataclass
+class EnsembleResult:
+    """Fused accuracy (fractions) and how it was obtained."""
+
+    top1: float
+    top5: float
+    weights: list[float]
+    runs: list[RunScores]
+    searched: bool = False
+    holdout_top1: float | None = None
+    holdout_samples: int = 0
+    member_top1: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "top1": self.top1,
+            "top5": self.top5,
+            "weights": self.weights,
+            "samples": int(len(self.runs[0].labels)),
+            "runs": [
+                {"run": str(r.run_dir), "epoch": r.epoch, "top1": t}
+                for r, t in zip(self.runs, self.member_top1, strict=True)
+            ],
+            "scores": "test scores of each run's best checkpoint",
+            "weights_from": "held-out part of the training split" if self.searched else "given",
+            "holdout_top1": self.holdout_top1,
+            "holdout_samples": self.holdout_samples,
+        }
+
+
+def _run_config(run_dir: Path) -> dict:
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        raise SkelabError(
+            f"{run_dir} is not a run folder (no config.yaml)",
+            fix="pass the folders `skelab train` wrote, e.g. work_dir/ntu60-xsub/ctrgcn-joint",
+        )
+    raw = yaml.safe_load(path.read_text()) or {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def best_epoch(run_dir: str | Path) -> int:
+    """The evaluated epoch with the highest test top-1 (the first if tied): `best.pt`'s epoch."""
+    records = [r for r in read_metrics(run_dir) if "test_top1" in r]
+    if not records:
+        raise SkelabError(
+            f"{run_dir}: metrics.jsonl holds no evaluated epoch",
+            fix="train the run until it has been evaluated at least once",
+        )
+    best = max(records, key=lambda r: (r["test_top1"], -r["epoch"]))
+    return int(best["epoch"])
+
+
+def load_run_scores(
+    run_dir: str | Path, *, part: str = "test", epoch: int | None = None
+) -> RunScores:
+    """A run's scores on `part` ("test" or "holdout") at `epoch` (default: the best one)."""
+    run_dir = Path(run_dir)
+    cfg = _run_config(run_dir)
+    epoch = best_epoch(run_dir) if epoch is None else epoch
+    path = run_dir / "scores" / f"epoch_{epoch}_{part}.npz"
+    if not path.is_file():
+        fix = (
+            "retrain the runs with --set data.holdout=0.05 (a held-out part of the training "
+            "split), or pass --weights instead of --search"
+            if part == "holdout"
+            else "evaluate the run at that epoch, or pass another run folder"
+        )
+        raise SkelabError(f"{run_dir}: no {part} scores for epoch {epoch} ({path.name})", fix=fix)
+    arrays = load_scores(path)
+    name = str(cfg.get("name") or run_dir.name)
+    data = cfg.get("data") or {}
+    benchmark = name.split("/")[0] if "/" in name else str(data.get("path", ""))
+    return RunScores(run_dir, name, benchmark, epoch, part, **arrays)
+
+
+def check_aligned(runs: Sequence[RunScores]) -> None:
+    """Raise unless every run was scored on the same split, samples and classes."""
+    if len(runs) < 2:
+        raise SkelabError("an ensemble needs at least two runs", fix="pass two or more run folders")
+    first = runs[0]
+    for run in runs[1:]:
+        problem = None
+        if run.benchmark != first.benchmark:
+            problem = f"split {run.benchmark!r} vs {first.benchmark!r}"
+        elif run.num_classes != first.num_classes:
+            problem = f"{run.num_classes} classes vs {first.num_classes}"
+        elif not np.array_equal(run.index, first.index):
+            problem = (
+                f"sample order (index) differs ({len(run.index)} vs {len(first.index)} samples)"
+            )
+        elif not np.array_equal(run.labels, first.labels):
+            problem = "labels differ for the same sample positions"
+        if problem:
+            raise SkelabError(
+                f"{run.run_dir} and {first.run_dir} cannot be fused: {problem} ({run.part} scores)",
+                fix="fuse runs of the same benchmark and data, trained from presets of one "
+                "dataset (e.g. ntu60-xsub/ctrgcn-joint and ntu60-xsub/ctrgcn-bone)",
+            )
+
+
+def fuse(runs: Sequence[RunScores], weights: Sequence[float]) -> np.ndarray:
+    """sum_i weights[i] * runs[i].scores, (N, C) float64."""
+    if len(weights) != len(runs):
+        raise SkelabError(
+            f"{len(weights)} weights for {len(runs)} runs",
+            fix=f"give one weight per run, e.g. --weights {','.join(['1'] * len(runs))}",
+        )
+    return sum(float(w) * r.scores.astype(np.float64) for w, r in zip(weights, runs, strict=True))
+
+
+def search_weights(holdout: Sequence[RunScores]) -> tuple[list[float], float]:
+    """The grid weights (`SEARCH_GRID` per run) with the best fused top-1 on `holdout`
+    (the first such in grid order), and that top-1."""
+    check_aligned(holdout)
+    best_w: list[float] = []
+    best = -1.0
+    for w in itertools.product(SEARCH_GRID, repeat=len(holdout)):
+        if not any(w):
+            continue
+        top1 = topk_accuracy(fuse(holdout, w), holdout[0].labels, 1)
+        if top1 > best:
+            best_w, best = list(w), top1
+    return best_w, best
+
+
+def ensemble(
+    run_dirs: Sequence[str | Path],
+    *,
+    weights: Sequence[float] | None = None,
+    search: bool = False,
+) -> EnsembleResult:
+    """Fuse the best-checkpoint test scores of `run_dirs` with `weights` (default all 1), or
+    with weights searched on the held-out training samples (`search`)."""
+    if search and weights is not None:
+        raise SkelabError("--weights and --search exclude each other", fix="pass one of them")
+    runs = [load_run_scores(d) for d in run_dirs]
+    check_aligned(runs)
+    holdout_top1, holdout_n = None, 0
+    if search:
+        holdout = [load_run_scores(r.run_dir, part="holdout", epoch=r.epoch) for r in runs]
+        weights, holdout_top1 = search_weights(holdout)
+        holdout_n = len(holdout[0].labels)
+    weights = [1.0] * len(runs) if weights is None else [float(w) for w in weights]
+    fused = fuse(runs, weights)
+    labels = runs[0].labels
+    return EnsembleResult(
+        top1=topk_accuracy(fused, labels, 1),
+        top5=topk_accuracy(fused, labels, 5),
+        weights=weights,
+        runs=runs,
+        searched=search,
+        holdout_top1=holdout_top1,
+        holdout_samples=holdout_n,
+        member_top1=[topk_accuracy(r.scores, labels, 1) for r in runs],
+    )
