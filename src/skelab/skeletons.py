@@ -297,7 +297,7 @@ class Skeleton:
             "joints": list(self.joints),
             "inward": [list(e) for e in self.inward],
             "center": self.center,
-            "root": self.graph_root,
+            "root": self.root,  # None: the centre
         }
 
     @classmethod
