@@ -144,3 +144,32 @@ def test_doctor_does_not_advertise_a_feature_whose_module_is_missing(monkeypatch
 
     assert "yaml" not in doctor.optional_features()
     assert "yaml" not in doctor.environment_report()["extras"]
+
+
+@pytest.mark.slow  # four tiny trainings, about 15 s on 2 cores
+def test_train_streams_all_trains_each_stream_then_fuses_on_held_out_samples(
+    tmp_path, tiny_npz, capsys
+):
+    sets = [
+        f"data.path={tiny_npz}",
+        "data.num_classes=4",
+        "data.window=8",
+        "model.options={segments: 2, hidden: [16]}",
+        "train.epochs=1",
+        "train.batch_size=8",
+        "train.test_batch_size=8",
+        "train.device=cpu",
+    ]
+    args = ["train", "ntu60-xsub/mlp-joint", "--streams", "all", "--work-dir", str(tmp_path)]
+
+    assert main([*args, *[a for s in sets for a in ("--set", s)], "--no-progress"]) == 0
+
+    out = capsys.readouterr().out
+    streams = ["joint", "bone", "joint-motion", "bone-motion"]
+    for stream in streams:
+        assert (tmp_path / stream / "scores/epoch_1_holdout.npz").is_file()
+        assert (
+            f"modality: {stream.replace('joint-', '').replace('-', '_')}"
+            in (tmp_path / stream / "config.yaml").read_text()
+        )
+    assert "fused 4 streams" in out and "not on the test split" in out

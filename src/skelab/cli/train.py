@@ -16,7 +16,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         epilog="example:\n  skelab train ntu60-xsub/stgcn-lite-joint --set data.path=NTU60_CS.npz\n"
         "  skelab train ntu60-xsub/stgcn-joint --set train.batch_size=32 --work-dir runs/st\n"
         "  skelab train runs/st/config.yaml --work-dir runs/st --resume --set train.epochs=100\n"
-        '  torchrun --nproc-per-node 2 "$(command -v skelab)" train ntu60-xsub/stgcn-joint',
+        '  torchrun --nproc-per-node 2 "$(command -v skelab)" train ntu60-xsub/stgcn-joint\n'
+        "  skelab train ntu60-xsub/ctrgcn-joint --streams all --work-dir runs/ctrgcn\n"
+        "  skelab train ntu60-xsub/ctrgcn-joint --set data.num_classes=10 "
+        "--weights ctrgcn60.pt --drop-head",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("config", help="preset name (`skelab configs` lists them) or a YAML file")
@@ -36,6 +39,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="continue the run in --work-dir from checkpoints/last.pt",
     )
+    p.add_argument(
+        "--streams",
+        choices=["all"],
+        default=None,
+        help="train every stream of the preset's model (joint, bone, joint-motion, "
+        "bone-motion) one after another, each in its own folder, then fuse them",
+    )
+    p.add_argument(
+        "--weights",
+        default=None,
+        help="start from these weights: a skelab checkpoint or an upstream file "
+        "(sets train.weights)",
+    )
+    p.add_argument(
+        "--drop-head",
+        action="store_true",
+        help="with --weights: start the classifier afresh when the class count differs",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(run=run)
 
@@ -49,7 +70,14 @@ def run(args: argparse.Namespace) -> int:
     from skelab.engine.summary import percent
     from skelab.engine.trainer import Trainer
 
-    cfg = load_config(args.config, args.overrides)
+    overrides = list(args.overrides)
+    if args.weights:
+        overrides.append(f"train.weights={args.weights}")
+    if args.drop_head:
+        overrides.append("train.drop_head=true")
+    if args.streams:
+        return _run_streams(args, overrides)
+    cfg = load_config(args.config, overrides)
     work_dir = args.work_dir or default_work_dir(cfg.name)
     trainer = Trainer(cfg, work_dir=work_dir, progress=not args.no_progress)
     result = trainer.fit(resume=args.resume)
@@ -61,4 +89,28 @@ def run(args: argparse.Namespace) -> int:
             + (f"; last top-1 {percent(last.top1)}, top-5 {percent(last.top5)}" if last else "")
         )
         print(f"run folder: {work_dir}  (checkpoints/best.pt, scores/, metrics.jsonl)")
+    return 0
+
+
+def _run_streams(args: argparse.Namespace, overrides: list[str]) -> int:
+    from skelab.engine.ensemble import train_streams
+    from skelab.engine.summary import percent
+
+    run_dirs, fused = train_streams(
+        args.config,
+        overrides,
+        work_root=args.work_dir,
+        resume=args.resume,
+        progress=not args.no_progress,
+    )
+    if fused is None:
+        return 0
+    for r, w, t in zip(fused.runs, fused.weights, fused.member_top1, strict=True):
+        print(f"{r.name}: best test top-1 {percent(t)} at epoch {r.epoch} (weight {w:g})")
+    print(
+        f"fused {len(run_dirs)} streams: test top-1 {percent(fused.top1)}, top-5 "
+        f"{percent(fused.top5)}; weights chosen on {fused.holdout_samples} held-out training "
+        "samples, not on the test split"
+    )
+    print(f"`skelab ensemble {' '.join(map(str, run_dirs))} --search` repeats the fusion")
     return 0

@@ -205,3 +205,48 @@ def ensemble(
         holdout_samples=holdout_n,
         member_top1=[topk_accuracy(r.scores, labels, 1) for r in runs],
     )
+
+
+def stream_presets(name: str) -> list[str]:
+    """Every stream preset of the model of preset `name`, in STREAMS order."""
+    from skelab.engine.presets import STREAMS, list_presets, preset_parts
+
+    benchmark, model, stream = preset_parts(name)
+    if not stream:
+        raise SkelabError(
+            f"{name!r} is not a stream preset (benchmark/model-stream)",
+            fix="pass a preset name, e.g. `skelab train ntu60-xsub/ctrgcn-joint --streams all`",
+        )
+    known = set(list_presets())
+    return [f"{benchmark}/{model}-{s}" for s in STREAMS if f"{benchmark}/{model}-{s}" in known]
+
+
+def train_streams(
+    name: str,
+    overrides: Sequence[str] = (),
+    *,
+    work_root: Path | None,
+    resume: bool = False,
+    progress: bool = True,
+) -> tuple[list[Path], EnsembleResult | None]:
+    """Train every stream of preset `name`'s model one after another, each in its own run
+    folder (`work_root/<stream>`, default `work_dir/<preset>`), then fuse them with weights
+    searched on the held-out training samples. `data.holdout` is 0.05 unless overridden.
+
+    Returns the run folders and the ensemble (None on DDP ranks other than 0)."""
+    from skelab.engine.presets import load_config, preset_parts
+    from skelab.engine.trainer import Trainer
+
+    overrides = list(overrides)
+    if not any(o.split("=", 1)[0].strip() == "data.holdout" for o in overrides):
+        overrides.append("data.holdout=0.05")
+    run_dirs, main = [], True
+    for preset in stream_presets(name):
+        cfg = load_config(preset, overrides)
+        stream = preset_parts(preset)[2]
+        work_dir = work_root / stream if work_root is not None else Path("work_dir") / preset
+        trainer = Trainer(cfg, work_dir=work_dir, progress=progress)
+        trainer.fit(resume=resume and (work_dir / "checkpoints" / "last.pt").is_file())
+        run_dirs.append(work_dir)
+        main = trainer.dist.is_main
+    return run_dirs, ensemble(run_dirs, search=True) if main and len(run_dirs) > 1 else None
