@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import struct
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -36,6 +37,8 @@ READ_ERRORS = (
     OverflowError,
     UnicodeDecodeError,
     KeyError,
+    SyntaxError,  # numpy parses a damaged .npy header as Python literals
+    tokenize.TokenError,
 )
 
 
@@ -113,10 +116,15 @@ def npz_members(path: str | Path) -> dict[str, Member]:
     try:
         zf = zipfile.ZipFile(path)
     except READ_ERRORS as err:
+        with open(path, "rb") as fh:
+            is_zip = fh.read(4) == b"PK\x03\x04"
         raise _truncation_error(path) or DataFormatError(
             path,
-            f"not an NPZ (zip) file ({type(err).__name__}: {err})",
-            fix="pass a .npz written by numpy.savez, or a folder made by `skelab data prepare`",
+            f"{'is a zip file whose directory is damaged' if is_zip else 'not an NPZ (zip) file'}"
+            f" ({type(err).__name__}: {err})",
+            fix="copy or download the file again"
+            if is_zip
+            else "pass a .npz written by numpy.savez, or a folder made by `skelab data prepare`",
         ) from err
     with reading(path), zf, open(path, "rb") as raw:
         return _members(path, zf, raw)
@@ -167,6 +175,8 @@ def _truncation_error(path: Path) -> DataFormatError | None:
         while offset + 30 <= size:
             fh.seek(offset)
             head = fh.read(30)
+            if head[:4] == b"PK\x01\x02":  # the directory is there: damaged, not truncated
+                return None
             if head[:4] != b"PK\x03\x04":
                 break
             flags = struct.unpack("<H", head[6:8])[0]

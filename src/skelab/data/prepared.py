@@ -254,7 +254,7 @@ def _num_classes(folder: Path, meta: dict) -> int:
     return k
 
 
-def _read_small(folder: Path, meta: dict, name: str, n: int) -> np.ndarray:
+def _read_per_sample(folder: Path, meta: dict, name: str, n: int) -> np.ndarray:
     """One (N,) integer array of the folder, checked against its sha256 in meta.json."""
     path = folder / name
     with reading(path):
@@ -295,7 +295,7 @@ def open_prepared(folder: str | Path, split: str) -> SkeletonDataset:
             fix=_rebuild(folder, meta),
         )
     n, t, _, _, m = x_shape
-    small = {name: _read_small(folder, meta, f, n) for name, f in files.items()}
+    small = {name: _read_per_sample(folder, meta, f, n) for name, f in files.items()}
     for name, top in (("y", num_classes - 1), ("lengths", t), ("persons", m)):
         arr = small[name]
         if arr.size and (arr.min() < 0 or arr.max() > top):
