@@ -173,3 +173,38 @@ def test_train_streams_all_trains_each_stream_then_fuses_on_held_out_samples(
             in (tmp_path / stream / "config.yaml").read_text()
         )
     assert "fused 4 streams" in out and "not on the test split" in out
+
+
+def test_eval_observe_at_1_equals_plain_eval_and_draws_the_curve(tmp_path, tiny_yaml, capsys):
+    run = tmp_path / "run"
+    main(
+        [
+            "train",
+            str(tiny_yaml),
+            "--work-dir",
+            str(run),
+            "--no-progress",
+            "--set",
+            "train.epochs=1",
+        ]
+    )
+    weights = str(run / "checkpoints/last.pt")
+    base = ["eval", str(run / "config.yaml"), "--weights", weights, "--no-progress", "--json"]
+    capsys.readouterr()
+
+    assert main(base) == 0
+    plain = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert main([*base, "--observe", "0.25,1.0"]) == 0
+    early = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+    assert [r["observe"] for r in early["observe"]] == [0.25, 1.0]
+    assert early["observe"][1]["top1"] == plain["top1"]
+    assert early["observe"][1]["top5"] == plain["top5"]
+    png = run / "early_action_last.png"
+    assert early["curve"] == str(png) and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_eval_observe_rejects_a_ratio_above_one(tmp_path, tiny_yaml, capsys):
+    code = main(["eval", str(tiny_yaml), "--weights", str(tmp_path / "w.pt"), "--observe", "1.5"])
+
+    assert code == 2 and "--observe: ratios must be in (0, 1]" in capsys.readouterr().err

@@ -14,7 +14,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         epilog="example:\n  skelab eval ntu60-xsub/stgcn-lite-joint "
         "--weights work_dir/ntu60-xsub/stgcn-lite-joint/checkpoints/best.pt\n"
         "  skelab eval ntu60-xsub/stgcn-joint --weights stgcn_import.pt --set data.path=x.npz "
-        "--work-dir runs/eval --per-class",
+        "--work-dir runs/eval --per-class\n"
+        "  skelab eval runs/st/config.yaml --weights runs/st/checkpoints/best.pt "
+        "--observe 0.1,0.3,0.5,1.0",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("config", help="preset name or YAML file the weights were trained with")
@@ -43,6 +45,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also print best/worst classes and the most frequent confusions",
     )
+    p.add_argument(
+        "--observe",
+        default=None,
+        metavar="RATIOS",
+        help="early-action evaluation: top-1 when only the first share of each clip is seen, "
+        "e.g. 0.1,0.3,0.5,1.0; prints a table and saves early_action_<weights>.png",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(run=run)
@@ -62,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, args.overrides)
     work_dir = args.work_dir or default_work_dir(args.weights)
+    if args.observe is not None:
+        return _run_observe(args, cfg, work_dir)
     result, path = evaluate_weights(
         cfg, args.weights, work_dir=work_dir, progress=not args.no_progress
     )
@@ -89,4 +100,38 @@ def run(args: argparse.Namespace) -> int:
     if args.per_class:
         names = class_names(cfg.data.num_classes)
         print(summarize_scores(result.scores, result.labels, names).to_text())
+    return 0
+
+
+def _run_observe(args: argparse.Namespace, cfg, work_dir: Path) -> int:
+    from skelab.engine.early import observe_curve, parse_ratios, save_curve
+    from skelab.engine.summary import percent
+
+    ratios = parse_ratios(args.observe)
+    points = observe_curve(cfg, args.weights, ratios, progress=not args.no_progress)
+    png = save_curve(
+        points,
+        Path(work_dir) / f"early_action_{args.weights.stem}.png",
+        title=f"{cfg.name}: early-action top-1 ({args.weights.name})",
+    )
+    if args.json:
+        rows = [
+            {"observe": p.observe, "top1": p.result.top1, "top5": p.result.top5} for p in points
+        ]
+        print(
+            json.dumps(
+                {
+                    "config": cfg.name,
+                    "weights": str(args.weights),
+                    "observe": rows,
+                    "curve": str(png),
+                }
+            )
+        )
+        return 0
+    print(f"{cfg.name}: early-action evaluation of {args.weights} on the test split")
+    print("observed  top-1    top-5")
+    for p in points:
+        print(f"{100 * p.observe:7.0f}%  {percent(p.result.top1):>7}  {percent(p.result.top5):>7}")
+    print(f"curve: {png}")
     return 0

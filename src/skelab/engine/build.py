@@ -101,8 +101,9 @@ def build_optimizer(cfg: Config, model: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=o.lr, betas=o.betas, weight_decay=o.weight_decay)
 
 
-def build_transform(cfg: Config, *, train: bool) -> Any:
-    """The `skelab.data.BatchTransform` of the training or the test split."""
+def build_transform(cfg: Config, *, train: bool, observe: float = 1.0) -> Any:
+    """The `skelab.data.BatchTransform` of the training or the test split; `observe` < 1 keeps
+    only that first share of each test clip (early-action evaluation)."""
     import skelab.data as sd
 
     d = cfg.data
@@ -117,6 +118,7 @@ def build_transform(cfg: Config, *, train: bool) -> Any:
         augment=d.aug_method,
         intra_p=d.intra_p,
         inter_p=d.inter_p,
+        observe=observe,
     )
 
 
