@@ -48,52 +48,42 @@ Differences from upstream, all deliberate:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from skelab.data.skeleton_ops import (
+    CTRGCN_PARENT,
+    HYPERGCN_PARENT,
+    SKATEFORMER_PARENT,
+    bones,
+    motion,
+    rotation_np,
+    rotation_xyz,
+    skateformer_augment,
+)
 from skelab.data.styles import MODALITIES, SKATEFORMER_AUGMENTS, STYLES
 from skelab.errors import ConfigError
-from skelab.skeletons import NTU_FLIP_PERMUTATION, SKATEFORMER_24_ORDER, bone_pairs
+from skelab.skeletons import SKATEFORMER_24_ORDER
+
+__all__ = [  # rotation_xyz, bones, motion and the parents are re-exported from skeleton_ops
+    "CTRGCN_PARENT",
+    "HYPERGCN_PARENT",
+    "SKATEFORMER_PARENT",
+    "BatchTransform",
+    "SamplePlan",
+    "TransformOutput",
+    "bones",
+    "gather_frames",
+    "motion",
+    "resize_index",
+    "rotation_xyz",
+]
 
 HYPERGCN_CENTER = 20  # 0-based joint 21, spine shoulder
 PAST_END = np.iinfo(np.int32).max  # a plan frame index that reads zeros on any clip
-
-
-def _parents(pairs: tuple[tuple[int, int], ...]) -> tuple[int, ...]:
-    out = [0] * len(pairs)
-    for child, parent in pairs:
-        out[child] = parent
-    return tuple(out)
-
-
-CTRGCN_PARENT = _parents(bone_pairs("ctrgcn"))
-SKATEFORMER_PARENT = _parents(bone_pairs("skateformer"))
-# Hyper-GCN: CTR-GCN's pairs except that hand tips and thumbs hang off the hand (22, 23 -> 8,
-# 24, 25 -> 12, 1-based); joint 21 pairs with itself and its slot is later set to joint 21.
-HYPERGCN_PARENT = tuple(
-    {21: 7, 22: 7, 23: 11, 24: 11}.get(v, p) for v, p in enumerate(CTRGCN_PARENT)
-)
-
-
-def _path_matrix(parent: tuple[int, ...]) -> np.ndarray:
-    """P[v, u] = 1 if bone u lies on the path from joint v up to the root (the joint that is
-    its own parent), so joints = root + P @ bones."""
-    v = len(parent)
-    p = np.zeros((v, v), dtype=np.float32)
-    for j in range(v):
-        k = j
-        while parent[k] != k:
-            p[j, k] = 1.0
-            k = parent[k]
-    return p
-
-
-SKATEFORMER_ROOT = next(v for v, p in enumerate(SKATEFORMER_PARENT) if v == p)  # joint 2
-SKATEFORMER_PATH = _path_matrix(SKATEFORMER_PARENT)
 
 
 @dataclass
@@ -130,17 +120,9 @@ def _check_generator(g: torch.Generator | None) -> None:
         )
 
 
-def _rand(shape: tuple[int, ...], g: torch.Generator | None, dtype=torch.float32) -> Tensor:
-    return torch.rand(shape, generator=g, dtype=dtype)
-
-
 def _urand(shape: tuple[int, ...], g: torch.Generator | None, dtype=torch.float32) -> np.ndarray:
     """One whole-batch draw from the torch generator, as a NumPy array (the plan's maths)."""
     return torch.rand(shape, generator=g, dtype=dtype).numpy()
-
-
-def _randint(low: int, high: int, shape: tuple[int, ...], g: torch.Generator | None) -> Tensor:
-    return torch.randint(low, high, shape, generator=g)
 
 
 def resize_index(length: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -170,46 +152,6 @@ def gather_frames(x: Tensor, rows: Tensor, frames: Tensor) -> Tensor:
     if bool((frames >= t).any()):
         out = out * (frames < t)[:, :, None, None, None].to(x.dtype)
     return out
-
-
-def _rotation_np(angles: np.ndarray) -> np.ndarray:
-    """(N, 3) float64 angles (a, b, c) -> (N, 3, 3) float64 Rz(c) @ Ry(b) @ Rx(a), written out
-    entry by entry (one vectorised expression per entry instead of three matrix products)."""
-    ca, cb, cc = np.cos(angles).T
-    sa, sb, sc = np.sin(angles).T
-    r = np.empty((len(angles), 3, 3))
-    r[:, 0, 0] = cc * cb
-    r[:, 0, 1] = cc * sb * sa + sc * ca
-    r[:, 0, 2] = sc * sa - cc * sb * ca
-    r[:, 1, 0] = -sc * cb
-    r[:, 1, 1] = cc * ca - sc * sb * sa
-    r[:, 1, 2] = sc * sb * ca + cc * sa
-    r[:, 2, 0] = sb
-    r[:, 2, 1] = -cb * sa
-    r[:, 2, 2] = cb * ca
-    return r
-
-
-def rotation_xyz(angles: Tensor) -> Tensor:
-    """(N, 3) angles (a, b, c) -> (N, 3, 3) Rz(c) @ Ry(b) @ Rx(a), CTR-GCN `random_rot`'s
-    matrices (new xyz = R @ xyz), with Rx(a) = [[1, 0, 0], [0, cos a, sin a], [0, -sin a, cos a]],
-    Ry(b) = [[cos b, 0, -sin b], [0, 1, 0], [sin b, 0, cos b]],
-    Rz(c) = [[cos c, sin c, 0], [-sin c, cos c, 0], [0, 0, 1]]. Built in float64 on the CPU,
-    returned in the angles' dtype and device."""
-    r = _rotation_np(angles.detach().to("cpu", torch.float64).numpy())
-    return torch.from_numpy(r).to(angles.device, angles.dtype)
-
-
-def motion(x: Tensor) -> Tensor:
-    """x[t + 1] - x[t] along frames, last frame 0. (N, C, T, V, M) -> same."""
-    out = torch.zeros_like(x)
-    out[:, :, :-1] = x[:, :, 1:] - x[:, :, :-1]
-    return out
-
-
-def bones(x: Tensor, parent: tuple[int, ...]) -> Tensor:
-    """Bone of joint v = joint v - joint parent[v]; a joint that is its own parent gets 0."""
-    return x - x[:, :, :, list(parent)]
 
 
 class BatchTransform:
@@ -422,7 +364,7 @@ class BatchTransform:
         if self._rotates:
             theta = self.rotate_theta
             angles = _urand((size, 3), generator).astype(np.float64) * (2 * theta) - theta
-            rotation = torch.from_numpy(_rotation_np(angles).astype(np.float32))
+            rotation = torch.from_numpy(rotation_np(angles).astype(np.float32))
         if self.observe != 1.0:
             # a frame past the observed part reads zeros, as past the end of a shorter clip
             frames = np.where(frames >= n[:, None], PAST_END, frames)
@@ -460,7 +402,17 @@ class BatchTransform:
             rot = plan.rotation.to(dev, src.dtype)  # (N, 3, 3)
             x = torch.bmm(rot, x.view(n, c, -1)).view(x.shape)  # new xyz = R @ xyz, one matmul
         if self.style == "skateformer" and self.train:
-            x = self._skateformer_augment(x, src, plan, generator)
+            assert plan.family is not None
+            ref = None if plan.inter is None else src[:, 2 * w_ : 3 * w_].transpose(1, 2)
+            x = skateformer_augment(
+                x,
+                plan.family,
+                plan.inter,
+                ref,
+                augment=self.augment,
+                intra_p=self.intra_p,
+                g=generator,
+            )
         x = self._modality(x)
         if self.style == "skateformer":
             x = x[:, :, :, list(SKATEFORMER_24_ORDER)]
@@ -497,69 +449,3 @@ class BatchTransform:
             return motion(x)
         b = bones(x, parent)
         return b if m == "bone" else motion(b)
-
-    def _skateformer_augment(
-        self, x: Tensor, src: Tensor, plan: SamplePlan, g: torch.Generator | None
-    ) -> Tensor:
-        """Intra-instance ops a,1,2,3,4,8,9 (each p 0.5) on samples whose family draw is below
-        `intra_p`; skeleton-AdaIN on those `plan.inter` marks. Parameters are drawn for every
-        sample, so the draws do not depend on which ops end up applied."""
-        dev, size, w_ = x.device, len(x), self.window
-        assert plan.family is not None
-        intra = plan.family < self.intra_p  # (N,)
-        flags = _rand((size, len(SKATEFORMER_AUGMENTS)), g) < 0.5
-        on = {
-            op: (intra & flags[:, k]) if op in self.augment else torch.zeros_like(intra)
-            for k, op in enumerate(SKATEFORMER_AUGMENTS)
-        }
-        shear = _rand((size, 3, 3), g) - 0.5
-        axis = _randint(0, 3, (size,), g)
-        angle = (_rand((size,), g) * 60.0 - 30.0) * (math.pi / 180.0)
-        scale = 1.0 + _rand((size, 3), g) * 0.4 - 0.2
-        zero_axis = _randint(0, 3, (size,), g)
-        n_joints = _randint(5, 16, (size,), g)
-        n_frames = _randint(16, 33, (size,), g)
-        joint_rank = _rand((size, 25), g).argsort(1).argsort(1)
-        frame_rank = _rand((size, w_), g).argsort(1).argsort(1)
-
-        eye = torch.eye(3).expand(size, 3, 3)
-        s_mat = torch.where(on["1"][:, None, None], eye + shear * (1 - torch.eye(3)), eye)
-        angles = torch.zeros(size, 3)
-        angles[torch.arange(size), axis] = angle
-        r_mat = torch.where(on["2"][:, None, None], rotation_xyz(angles), eye)
-        c_mat = torch.where(on["3"][:, None, None], torch.diag_embed(scale), eye)
-        linear = (c_mat @ r_mat @ s_mat).to(dev)  # shear, then rotate, then scale
-
-        swap = on["a"].to(dev)[:, None, None, None, None]
-        x = torch.where(swap, x.flip(-1), x)
-        x = torch.einsum("nij,njtvm->nitvm", linear, x)
-        flip = on["4"].to(dev)[:, None, None, None, None]
-        x = torch.where(flip, x[:, :, :, list(NTU_FLIP_PERMUTATION)], x)
-        keep_axis = ~(on["8"][:, None] & (torch.arange(3)[None, :] == zero_axis[:, None]))
-        x = x * keep_axis.to(dev, x.dtype)[:, :, None, None, None]
-        drop = (
-            on["9"][:, None, None]
-            & (frame_rank < n_frames[:, None])[:, :, None]
-            & (joint_rank < n_joints[:, None])[:, None, :]
-        )  # (N, W, 25)
-        x = x * (~drop).to(dev, x.dtype)[:, None, :, :, None]
-
-        if plan.inter is not None:
-            ref = src[:, 2 * w_ : 3 * w_].transpose(1, 2)  # (N, C, W, V, M)
-            x = torch.where(plan.inter.to(dev)[:, None, None, None, None], _adain(x, ref), x)
-        return x
-
-
-def _adain(x: Tensor, ref: Tensor) -> Tensor:
-    """Skeleton-AdaIN: x's bone directions with ref's bone lengths, rebuilt outward from ref's
-    joint 2 (index 1). Both (N, 3, W, 25, 2); frames/persons where either is absent keep x."""
-    parent = SKATEFORMER_PARENT
-    bx, br = bones(x, parent), bones(ref, parent)
-    len_x = bx.norm(dim=1, keepdim=True)
-    len_r = br.norm(dim=1, keepdim=True)
-    ratio = torch.where(len_x > 0, len_r / len_x.clamp_min(1e-12), torch.zeros_like(len_x))
-    path = torch.as_tensor(SKATEFORMER_PATH, device=x.device, dtype=x.dtype)
-    root = ref[:, :, :, SKATEFORMER_ROOT : SKATEFORMER_ROOT + 1]
-    rebuilt = root + torch.einsum("vu,nctum->nctvm", path, bx * ratio)
-    present = (x != 0).any(dim=1).any(dim=2) & (ref != 0).any(dim=1).any(dim=2)
-    return torch.where(present[:, None, :, None, :], rebuilt, x)
