@@ -6,6 +6,7 @@ not change a single bit of what the loader yields.
 
 from __future__ import annotations
 
+import hashlib
 import zipfile
 
 import numpy as np
@@ -27,7 +28,7 @@ def _compress(src, dst):
 def sources(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("npz_direct")
     rng = np.random.default_rng(3)
-    n, t = 40, 36
+    n, t = 30, 36
     x = rng.normal(size=(n, t, 150)).astype(np.float32)
     lengths = rng.integers(1, t + 1, n)
     x[np.arange(t)[None, :] >= lengths[:, None]] = 0
@@ -50,9 +51,15 @@ def _batches(path, style, train):
     return list(sd.BatchLoader(ds, batch_size=12, train=train, transform=t, seed=5))
 
 
-@pytest.mark.parametrize("source", ["kaggle", "5d", "kaggle_deflated", "5d_deflated"])
-@pytest.mark.parametrize(("style", "train"), [("ctrgcn", True), ("skateformer", True),
-                                              ("ctrgcn", False)])  # fmt: skip
+CASES = [
+    *[(source, "ctrgcn", train) for source in ("kaggle", "5d", "kaggle_deflated", "5d_deflated")
+      for train in (True, False)],
+    ("kaggle", "skateformer", True),  # SkateFormer also reads AdaIN reference frames
+    ("5d_deflated", "skateformer", True),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("source", "style", "train"), CASES)
 def test_npz_batches_equal_prepared_batches_bit_for_bit(sources, source, style, train):
     want = _batches(sources["prepared"], style, train)
 
@@ -79,3 +86,35 @@ def test_read_frames_from_npz_equals_prepared(sources, source):
 
     assert got.dtype == np.float32 and got.flags.c_contiguous and got.shape == (300, 3, 25, 2)
     np.testing.assert_array_equal(got, ref.read_frames(samples, frames))
+
+
+# sha256 of `read_frames` output, recorded with the np.take implementation that the byte gather
+# replaced (commit 4584d8d); the same frames in every storage layout give the same bytes.
+READ_FRAMES_SHA256 = "2199a91807fec7c88993d38134f5562435c0a0868eefc91536a0423617756608"
+
+
+@pytest.mark.parametrize("layout", ["NTMVC", "NTCVM", "NCTVM"])
+def test_read_frames_gives_the_bytes_of_the_previous_implementation(layout):
+    from skelab.data.dataset import SkeletonDataset
+
+    rng = np.random.default_rng(8)
+    n, t = 7, 11
+    ntmvc = rng.normal(size=(n, t, 150)).astype(np.float32).reshape(n, t, 2, 25, 3)
+    samples, frames = rng.integers(0, n, 500), rng.integers(0, t, 500)
+    order = {"NTMVC": (0, 1, 2, 3, 4), "NTCVM": (0, 1, 4, 3, 2), "NCTVM": (0, 4, 1, 3, 2)}
+    ds = SkeletonDataset(
+        storage=np.ascontiguousarray(ntmvc.transpose(order[layout])),
+        layout=layout,
+        y=np.zeros(n, np.int64),
+        lengths=np.full(n, t),
+        persons=np.full(n, 2),
+        num_classes=60,
+        path="mem",
+        split="train",
+        source_format="test",
+    )
+
+    got = ds.read_frames(samples, frames)
+
+    assert got.flags.c_contiguous and got.dtype == np.float32
+    assert hashlib.sha256(got.tobytes()).hexdigest() == READ_FRAMES_SHA256
