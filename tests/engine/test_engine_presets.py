@@ -160,3 +160,27 @@ def test_configs_keys_prints_the_reference(capsys):
 
     out = capsys.readouterr().out
     assert code == 0 and "data.thres" in out and "64" in out and "upstream `thres`" in out
+
+
+@pytest.mark.parametrize(("batch", "filled"), [(16, True), (64, True), (32, False)])
+def test_memory_figure_is_for_the_batch_per_step_or_per_forward_pass(monkeypatch, batch, filled):
+    name = "ntu60-xsub/ctrgcn-lowmem-joint"  # batch 64 in forward passes of 16
+    table = json.loads(json.dumps(memory_table()))
+    table["presets"][name]["batch"] = batch
+    monkeypatch.setattr(presets, "memory_table", lambda: table)
+
+    cfg = load_config(name)
+
+    assert (cfg.info.expected_peak_memory_gb is not None) is filled
+
+
+def test_damaged_memory_entry_names_the_file(monkeypatch, tmp_path):
+    bad = tmp_path / "_memory.json"
+    bad.write_text(json.dumps({"format": 1, "generated_by": "x", "presets": {"a/b": {"gb": 1}}}))
+    monkeypatch.setattr(presets, "configs_root", lambda: tmp_path)
+    presets.memory_table.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=r"(?s)_memory\.json: presets\.a/b: needs .*fix:"):
+            presets.memory_table()
+    finally:
+        presets.memory_table.cache_clear()

@@ -26,12 +26,13 @@ on. X is a shipped block or preset (`_base/stgcn.yaml`, `ntu60-xsub/stgcn-joint`
 starts with `./`, `../` or `/`, a path relative to the extending file. Mappings merge key by key
 (the extending file wins); lists and scalars are replaced whole. Then each `--set key=value`
 (value parsed as YAML) is applied in order, and the result is validated by
-`skelab.engine.config.from_dict`.
+`skelab.engine.configfile.from_dict`.
 
 Memory: `configs/_memory.json` holds the peak-memory figure of each preset (written by the bench
 command named in its `generated_by`). Loading a shipped preset fills `info.expected_peak_memory_gb`
-and `info.memory_source` from it unless the YAML sets them, and only while the preset's forward
-batch and window are those the figure was made for (a `--set` that changes them drops it).
+and `info.memory_source` from it unless the YAML sets them, and only while the preset's batch
+(per step or per forward pass) and window are those the figure was made for (a `--set` that
+changes them drops it).
 """
 
 from __future__ import annotations
@@ -339,6 +340,14 @@ def memory_table() -> dict[str, Any]:
             where=where,
             fix="regenerate it with the command in its generated_by field",
         )
+    for name, entry in table.get("presets", {}).items():
+        if not isinstance(entry, dict) or not {"fp32_gb", "batch", "window"} <= set(entry):
+            raise ConfigError(
+                f"presets.{name}",
+                f"needs fp32_gb, bf16_gb, batch and window, got {entry!r}",
+                where=where,
+                fix="regenerate it with the command in its generated_by field",
+            )
     return table
 
 
@@ -349,14 +358,13 @@ def _with_memory(cfg: Config, name: str, raw: Mapping[str, Any]) -> Config:
         return cfg
     table = memory_table()
     entry = table["presets"].get(name)
-    if entry is None or (entry["batch"], entry["window"]) != (
-        cfg.train.chunk_size,
-        cfg.data.window,
-    ):
+    # "batch" may count the samples of a forward pass or of an optimizer step; either matches
+    made_for = {cfg.train.chunk_size, cfg.train.batch_size}
+    if entry is None or entry["batch"] not in made_for or entry["window"] != cfg.data.window:
         return cfg
     source = info.get("memory_source") or (
-        f"{table['generated_by']}: float32, {entry['batch']} samples per forward pass, "
-        f"window {entry['window']} (configs/{MEMORY_FILE})"
+        f"{table['generated_by']}: float32, batch {entry['batch']}, window {entry['window']} "
+        f"(configs/{MEMORY_FILE})"
     )
     new_info = dataclasses.replace(
         cfg.info, expected_peak_memory_gb=float(entry["fp32_gb"]), memory_source=source
