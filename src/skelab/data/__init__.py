@@ -30,6 +30,12 @@ _LAZY = {
     "TransformOutput": "skelab.data.transforms",
     "BatchLoader": "skelab.data.loader",
     "Batch": "skelab.data.loader",
+    "read_skeleton": "skelab.data.raw",
+    "RawSkeleton": "skelab.data.raw",
+    "prepare_raw": "skelab.data.raw_prepare",
+    "import_nwucla": "skelab.data.importers",
+    "import_kinetics": "skelab.data.importers",
+    "import_arrays": "skelab.data.importers",
 }
 
 __all__ = sorted(_LAZY)
