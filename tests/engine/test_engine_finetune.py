@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -87,3 +89,21 @@ def test_holdout_samples_are_kept_out_of_training_and_scored(tmp_path):
     np.testing.assert_array_equal(held["labels"], y[held["index"]])
     assert len(trainer.train_loader.dataset) == 36
     assert not set(trainer.train_loader.dataset.positions) & set(held["index"])
+
+
+GOLDEN = Path("/work/shared/golden/ctrgcn_ntu60.state_dict.pt")
+
+
+@pytest.mark.skipif(not GOLDEN.is_file(), reason="needs the shared golden fixtures")
+def test_an_upstream_ctrgcn_checkpoint_starts_a_10_class_run_without_its_head():
+    from skelab.models import build
+
+    upstream = torch.load(GOLDEN, weights_only=True)
+    model = build("ctrgcn", num_classes=10)
+
+    skipped = load_initial_weights(model, GOLDEN, drop_head=True)
+
+    assert sorted(skipped) == ["fc.bias", "fc.weight"]
+    for key, value in model.state_dict().items():
+        if key not in skipped and key in upstream:
+            assert torch.equal(value, upstream[key]), key

@@ -15,6 +15,9 @@
 * `skelab.engine.checkpoint`: checkpoint reads and RNG state capture.
 * `skelab.engine.metrics`: top-k accuracy, scores files, metrics.jsonl / TensorBoard.
 * `skelab.engine.distributed`: torchrun / DDP helpers.
+* After training: `skelab.engine.ensemble` (fusing runs, `--streams all`; weights searched on
+  the held-out training samples of `skelab.engine.holdout`), `early` (early-action evaluation),
+  `predict` (named top-5 per sample), `finetune` (starting a run from weights).
 * `skelab.engine.summary`, `doctor`, `demo`: summaries in words, the environment report and
   `skelab demo`.
 

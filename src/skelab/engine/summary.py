@@ -66,7 +66,7 @@ def summarize_scores(
     return ClassSummary(accuracy=accuracy, support=support, confusions=pairs, class_names=names)
 
 
-def epoch_line(r: dict[str, Any], *, epochs: int, best_top1: float, best_epoch: int) -> str:
+def epoch_line(r: dict[str, Any], epochs: int, best_top1: float, best_epoch: int) -> str:
     """The one line the trainer logs per epoch, from its metrics record."""
     parts = [
         f"epoch {r['epoch']}/{epochs}",

@@ -55,12 +55,7 @@ from skelab.engine.build import (
 )
 from skelab.engine.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state
 from skelab.engine.config import Config
-from skelab.engine.distributed import (
-    barrier,
-    dist_from_env,
-    init_distributed,
-    mean_over_ranks,
-)
+from skelab.engine.distributed import barrier, dist_from_env, init_distributed, mean_over_ranks
 from skelab.engine.evaluate import EvalResult, evaluate
 from skelab.engine.finetune import load_initial_weights, started_from_note
 from skelab.engine.metrics import MetricsWriter, save_scores
@@ -375,15 +370,7 @@ class Trainer:
                 atomic_copy(last, ckpt_dir / "best.pt")
         if writer is not None:
             writer.write(record, step=self.step)
-        log.info(
-            "%s",
-            epoch_line(
-                record,
-                epochs=self.cfg.train.epochs,
-                best_top1=self.best_top1,
-                best_epoch=self.best_epoch,
-            ),
-        )
+        log.info("%s", epoch_line(record, self.cfg.train.epochs, self.best_top1, self.best_epoch))
         return record, ev
 
     def _save_scores(self, part: str, scores: Any, labels: Any, index: Any) -> None:
