@@ -7,10 +7,11 @@ colorY, orientation W X Y Z, trackingState). CRLF and LF line ends are both acce
 a missing final newline.
 
 Speed: line ends and the token count of every line come from one pass of numpy over the bytes;
-the structure walk touches one line per frame and two per body, never a value; all joint values
-of the file (every token is a number) are converted by one `np.fromstring` call and the joint
-values gathered by index. Only when that call fails does a slow
-per-line scan run, to name the first bad line.
+the structure walk touches one line per frame and two per body, never a value. The file is
+checked to hold only the bytes of decimal numbers, then the x y z fields of every joint line are
+gathered by index into one buffer and converted by one `np.fromstring` call (fields upstream
+does not use are not converted); the tracking state is one digit, read as is. Only when a check
+fails does a slow per-line scan run, to name the first bad line.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ JOINTS = 25
 JOINT_FIELDS = 12
 INFO_FIELDS = 10
 _BODY_LINES = 2 + JOINTS  # info line, joint-count line, joint lines
+_NUMBER_BYTES = b"0123456789+-.eE \t\r\n"  # the bytes a file of decimal numbers may hold
 
 
 class SkeletonFileError(DataFormatError):
@@ -76,6 +78,8 @@ class _Lines:
         self.ends = ends
         ws = buf <= 32  # space, tab, CR, LF
         token_pos = np.flatnonzero(~ws & np.concatenate(([True], ws[:-1])))
+        self.buf = buf
+        self.token_pos = np.append(token_pos, len(data))  # a sentinel after the last token
         line_of_token = np.searchsorted(ends, token_pos)
         self.tokens = np.bincount(line_of_token, minlength=len(ends))[: len(ends)]
         self.first_token = np.concatenate(([0], np.cumsum(self.tokens)[:-1]))
@@ -155,9 +159,9 @@ def parse_skeleton(data: bytes, path: str | Path = "<bytes>") -> RawSkeleton:
 
 
 def _joint_values(lines: _Lines, records: np.ndarray, path: Path) -> np.ndarray:
-    """All joint lines of the file as one (R, 25, 12) float64 array."""
+    """x, y, z and trackingState of every joint line, as one (R, 25, 4) float64 array."""
     if records.size == 0:
-        return np.zeros((0, JOINTS, JOINT_FIELDS))
+        return np.zeros((0, JOINTS, 4))
     joint_lines = (records[:, None] + 2 + np.arange(JOINTS)).ravel()
     bad = np.flatnonzero(lines.tokens[joint_lines] != JOINT_FIELDS)
     if bad.size:
@@ -165,20 +169,36 @@ def _joint_values(lines: _Lines, records: np.ndarray, path: Path) -> np.ndarray:
         raise SkeletonFileError(
             path, k + 1, f"joint line has {lines.tokens[k]} fields, expected {JOINT_FIELDS}"
         )
-    # Every token of the file is a number, so one conversion covers it; joints are gathered.
+    # Only bytes of numbers may appear; then x y z of every joint line are gathered into one
+    # buffer and converted by one call (3 of the 12 fields: a quarter of the text).
+    if lines.data.translate(None, _NUMBER_BYTES):
+        _raise_bad_value(lines, path)
+    first = lines.first_token[joint_lines]
+    starts, stops = lines.token_pos[first], lines.token_pos[first + 3]
+    xyz = _convert(lines, starts, stops, 3 * joint_lines.size)
+    state_at = lines.token_pos[first + JOINT_FIELDS - 1]
+    state = lines.buf[state_at].astype(np.int64) - ord("0")
+    one_digit = (state_at + 1 >= len(lines.buf)) | (
+        lines.buf[np.minimum(state_at + 1, len(lines.buf) - 1)] <= 32
+    )
+    if xyz is None or not (one_digit & (state >= 0) & (state <= 9)).all():
+        _raise_bad_value(lines, path)
+    values = np.concatenate([xyz.reshape(-1, 3), state[:, None]], axis=1)
+    return values.reshape(-1, JOINTS, 4)
+
+
+def _convert(lines: _Lines, starts: np.ndarray, stops: np.ndarray, count: int) -> np.ndarray | None:
+    """The numbers in the byte ranges [starts, stops), converted in one call; None if bad."""
+    lengths = stops - starts
+    shift = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+    text = lines.buf[shift + np.arange(int(lengths.sum()))].tobytes()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            flat = np.fromstring(lines.data, dtype=np.float64, sep=" ")
+            out = np.fromstring(text, dtype=np.float64, sep=" ")
     except (ValueError, DeprecationWarning):
-        flat = None
-    if flat is None or flat.size != int(lines.tokens.sum()):
-        _raise_bad_value(lines, path)
-    first = lines.first_token[records + 2]  # the x of joint 1 of each body record
-    values = flat[first[:, None] + np.arange(JOINTS * JOINT_FIELDS)]
-    if not np.isfinite(values).all():
-        _raise_bad_value(lines, path)
-    return values.reshape(-1, JOINTS, JOINT_FIELDS)
+        return None
+    return out if out.size == count and np.isfinite(out).all() else None
 
 
 def _raise_bad_value(lines: _Lines, path: Path) -> None:
@@ -230,7 +250,7 @@ def _assemble(
     tracking = np.zeros((num_bodies, num_frames, JOINTS), dtype=np.int8)
     present = np.zeros((num_bodies, num_frames), dtype=bool)
     positions[body_index, frames] = values[:, :, 0:3]
-    tracking[body_index, frames] = values[:, :, 11]
+    tracking[body_index, frames] = values[:, :, 3]
     present[body_index, frames] = True
     return RawSkeleton(
         path=path,
