@@ -172,3 +172,38 @@ def test_cli_rejects_a_split_the_dataset_does_not_have(raw_dir, tmp_path, capsys
 
     assert code == 2
     assert "ntu60 xset is not an official benchmark" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_killed_process_resumes_and_ends_byte_identical(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = tmp_path / "skeletons"
+    src.mkdir()
+    for k in range(30):  # 150 files: more than two status saves (every 64 files)
+        for f in sorted(NTU.glob("*.skeleton")):
+            name = f"{f.name[:8]}P{41 + k:03d}{f.name[12:]}"
+            shutil.copy(f, src / name)
+    args = ["data", "prepare-raw", str(src), "--dataset", "ntu60", "--split", "xsub",
+            "--workers", "1"]  # fmt: skip
+    assert main([*args[:3], str(tmp_path / "whole"), *args[3:]]) == 0
+    cmd = [sys.executable, "-m", "skelab.cli.main", *args[:3], str(tmp_path / "out"), *args[3:]]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    status = tmp_path / ".out.raw-work" / "status.npy"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if status.is_file() and np.load(status).astype(bool).sum() >= 64:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = int(np.load(status).astype(bool).sum())
+
+    assert 64 <= done < 150
+    assert main([*args[:3], str(tmp_path / "out"), *args[3:]]) == 0
+    assert _folder_bytes(tmp_path / "out") == _folder_bytes(tmp_path / "whole")
