@@ -74,3 +74,18 @@ def test_training_batches_with_augmentations_off_equal_the_plain_clips():
 def test_bad_augmentation_keys_name_key_and_fix(data, pattern):
     with pytest.raises(ConfigError, match=rf"(?s){pattern}.*fix: "):
         from_dict({"data": data})
+
+
+def test_config_without_the_keys_trains_with_upstreams_augmentations():
+    # an own YAML, or the config.yaml of a run made before these keys existed
+    cfg = from_dict({"model": {"name": "skateformer"}, "data": {"style": "skateformer"}})
+
+    t = build_transform(cfg, train=True)
+
+    assert (t.augment, t.intra_p, t.inter_p, t.min_crop) == ("a123489", 0.5, 0.2, 64)
+
+
+def test_other_styles_have_no_augmentation_by_default():
+    t = build_transform(from_dict({"data": {"style": "ctrgcn"}}), train=True)
+
+    assert (t.augment, t.inter_p) == ("", 0.0)

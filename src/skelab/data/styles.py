@@ -12,3 +12,4 @@ MODALITIES = ("joint", "bone", "motion", "bone_motion")
 # applies them: a person swap, 1 shear, 2 rotate, 3 scale, 4 left/right flip, 8 zero one axis,
 # 9 zero random joints in random frames. Upstream's 5, 6, 7 and b exist but are not enabled.
 SKATEFORMER_AUGMENTS = "a123489"
+SKATEFORMER_INTER_P = 0.2  # upstream's share of training clips given skeleton-AdaIN

@@ -64,7 +64,7 @@ from skelab.data.skeleton_ops import (
     rotation_xyz,
     skateformer_augment,
 )
-from skelab.data.styles import MODALITIES, SKATEFORMER_AUGMENTS, STYLES
+from skelab.data.styles import MODALITIES, SKATEFORMER_AUGMENTS, SKATEFORMER_INTER_P, STYLES
 from skelab.errors import ConfigError
 from skelab.skeletons import SKATEFORMER_24_ORDER
 
@@ -163,9 +163,9 @@ class BatchTransform:
 
     `min_crop` is upstream's `thres` (the shortest crop, 64 upstream; `data.thres`). `augment`,
     `intra_p` and `inter_p` are SkateFormer's `aug_method`, `intra_p` and `inter_p` (training
-    only). `observe` in (0, 1] is for early-action evaluation (test transforms only): each clip
-    is cut to its first ceil(observe * valid length) frames before the usual test crop; at 1.0
-    nothing changes.
+    only; None means upstream's choice for the style). `observe` in (0, 1] is for early-action
+    evaluation (test transforms only): each clip is cut to its first ceil(observe * valid
+    length) frames before the usual test crop; at 1.0 nothing changes.
     """
 
     def __init__(
@@ -181,7 +181,7 @@ class BatchTransform:
         min_crop: int = 64,
         augment: str | None = None,
         intra_p: float = 0.5,
-        inter_p: float = 0.2,
+        inter_p: float | None = None,
         observe: float = 1.0,
     ) -> None:
         if style not in STYLES:
@@ -233,6 +233,7 @@ class BatchTransform:
         self.min_crop = int(min_crop)
         self.augment = augment if train else ""
         self.intra_p = float(intra_p) if self.augment else 0.0
+        inter_p = SKATEFORMER_INTER_P if inter_p is None else inter_p
         self.inter_p = float(inter_p) if train and style == "skateformer" else 0.0
 
     def __repr__(self) -> str:

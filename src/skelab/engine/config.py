@@ -14,20 +14,20 @@ learning-rate schedules in `skelab.engine.schedule`.
 from __future__ import annotations
 
 import difflib
-import functools
 import re
-import types
-import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 import yaml
 
-from skelab.data.styles import MODALITIES, SKATEFORMER_AUGMENTS, STYLES
+from skelab.data.styles import MODALITIES, SKATEFORMER_AUGMENTS, SKATEFORMER_INTER_P, STYLES
 from skelab.errors import ConfigError
 
-# Moved to skelab.engine.presets; still importable from here (see __getattr__ at the end).
+AMP = ("none", "bf16", "fp16")
+
+# Moved to skelab.engine.configfile / .presets; still importable from here (see __getattr__).
+_MOVED_TO_CONFIGFILE = ("from_dict", "key_reference", "valid_keys")
 _MOVED_TO_PRESETS = (
     "STREAMS",
     "apply_overrides",
@@ -42,9 +42,26 @@ _MOVED_TO_PRESETS = (
 )
 
 
-def _key(default: Any = MISSING, doc: str = "", *, factory: Any = MISSING) -> Any:
-    """A schema field with its one-line meaning (shown by `skelab configs keys`)."""
-    return field(default=default, default_factory=factory, metadata={"doc": doc})
+def _key(
+    default: Any = MISSING,
+    doc: str = "",
+    *,
+    factory: Any = MISSING,
+    choices: tuple[str, ...] = (),
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+    hi_open: bool = False,
+    fix: str = "",
+) -> Any:
+    """A schema field: default, one-line meaning and allowed values, all in one place.
+
+    `skelab configs keys` prints the meaning; `_Section.__post_init__` checks `choices` and the
+    range [lo, hi] (open ends with lo_open / hi_open) and gives `fix` when a value is out of it.
+    """
+    meta = {"doc": doc, "choices": choices, "lo": lo, "hi": hi, "lo_open": lo_open}
+    meta.update(hi_open=hi_open, fix=fix)
+    return field(default=default, default_factory=factory, metadata=meta)
 
 
 def _check_choice(key: str, value: str, choices: Iterable[str]) -> None:
@@ -57,6 +74,11 @@ def _check_choice(key: str, value: str, choices: Iterable[str]) -> None:
             f"{value!r} is not one of {', '.join(choices)}{hint}",
             fix=f"set {key} to one of: {', '.join(choices)}",
         )
+
+
+def _span(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) -> str:
+    left, right = "(" if lo_open else "[", ")" if hi_open else "]"
+    return f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
 
 
 def _check_range(
@@ -73,23 +95,41 @@ def _check_range(
         hi is not None and (value > hi or (hi_open and value == hi))
     )
     if bad:
-        left = "(" if lo_open else "["
-        right = ")" if hi_open else "]"
-        span = f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
+        span = _span(lo, hi, lo_open, hi_open)
         raise ConfigError(key, f"must be in {span}, got {value!r}", fix=fix)
 
 
+class _Section:
+    """Checks every field against its `_key` choices and range, then the class's own `_check`."""
+
+    _name = ""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):  # type: ignore[arg-type]
+            m, value, key = f.metadata, getattr(self, f.name), f"{self._name}.{f.name}"
+            if m.get("choices"):
+                _check_choice(key, value, m["choices"])
+            if value is not None and (m.get("lo") is not None or m.get("hi") is not None):
+                bounds = {k: m[k] for k in ("lo", "hi", "lo_open", "hi_open")}
+                _check_range(key, value, **bounds, fix=m["fix"])
+        self._check()
+
+    def _check(self) -> None:
+        """Checks that involve more than one field (none by default)."""
+
+
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(_Section):
     """Which model to build and with which options."""
 
+    _name = "model"
     name: str = _key("stgcn-lite", "registered model (`skelab models`)")
     options: dict[str, Any] = _key(
         doc="passed to skelab.models.build(name, **options); num_classes comes from data",
         factory=dict,
     )
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         if not self.name:
             raise ConfigError("model.name", "is empty", fix="`skelab models` lists the names")
         if "num_classes" in self.options or "num_class" in self.options:
@@ -100,40 +140,66 @@ class ModelConfig:
             )
 
 
+_SHARE = {"lo": 0.0, "hi": 1.0}
+
+
 @dataclass(frozen=True)
-class DataConfig:
+class DataConfig(_Section):
     """Where the skeletons come from and how clips are cut (`skelab.data.BatchTransform`)."""
 
+    _name = "data"
     path: str = _key(
-        "", "Kaggle-layout or 5-D NPZ, or a folder from `skelab data prepare`; needed to run"
+        "", "Kaggle-layout or 5-D NPZ, or a `skelab data prepare` folder; needed to run"
     )
-    style: str = _key("ctrgcn", f"feeder semantics: {' | '.join(STYLES)}")
-    modality: str = _key("joint", f"stream: {' | '.join(MODALITIES)}")
-    window: int = _key(64, "frames per clip after cropping and resampling")
+    style: str = _key("ctrgcn", "feeder whose steps the transform copies", choices=STYLES)
+    modality: str = _key("joint", "stream the model sees", choices=MODALITIES)
+    window: int = _key(64, "frames per clip after cropping and resampling", lo=1, fix="e.g. 64")
     p_interval: tuple[float, float] = _key(
         (0.5, 1.0), "[low, high] share of valid frames the training crop keeps"
     )
-    test_p_interval: float = _key(0.95, "share of valid frames the centred test crop keeps")
-    thres: int = _key(64, "minimum crop length in frames, train and test (upstream `thres`)")
+    test_p_interval: float = _key(
+        0.95,
+        "share of valid frames the centred test crop keeps",
+        **_SHARE,
+        lo_open=True,
+        fix="use 0.95 as upstream does",
+    )
+    thres: int = _key(
+        64,
+        "minimum crop length in frames (upstream `thres`)",
+        lo=1,
+        fix="64 as upstream; the lab's SkateFormer tiny uses 32",
+    )
     random_rot: bool = _key(True, "random rotation of training clips (ctrgcn/hypergcn styles)")
-    aug_method: str = _key(
-        "",
-        f"SkateFormer intra-instance augmentations, codes from {SKATEFORMER_AUGMENTS!r} "
-        "(upstream `aug_method`); '' = none",
+    aug_method: str | None = _key(
+        None,
+        f"SkateFormer's intra-instance augmentations, codes of {SKATEFORMER_AUGMENTS!r}; "
+        "'' = none; null = the style's upstream choice (all of them for skateformer)",
     )
-    intra_p: float = _key(0.5, "SkateFormer: share of training clips given aug_method's ops")
-    inter_p: float = _key(
-        0.0, "SkateFormer: share given skeleton-AdaIN (after intra_p; upstream 0.2)"
+    intra_p: float = _key(
+        0.5, "SkateFormer: share of training clips given aug_method's ops", **_SHARE, fix="e.g. 0.5"
     )
-    num_classes: int = _key(60, "classes: 60 for NTU RGB+D 60, 120 for NTU RGB+D 120")
+    inter_p: float | None = _key(
+        None,
+        "SkateFormer: share given skeleton-AdaIN; null = the style's upstream choice (0.2)",
+        **_SHARE,
+        fix="e.g. 0.2, or 0 for none",
+    )
+    num_classes: int = _key(
+        60,
+        "classes: 60 for NTU RGB+D 60, 120 for NTU RGB+D 120",
+        lo=2,
+        fix="60 for NTU RGB+D 60, 120 for NTU RGB+D 120",
+    )
     holdout: float = _key(
-        0.0, "share of the train split held out and scored (ensemble --search); 0 = off"
+        0.0,
+        "share of the train split held out and scored (ensemble --search); 0 = off",
+        lo=0.0,
+        hi=0.5,
+        fix="0 (off) or e.g. 0.05",
     )
 
-    def __post_init__(self) -> None:
-        _check_choice("data.style", self.style, STYLES)
-        _check_choice("data.modality", self.modality, MODALITIES)
-        _check_range("data.window", self.window, lo=1, fix="set it to the clip length, e.g. 64")
+    def _check(self) -> None:
         lo, hi = self.p_interval
         if not 0.0 < lo <= hi <= 1.0:
             raise ConfigError(
@@ -141,34 +207,19 @@ class DataConfig:
                 f"needs 0 < low <= high <= 1, got {[lo, hi]}",
                 fix="use [0.5, 1.0] (CTR-GCN) or [1.0, 1.0] for no random crop",
             )
-        _check_range(
-            "data.test_p_interval",
-            self.test_p_interval,
-            lo=0.0,
-            hi=1.0,
-            lo_open=True,
-            fix="use 0.95 as upstream does",
-        )
-        _check_range("data.thres", self.thres, lo=1, fix="64 as upstream; the lab's tiny uses 32")
-        bad = sorted(set(self.aug_method) - set(SKATEFORMER_AUGMENTS))
-        if bad:
+        codes = self.aug_method or ""
+        if set(codes) - set(SKATEFORMER_AUGMENTS) or len(set(codes)) != len(codes):
+            bad = "".join(sorted(set(codes) - set(SKATEFORMER_AUGMENTS)))
             raise ConfigError(
                 "data.aug_method",
-                f"has unknown codes {''.join(bad)!r}; the codes are {SKATEFORMER_AUGMENTS!r}",
+                f"has unknown codes {bad!r}" if bad else f"repeats a code in {codes!r}",
                 fix=f"use {SKATEFORMER_AUGMENTS!r} (upstream), a subset of it, or '' for none",
             )
-        if len(set(self.aug_method)) != len(self.aug_method):
-            raise ConfigError(
-                "data.aug_method",
-                f"repeats a code in {self.aug_method!r}; each op runs at most once",
-                fix=f"list each code once, e.g. {SKATEFORMER_AUGMENTS!r}",
-            )
-        for key in ("intra_p", "inter_p"):
-            _check_range(f"data.{key}", getattr(self, key), lo=0.0, hi=1.0, fix="e.g. 0.5")
-        if self.intra_p + self.inter_p > 1.0 + 1e-9:
+        inter_p = SKATEFORMER_INTER_P if self.inter_p is None else self.inter_p
+        if self.style == "skateformer" and self.intra_p + inter_p > 1.0 + 1e-9:
             raise ConfigError(
                 "data.inter_p",
-                f"intra_p + inter_p = {self.intra_p + self.inter_p:g} is over 1",
+                f"intra_p + inter_p = {self.intra_p + inter_p:g} is over 1",
                 fix="upstream uses intra_p 0.5 and inter_p 0.2",
             )
         if self.style != "skateformer" and (self.aug_method or self.inter_p):
@@ -177,40 +228,40 @@ class DataConfig:
                 f"SkateFormer's augmentations need data.style skateformer, not {self.style!r}",
                 fix="--set data.aug_method='' --set data.inter_p=0",
             )
-        _check_range(
-            "data.num_classes",
-            self.num_classes,
-            lo=2,
-            fix="60 for NTU RGB+D 60, 120 for NTU RGB+D 120",
-        )
-        _check_range("data.holdout", self.holdout, lo=0.0, hi=0.5, fix="0 (off) or e.g. 0.05")
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(_Section):
     """Epochs, batches, precision, device and evaluation cadence."""
 
-    epochs: int = _key(65, "training epochs")
-    batch_size: int = _key(64, "samples per optimizer step")
-    test_batch_size: int = _key(64, "samples per evaluation batch")
+    _name = "train"
+    epochs: int = _key(65, "training epochs", lo=1, fix="train at least 1 epoch")
+    batch_size: int = _key(64, "samples per optimizer step", lo=1, fix="e.g. 64")
+    test_batch_size: int = _key(64, "samples per evaluation batch", lo=1, fix="e.g. 64")
     forward_batch_size: int = _key(
         0, "split each batch into forward passes of this many samples (0 = one pass)"
     )
-    eval_every: int = _key(1, "evaluate after epochs N, 2N, ... (1-based) and after the last")
-    eval_from: int = _key(1, "no evaluation before this epoch")
-    amp: str = _key("none", "none | bf16 | fp16 (CUDA only; fp16 adds a grad scaler)")
+    eval_every: int = _key(
+        1,
+        "evaluate after epochs N, 2N, ... (1-based) and after the last",
+        lo=1,
+        fix="1 evaluates every epoch",
+    )
+    eval_from: int = _key(
+        1, "no evaluation before this epoch", lo=1, fix="1 evaluates from the start"
+    )
+    amp: str = _key("none", "mixed precision (CUDA; fp16 adds a grad scaler)", choices=AMP)
     compile: bool = _key(False, "wrap the model in torch.compile")
     seed: int = _key(1, "seeds python, numpy, torch and the data order")
     device: str = _key("auto", "auto | cpu | cuda | cuda:N")
-    clip_grad: float = _key(0.0, "max global gradient norm, 0 = off")
-    num_threads: int = _key(0, "torch CPU threads, 0 = torch's default")
+    clip_grad: float = _key(0.0, "max global gradient norm, 0 = off", lo=0.0, fix="0 turns it off")
+    num_threads: int = _key(
+        0, "torch CPU threads, 0 = torch's default", lo=0, fix="0 keeps torch's default"
+    )
     weights: str = _key("", "start from these weights (skelab checkpoint or upstream file)")
     drop_head: bool = _key(False, "with train.weights: skip classifier keys whose shape differs")
 
-    def __post_init__(self) -> None:
-        _check_range("train.epochs", self.epochs, lo=1, fix="train at least 1 epoch")
-        _check_range("train.batch_size", self.batch_size, lo=1, fix="e.g. 64")
-        _check_range("train.test_batch_size", self.test_batch_size, lo=1, fix="e.g. 64")
+    def _check(self) -> None:
         _check_range(
             "train.forward_batch_size",
             self.forward_batch_size,
@@ -219,11 +270,6 @@ class TrainConfig:
             fix="0 (one forward pass per batch) or a divisor-sized "
             "chunk <= train.batch_size, e.g. half of it",
         )
-        _check_range("train.eval_every", self.eval_every, lo=1, fix="1 evaluates every epoch")
-        _check_range("train.eval_from", self.eval_from, lo=1, fix="1 evaluates from the start")
-        _check_choice("train.amp", self.amp, ("none", "bf16", "fp16"))
-        _check_range("train.clip_grad", self.clip_grad, lo=0.0, fix="0 turns clipping off")
-        _check_range("train.num_threads", self.num_threads, lo=0, fix="0 keeps torch's default")
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
             raise ConfigError(
                 "train.device",
@@ -238,21 +284,22 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
-class OptimConfig:
+class OptimConfig(_Section):
     """Optimizer: SGD (optionally Nesterov) or AdamW; weight decay on every parameter."""
 
-    name: str = _key("sgd", "sgd | adamw")
-    lr: float = _key(0.1, "base learning rate")
-    momentum: float = _key(0.9, "SGD momentum")
+    _name = "optim"
+    name: str = _key("sgd", "optimizer", choices=("sgd", "adamw"))
+    lr: float = _key(
+        0.1, "base learning rate", lo=0.0, lo_open=True, fix="e.g. 0.1 SGD, 1e-3 AdamW"
+    )
+    momentum: float = _key(0.9, "SGD momentum", lo=0.0, hi=1.0, hi_open=True, fix="e.g. 0.9")
     nesterov: bool = _key(True, "SGD Nesterov momentum (ignored by adamw)")
-    weight_decay: float = _key(4e-4, "on every parameter, as upstream does")
+    weight_decay: float = _key(
+        4e-4, "on every parameter, as upstream does", lo=0.0, fix="e.g. 4e-4; 0 = off"
+    )
     betas: tuple[float, float] = _key((0.9, 0.999), "AdamW betas")
 
-    def __post_init__(self) -> None:
-        _check_choice("optim.name", self.name, ("sgd", "adamw"))
-        _check_range("optim.lr", self.lr, lo=0.0, lo_open=True, fix="e.g. 0.1 for SGD, 1e-3 AdamW")
-        _check_range("optim.momentum", self.momentum, lo=0.0, hi=1.0, hi_open=True, fix="e.g. 0.9")
-        _check_range("optim.weight_decay", self.weight_decay, lo=0.0, fix="e.g. 4e-4; 0 = off")
+    def _check(self) -> None:
         for i, beta in enumerate(self.betas):
             _check_range(
                 f"optim.betas[{i}]", beta, lo=0.0, hi=1.0, hi_open=True, fix="use [0.9, 0.999]"
@@ -266,19 +313,20 @@ class OptimConfig:
 
 
 @dataclass(frozen=True)
-class SchedConfig:
+class SchedConfig(_Section):
     """Learning-rate schedule: warm-up, then step decay (per epoch) or cosine (per step)."""
 
-    name: str = _key("step", "step (set per epoch) | cosine (set per step)")
-    warmup_epochs: int = _key(0, "linear warm-up length in epochs")
+    _name = "sched"
+    name: str = _key(
+        "step", "step (set per epoch) or cosine (per step)", choices=("step", "cosine")
+    )
+    warmup_epochs: int = _key(0, "linear warm-up length in epochs", lo=0, fix="e.g. 5; 0 = none")
     milestones: tuple[int, ...] = _key((), "step: epochs where lr is multiplied by gamma")
-    gamma: float = _key(0.1, "step decay factor")
-    min_lr: float = _key(0.0, "cosine: final lr; step: floor of the lr")
-    warmup_lr: float = _key(1e-7, "cosine: lr at the first warm-up step")
+    gamma: float = _key(0.1, "step decay factor", lo=0.0, hi=1.0, lo_open=True, fix="e.g. 0.1")
+    min_lr: float = _key(0.0, "cosine: final lr; step: floor of the lr", lo=0.0, fix="e.g. 1e-5")
+    warmup_lr: float = _key(1e-7, "cosine: lr at the first warm-up step", lo=0.0, fix="e.g. 1e-7")
 
-    def __post_init__(self) -> None:
-        _check_choice("sched.name", self.name, ("step", "cosine"))
-        _check_range("sched.warmup_epochs", self.warmup_epochs, lo=0, fix="e.g. 5; 0 = none")
+    def _check(self) -> None:
         if list(self.milestones) != sorted(set(self.milestones)) or any(
             m < 1 for m in self.milestones
         ):
@@ -287,32 +335,28 @@ class SchedConfig:
                 f"must be increasing epochs >= 1, got {list(self.milestones)}",
                 fix="e.g. [35, 55]",
             )
-        _check_range("sched.gamma", self.gamma, lo=0.0, hi=1.0, lo_open=True, fix="e.g. 0.1")
-        _check_range("sched.min_lr", self.min_lr, lo=0.0, fix="e.g. 1e-5, or 0")
-        _check_range("sched.warmup_lr", self.warmup_lr, lo=0.0, fix="e.g. 1e-7")
 
 
 @dataclass(frozen=True)
-class LossConfig:
+class LossConfig(_Section):
     """Cross-entropy options; model auxiliary losses are added by the trainer."""
 
-    label_smoothing: float = _key(0.0, "cross-entropy label smoothing")
-
-    def __post_init__(self) -> None:
-        _check_range(
-            "loss.label_smoothing",
-            self.label_smoothing,
-            lo=0.0,
-            hi=1.0,
-            hi_open=True,
-            fix="0 for plain cross-entropy, 0.1 as SkateFormer and Hyper-GCN use",
-        )
+    _name = "loss"
+    label_smoothing: float = _key(
+        0.0,
+        "cross-entropy label smoothing",
+        lo=0.0,
+        hi=1.0,
+        hi_open=True,
+        fix="0 for plain cross-entropy, 0.1 as SkateFormer and Hyper-GCN use",
+    )
 
 
 @dataclass(frozen=True)
-class InfoConfig:
+class InfoConfig(_Section):
     """What a preset is, where its recipe comes from, how much GPU memory it needs."""
 
+    _name = "info"
     description: str = _key("", "one line shown by `skelab configs`")
     source: str = _key("", "the upstream recipe this preset follows (repo + file)")
     expected_peak_memory_gb: float | None = _key(
@@ -325,7 +369,7 @@ class InfoConfig:
         factory=dict,
     )
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         if self.expected_peak_memory_gb is not None:
             _check_range(
                 "info.expected_peak_memory_gb",
@@ -341,13 +385,13 @@ class InfoConfig:
                     f"needs exactly versus, keys and note, got {entry!r}",
                     fix="e.g. {versus: [upstream], keys: [data.window], note: why}",
                 )
-            versus, keys = entry["versus"], entry["keys"]
-            if not versus or not set(versus) <= {"upstream", "lab"}:
+            if not entry["versus"] or not set(entry["versus"]) <= {"upstream", "lab"}:
                 raise ConfigError(
                     f"{key}.versus",
-                    f"must list upstream and/or lab, got {versus!r}",
+                    f"must list upstream and/or lab, got {entry['versus']!r}",
                     fix="versus: [upstream] or [lab] or [upstream, lab]",
                 )
+            keys = entry["keys"]
             if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
                 raise ConfigError(
                     f"{key}.keys",
@@ -412,174 +456,14 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
-def valid_keys() -> list[str]:
-    """Every dotted key the schema knows, e.g. `optim.lr`."""
-    keys = ["name"]
-    for section, cls in _SECTION_CLASSES.items():
-        keys += [f"{section}.{f.name}" for f in fields(cls)]
-    return keys
-
-
-def _suggest(key: str) -> str:
-    candidates = valid_keys() + list(_SECTION_CLASSES)
-    near = difflib.get_close_matches(key, candidates, n=1, cutoff=0.5)
-    if not near:
-        # a known leaf under the wrong section, e.g. `train.lr`
-        leaf = key.rsplit(".", 1)[-1]
-        near = [k for k in valid_keys() if k.endswith("." + leaf)][:1]
-    return near[0] if near else ""
-
-
-def _unknown(key: str, where: str | None) -> ConfigError:
-    near = _suggest(key)
-    hint = f"; did you mean {near!r}?" if near else ""
-    return ConfigError(
-        key,
-        f"unknown key{hint}",
-        where=where,
-        fix=f"use {near!r}" if near else "`skelab configs keys` lists every key with its default",
-    )
-
-
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    """Resolved annotations of a section class (resolving them is slow, and they never change)."""
-    return typing.get_type_hints(cls)
-
-
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
-
-
-def _coerce(key: str, value: Any, tp: Any, where: str | None) -> Any:
-    """Check `value` against the annotation `tp`; ints are accepted where floats are expected."""
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-
-    def bad(expected: str) -> ConfigError:
-        return ConfigError(
-            key,
-            f"expected {expected}, got {type(value).__name__} {value!r}",
-            where=where,
-            fix=f"write {key} as {expected}",
-        )
-
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(key, value, inner[0], where)
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise bad("true or false")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad("an integer")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad("a number")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise bad("a string")
-        return value
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise bad(f"a list of {_type_name(args[0])}")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(f"{key}[{i}]", v, args[0], where) for i, v in enumerate(value))
-        if len(value) != len(args):
-            raise bad(f"a list of {len(args)} numbers")
-        return tuple(
-            _coerce(f"{key}[{i}]", v, a, where)
-            for i, (v, a) in enumerate(zip(value, args, strict=True))
-        )
-    if origin is dict:
-        if not isinstance(value, Mapping):
-            raise bad("a mapping")
-        return dict(value)
-    raise AssertionError(f"unsupported annotation {tp!r} for {key}")
-
-
-def from_dict(raw: Mapping[str, Any], *, where: str | None = None, name: str = "") -> Config:
-    """Validate a merged raw mapping into a `Config`; `where` names the file in errors."""
-    if not isinstance(raw, Mapping):
-        raise ConfigError(
-            "<top>",
-            f"expected a mapping of sections, got {type(raw).__name__}",
-            where=where,
-            fix="write `section:` blocks, e.g. `train:` / `optim:`",
-        )
-    sections: dict[str, Any] = {}
-    for section, body in raw.items():
-        if section == "name":
-            if not isinstance(body, str):
-                raise ConfigError(
-                    "name", f"expected a string, got {body!r}", where=where, fix="name: my-run"
-                )
-            continue
-        if section not in _SECTION_CLASSES:
-            raise _unknown(str(section), where)
-        cls = _SECTION_CLASSES[section]
-        body = {} if body is None else body
-        if not isinstance(body, Mapping):
-            raise ConfigError(
-                section,
-                f"expected a mapping, got {body!r}",
-                where=where,
-                fix=f"write `{section}:` followed by indented `key: value` lines",
-            )
-        hints = _hints(cls)
-        values = {}
-        for key, value in body.items():
-            dotted = f"{section}.{key}"
-            if key not in hints:
-                raise _unknown(dotted, where)
-            values[key] = _coerce(dotted, value, hints[key], where)
-        try:
-            sections[section] = cls(**values)
-        except ConfigError as err:
-            if err.where is None and where is not None:
-                raise ConfigError(
-                    err.key, err.problem.split(": ", 1)[1], fix=err.fix, where=where
-                ) from None
-            raise
-    try:
-        return Config(name=raw.get("name") or name, **sections)
-    except ConfigError as err:
-        if err.where is None and where is not None:
-            raise ConfigError(
-                err.key, err.problem.split(": ", 1)[1], fix=err.fix, where=where
-            ) from None
-        raise
-
-
-def key_reference() -> list[dict[str, Any]]:
-    """Every key of the schema: dotted key, type, default and meaning, read from the dataclasses."""
-    out = []
-    for section, cls in _SECTION_CLASSES.items():
-        hints = _hints(cls)
-        for f in fields(cls):
-            default = f.default_factory() if f.default is MISSING else f.default
-            out.append(
-                {
-                    "key": f"{section}.{f.name}",
-                    "type": str(hints[f.name]).replace("typing.", "")
-                    if typing.get_origin(hints[f.name])
-                    else _type_name(hints[f.name]),
-                    "default": _plain(default),
-                    "doc": f.metadata.get("doc", ""),
-                }
-            )
-    return out
-
-
 def __getattr__(name: str) -> Any:
     # The preset machinery moved to skelab.engine.presets; old imports keep working.
     if name in _MOVED_TO_PRESETS:
         from skelab.engine import presets
 
         return getattr(presets, name)
+    if name in _MOVED_TO_CONFIGFILE:
+        from skelab.engine import configfile
+
+        return getattr(configfile, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
