@@ -290,7 +290,7 @@ def _hostile_prepared(valid, tmp: Path, rng: np.random.Generator) -> Case:
     folder = _copy(valid, "prepared", tmp)
     meta_path = folder / "meta.json"
     meta = json.loads(meta_path.read_text())
-    kind = int(rng.integers(0, 10))
+    kind = int(rng.integers(0, 11))
 
     def rewrite(name: str, arr: np.ndarray) -> None:  # a consistent forgery: checksum updated
         data = _npy_as_saved(arr) if not arr.dtype.hasobject else _npy_bytes(arr)
@@ -332,9 +332,14 @@ def _hostile_prepared(valid, tmp: Path, rng: np.random.Generator) -> Case:
     elif kind == 8:
         rewrite("train_persons.npy", np.array([None] * N["train"], dtype=object))
         what = "object persons array (checksum forged)"
-    else:
+    elif kind == 9:
         del meta["splits"]["train"]["lengths"]
         what = "lengths entry missing"
+    else:
+        field, value = [("center", "x"), ("root", "x"), ("inward", [[0, 99]]), ("joints", 5),
+                        ("name", None)][int(rng.integers(0, 5))]  # fmt: skip
+        meta["skeleton"][field] = value
+        what = f"skeleton {field} = {value!r}"
     meta_path.write_text(json.dumps(meta))
     return Case(folder, None, f"prepared folder: {what}")
 

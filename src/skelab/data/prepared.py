@@ -35,7 +35,7 @@ from skelab.data import formats
 from skelab.data.archive import reading
 from skelab.data.dataset import SkeletonDataset
 from skelab.data.scan import scan_split
-from skelab.errors import DataFormatError
+from skelab.errors import DataFormatError, SkelabError
 
 FORMAT = "skelab-prepared"
 VERSION = 1
@@ -307,7 +307,16 @@ def open_prepared(folder: str | Path, split: str) -> SkeletonDataset:
     from skelab.skeletons import NTU25, Skeleton
 
     skeleton = meta.get("skeleton")  # folders made before layouts travelled hold NTU data
-    skeleton = Skeleton.from_dict(skeleton, where=folder / "meta.json") if skeleton else NTU25
+    try:
+        skeleton = Skeleton.from_dict(skeleton, where=folder / "meta.json") if skeleton else NTU25
+    except (KeyError, TypeError, ValueError, SkelabError) as err:
+        why = err.problem if isinstance(err, SkelabError) else f"{type(err).__name__}: {err}"
+        raise DataFormatError(
+            folder / "meta.json",
+            f"entry is damaged ({why})",
+            key="skeleton",
+            fix=_rebuild(folder, meta),
+        ) from err
     if skeleton.num_joints != x.shape[3]:
         raise DataFormatError(
             folder / "meta.json",
