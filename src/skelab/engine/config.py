@@ -28,17 +28,9 @@ AMP = ("none", "bf16", "fp16")
 
 # Moved to skelab.engine.configfile / .presets; still importable from here (see __getattr__).
 _MOVED_TO_CONFIGFILE = ("from_dict", "key_reference", "valid_keys")
-_MOVED_TO_PRESETS = (
-    "STREAMS",
-    "apply_overrides",
-    "configs_root",
-    "default_name",
-    "list_presets",
-    "load_config",
-    "load_raw",
-    "merge",
-    "parse_overrides",
-    "preset_parts",
+_MOVED_TO_PRESETS = frozenset(
+    "STREAMS apply_overrides configs_root default_name list_presets load_config load_raw merge "
+    "parse_overrides preset_parts".split()
 )
 
 
