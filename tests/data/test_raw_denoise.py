@@ -184,3 +184,17 @@ def test_centre_keeps_absent_actor_frames_at_exact_zero():
 def test_pad_refuses_more_than_300_frames():
     with pytest.raises(SampleSkipped, match="301 frames"):
         pad(np.ones((301, 75), np.float32))
+
+
+def test_frames_without_bodies_are_dropped_before_denoising(tmp_path):
+    path = NTU / "S001C001P001R001A001.skeleton"
+    lines = path.read_bytes().split(b"\r\n")
+    lines[0] = b"105"
+    lines[1 + 28 * 50 : 1 + 28 * 50] = [b"0", b"0"]  # two empty frames before frame 51
+    edited = tmp_path / path.name
+    edited.write_bytes(b"\r\n".join(lines))
+
+    raw = read_skeleton(edited)
+
+    assert raw.num_frames == 105 and raw.bodies_per_frame[50:52].tolist() == [0, 0]
+    np.testing.assert_array_equal(preprocess(raw), preprocess(_raw("S001C001P001R001A001")))
