@@ -125,3 +125,24 @@ def test_read_frames_gives_the_bytes_of_the_previous_implementation(layout, alig
 
     assert got.flags.c_contiguous and got.dtype == np.float32
     assert hashlib.sha256(got.tobytes()).hexdigest() == READ_FRAMES_SHA256
+
+
+def test_compressed_member_too_large_for_memory_points_to_prepare(sources, monkeypatch):
+    import skelab.data.reader as reader
+    from skelab.errors import DataFormatError
+
+    def no_memory(path, key):
+        raise MemoryError(f"cannot allocate {key}")
+
+    monkeypatch.setattr(reader, "read_member", no_memory)
+
+    with pytest.raises(DataFormatError, match=r"(?s)x_train.*fix: skelab data prepare ") as info:
+        sd.load(sources["kaggle_deflated"], "train")
+    assert info.value.where == str(sources["kaggle_deflated"])
+
+
+def test_opening_a_compressed_npz_says_it_decompresses_into_memory(sources, caplog):
+    with caplog.at_level("INFO", logger="skelab.data.reader"):
+        sd.load(sources["5d_deflated"], "test")
+
+    assert "cannot be memory-mapped" in caplog.text and "skelab data prepare" in caplog.text

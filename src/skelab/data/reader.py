@@ -86,7 +86,16 @@ def load_npz(path: str | Path, split: str) -> SkeletonDataset:
             src.x.key,
             gb,
         )
-        storage = read_member(path, src.x.key)
+        try:
+            storage = read_member(path, src.x.key)
+        except MemoryError as err:
+            raise DataFormatError(
+                path,
+                f"is compressed and needs {gb:.1f} GB of memory to decompress; this machine "
+                "cannot allocate it",
+                key=src.x.key,
+                fix=f"skelab data prepare {path} {path.with_suffix('')} (streams it in chunks)",
+            ) from err
         rows = max(1, formats.CHUNK_BYTES // max(src.sample_bytes, 1))
         stats = scan_split(src, chunks=_slices(storage, rows))
     else:
