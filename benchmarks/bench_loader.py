@@ -18,6 +18,11 @@ side in the same rounds. A per-stage profile of skelab's batch (CPU time of the 
 measured after the rounds: seeding, `plan()`, `read_frames`, the blend, the rotation and the
 rest of `apply()`.
 
+NPZ-direct rows: the same loader on the NPZ itself (`skelab.data.load("x.npz")`, no prepare
+step), in the Kaggle layout (x_train at an unaligned offset inside the zip, as `np.savez` puts
+it), in the 5-D layout (`skelab data convert --to 5d`), and deflate-compressed. Each is timed in
+the same rounds and reported as a ratio to the prepared folder.
+
 Both use the same synthetic set (plain NumPy random walks of varied valid length, zero-padded
 to T like the NTU NPZ), made inside this script: skelab reads the prepared folder from disk
 (page cache), the loop reads an in-memory contiguous (n, 3, T, 25, 2) copy, as upstream holds
@@ -29,6 +34,7 @@ process that imports only `skelab.data`).
 
     .venv/bin/python benchmarks/bench_loader.py            # 5,000 x 300 frames, 6 rounds
     .venv/bin/python benchmarks/bench_loader.py --quick    # tiny smoke run
+    .venv/bin/python benchmarks/bench_loader.py --samples 2000 --rounds 4 --open-samples 4000
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+import zipfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -54,7 +61,7 @@ import torch
 import torch.nn.functional as F  # noqa: E402
 
 import skelab.data as sd  # noqa: E402
-from skelab.data.formats import NpzWriter, one_hot  # noqa: E402
+from skelab.data.npzwrite import NpzWriter, convert_npz, one_hot  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -79,6 +86,16 @@ def synthetic_npz(path: Path, n: int, t: int, lengths: str, seed: int = 0) -> np
                     out.write(walk.astype(np.float32))
             w.write(f"y_{split}", one_hot(labels[:count], 60))
     return valid
+
+
+def deflated_copy(src: Path, dst: Path) -> Path:
+    """The same NPZ with every member deflate-compressed (level 1), streamed member by member."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, 1) as zout:
+        for info in zin.infolist():
+            with zin.open(info) as fin, zout.open(info.filename, "w", force_zip64=True) as fout:
+                while block := fin.read(2**24):
+                    fout.write(block)
+    return dst
 
 
 def rotation(angles: torch.Tensor) -> torch.Tensor:
@@ -187,7 +204,7 @@ def rchar():
             return int(line.split()[1])
 import skelab.data as sd
 r_import = rss()
-from skelab.data.dataset import load  # module import (numpy) is not part of opening
+load = sd.load  # module import (numpy) is not part of opening
 r0, c0 = rss(), rchar()
 times = []
 for _ in range(5):
@@ -213,6 +230,7 @@ def main() -> None:
     ap.add_argument("--lengths", choices=["ntu", "uniform"], default="ntu")
     ap.add_argument("--open-samples", type=int, default=40000)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--name", help="results file stem (default: loader_<lengths>)")
     args = ap.parse_args()
     if args.quick:
         args.samples, args.frames, args.rounds, args.batches = 400, 120, 2, 2
@@ -237,14 +255,31 @@ def main() -> None:
         inline = sd.BatchLoader(
             ds, batch_size=args.batch, train=True, transform=transform, seed=0, prefetch=2
         )
+        npz_files = {
+            "npz_kaggle": tmp / "synth.npz",
+            "npz_5d": convert_npz(tmp / "synth.npz", tmp / "synth5d.npz", to="5d"),
+            "npz_kaggle_deflated": deflated_copy(tmp / "synth.npz", tmp / "synthz.npz"),
+        }
+        npz_open_s, npz_loaders = {}, {}
+        for name, path in npz_files.items():
+            t0 = time.perf_counter()
+            npz_ds = sd.load(path, "train")
+            npz_open_s[name] = time.perf_counter() - t0
+            assert np.array_equal(npz_ds.lengths, valid)
+            npz_loaders[name] = sd.BatchLoader(
+                npz_ds, batch_size=args.batch, train=True, transform=transform, seed=0
+            )
         rows = {
             "skelab": [],
             "skelab_prefetch2": [],
+            **{name: [] for name in npz_loaders},
             "upstream_1thread": [],
             "upstream_2threads": [],
         }
         time_skelab(loader, 99, 2)  # warm-up: page cache
         time_skelab(inline, 99, 2)
+        for npz_loader in npz_loaders.values():
+            time_skelab(npz_loader, 99, 1)
         # upstream keeps the whole split in RAM as one contiguous (N, 3, T, 25, 2) array; a
         # 1,024-sample copy of that layout gives the loop the same per-sample work
         base_x = np.ascontiguousarray(ds.x[:1024])
@@ -254,6 +289,8 @@ def main() -> None:
             torch.set_num_threads(2)
             rows["skelab"].append(time_skelab(loader, r, args.batches))
             rows["skelab_prefetch2"].append(time_skelab(inline, r, args.batches))
+            for name, npz_loader in npz_loaders.items():
+                rows[name].append(time_skelab(npz_loader, r, args.batches))
             torch.set_num_threads(1)
             rows["upstream_1thread"].append(time_upstream(base_x, base_y, args.batch, args.batches))
             torch.set_num_threads(2)
@@ -298,6 +335,8 @@ def main() -> None:
         "speedup_vs_upstream_1thread": med["skelab"] / med["upstream_1thread"],
         "speedup_vs_upstream_2threads": med["skelab"] / med["upstream_2threads"],
         "speedup_prefetch2_vs_upstream_1thread": med["skelab_prefetch2"] / med["upstream_1thread"],
+        "npz_direct_over_prepared": {name: med[name] / med["skelab"] for name in npz_files},
+        "npz_open_s": npz_open_s,
         "skelab_cpu_ms_per_batch_1thread": profile,
         "make_synthetic_s": make_s,
         "prepare_s": prepare_s,
@@ -313,7 +352,7 @@ def main() -> None:
         },
     }
     RESULTS.mkdir(exist_ok=True)
-    name = "loader_quick" if args.quick else f"loader_{args.lengths}"
+    name = args.name or ("loader_quick" if args.quick else f"loader_{args.lengths}")
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
     pct = result["valid_length_percentiles"]
     md = [
@@ -332,6 +371,12 @@ def main() -> None:
         f"| skelab, same loader with prefetch=2 (background thread) | "
         f"{med['skelab_prefetch2']:,.0f} | "
         f"{result['speedup_prefetch2_vs_upstream_1thread']:.1f}x vs 1-thread loop |",
+        *(
+            f"| skelab on the NPZ itself, {name[4:].replace('_', ' ')} layout (opened in "
+            f"{npz_open_s[name]:.1f} s) | {med[name]:,.0f} | "
+            f"{result['npz_direct_over_prepared'][name]:.2f}x of prepared |"
+            for name in npz_files
+        ),
         f"| per-sample upstream-style loop (1 thread, as a DataLoader worker) | "
         f"{med['upstream_1thread']:,.0f} | {result['speedup_vs_upstream_1thread']:.1f}x |",
         f"| per-sample upstream-style loop (2 threads) | {med['upstream_2threads']:,.0f} | "
