@@ -308,7 +308,7 @@ class Skeleton:
                 d["inward"], center=d["center"], joints=d["joints"], name=d["name"],
                 root=d.get("root"),
             )  # fmt: skip
-        except (KeyError, TypeError) as err:
+        except (KeyError, TypeError, ValueError) as err:
             raise ConfigError(
                 "skeleton",
                 f"layout entry is incomplete ({err!r})",
