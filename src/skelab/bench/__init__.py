@@ -1,13 +1,22 @@
-"""Timing and memory harness behind `skelab bench`: training-step speed, FLOPs, peak memory."""
+"""Speed and memory of training steps, behind `skelab bench`, `skelab fit` and `skelab smoke`."""
 
-from skelab.bench.memory import MemoryEstimate, estimate_train_memory
-from skelab.bench.step import StepResult, example_inputs, forward_flops, time_train_step
+from skelab.bench.memory import (
+    MemoryEstimate,
+    MemoryProbe,
+    estimate_train_memory,
+    model_config,
+    probe_memory,
+)
+from skelab.bench.step import StepResult, example_inputs, forward_flops, time_step
 
 __all__ = [
     "MemoryEstimate",
+    "MemoryProbe",
     "StepResult",
     "estimate_train_memory",
     "example_inputs",
     "forward_flops",
-    "time_train_step",
+    "model_config",
+    "probe_memory",
+    "time_step",
 ]

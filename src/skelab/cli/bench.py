@@ -1,70 +1,157 @@
-"""`skelab bench`: training-step speed, FLOPs and peak memory of registered models."""
+"""`skelab bench`: speed, FLOPs and memory of models or presets; regenerates the figures."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
-import torch
+COLUMNS = [
+    ("model", "model"),
+    ("mode", "mode"),
+    ("dtype", "dtype"),
+    ("batch", "batch"),
+    ("window", "window"),
+    ("params", "params"),
+    ("GFLOPs/sample", "gflops_per_sample"),
+    ("step s (median)", "step_s"),
+    ("min", "step_s_min"),
+    ("max", "step_s_max"),
+    ("samples/s", "samples_per_s"),
+    ("peak GiB (CUDA)", "measured_gib"),
+    ("est. GiB", "estimated_gib"),
+]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
-        help="time a training step of models: samples/s, GFLOPs per sample, peak GPU memory",
-        epilog="example:\n  skelab bench ctrgcn msg3d --batch 16 --window 64\n"
-        "  skelab bench stgcn-lite --device cuda --amp bf16 --batch 256 --json bench.json",
+        help="time a training step or inference of models or presets: samples/s, GFLOPs, memory",
+        epilog="examples:\n  skelab bench ctrgcn msg3d --batch 16 --window 64\n"
+        "  skelab bench ntu60-xsub/skateformer-joint --device cuda --precision bf16 --out bench/\n"
+        "  skelab bench stgcn-lite --mode both --steps 20 --json\n"
+        "  skelab bench --write-figures      # configs/_memory.json and the README models table\n"
+        "The original lab's flags work too: --steps, --seq-len/--seq_len, --device, --amp.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("models", nargs="*", help="model names (default: every registered model)")
-    p.add_argument("--batch", type=int, default=16, help="batch size (default 16)")
-    p.add_argument("--window", type=int, default=None, help="frames (default: model's window)")
-    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 or auto (default)")
-    p.add_argument("--amp", choices=["none", "bf16", "fp16"], default="none")
-    p.add_argument("--repeats", type=int, default=5, help="timed steps (median reported)")
+    p.add_argument(
+        "targets", nargs="*", help="model names or preset names (default: every registered model)"
+    )
+    p.add_argument("--mode", choices=["train", "infer", "both"], default="train")
+    p.add_argument("--batch", type=int, default=16, help="samples per step (default 16)")
+    p.add_argument(
+        "--window", "--seq-len", "--seq_len", dest="window", type=int, default=None,
+        help="frames (default: the preset's window)",
+    )  # fmt: skip
+    p.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default=None)
+    p.add_argument(
+        "--amp", nargs="?", const="fp16", choices=["none", "bf16", "fp16"], default=None,
+        help="the lab's flag: --amp alone means fp16 (none = fp32)",
+    )  # fmt: skip
+    p.add_argument("--steps", "--repeats", dest="steps", type=int, default=5, help="timed steps")
     p.add_argument("--warmup", type=int, default=1, help="untimed steps first")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 or auto (default)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (torch)")
-    p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    p.add_argument("--no-estimate", action="store_true", help="skip the memory estimate")
+    p.add_argument("--out", type=Path, default=None, help="write bench.csv, bench.json, bench.png")
+    p.add_argument(
+        "--json", nargs="?", const="-", default=None, metavar="PATH",
+        help="JSON rows to stdout instead of the table, or to PATH",
+    )  # fmt: skip
+    p.add_argument(
+        "--write-figures", action="store_true",
+        help="regenerate configs/_memory.json and the README models table, then exit",
+    )  # fmt: skip
+    p.add_argument("--readme", type=Path, default=Path("README.md"), help="README to update")
     p.set_defaults(run=run)
 
 
+def _precision(args: argparse.Namespace) -> str:
+    if args.precision is not None:
+        return args.precision
+    return {"none": "fp32", None: "fp32"}.get(args.amp, args.amp)
+
+
+def _write_figures(args: argparse.Namespace) -> int:
+    import platform
+
+    import torch
+
+    from skelab.bench import figures
+    from skelab.files import atomic_write_text
+
+    def say(name: str) -> None:
+        print(f"estimating {name}", file=sys.stderr, flush=True)
+
+    table = figures.memory_table(progress=say)
+    path = figures.memory_file()
+    atomic_write_text(path, json.dumps(table, indent=1) + "\n")
+    print(f"wrote {path} ({len(table['presets'])} presets)", file=sys.stderr)
+    rows = figures.model_rows(progress=say)
+    cpu = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    text = figures.replace_readme_table(
+        args.readme.read_text(), figures.readme_table(rows, cpu=cpu), where=str(args.readme)
+    )
+    atomic_write_text(args.readme, text)
+    print(f"wrote the models table in {args.readme}", file=sys.stderr)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    from skelab.bench import time_train_step
+    import torch
+
+    from skelab.bench.memory import GIB, model_config
+    from skelab.bench.report import format_table, plot_speed_memory, write_outputs
+    from skelab.bench.step import time_step
+    from skelab.engine.build import resolve_device
+    from skelab.engine.presets import load_config
     from skelab.models import list_models
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = args.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    names = args.models or list_models()
+    if args.write_figures:
+        return _write_figures(args)
+    device = resolve_device(args.device)
+    precision = _precision(args)
+    modes = ["train", "infer"] if args.mode == "both" else [args.mode]
+    targets = args.targets or list_models()
     print(
-        f"training step (forward, loss, backward, SGD) · batch {args.batch} · {device} · "
-        f"{args.amp if args.amp != 'none' else 'float32'} · torch {torch.__version__} · "
-        f"median of {args.repeats} after {args.warmup} warm-up"
+        f"{device} · {precision} requested · batch {args.batch} · torch {torch.__version__} · "
+        f"median of {args.steps} after {args.warmup} warm-up",
+        file=sys.stderr,
     )
-    head = f"{'model':<15} {'params':>10} {'window':>6} {'step s':>8} {'samples/s':>10} "
-    head += f"{'GFLOPs/sample':>14} {'peak GB':>8}"
-    print(head)
-    results = []
-    for name in names:
-        r = time_train_step(
-            name,
-            batch=args.batch,
-            window=args.window,
-            device=device,
-            amp=args.amp,
-            repeats=args.repeats,
-            warmup=args.warmup,
-        )
-        results.append(r.to_dict())
-        peak = f"{r.peak_mem_gb:.2f}" if r.peak_mem_gb is not None else "-"
-        print(
-            f"{r.model:<15} {r.params:>10,} {r.window:>6} {r.step_s:>8.3f} "
-            f"{r.samples_per_s:>10.1f} {r.gflops_per_sample:>14.3f} {peak:>8}",
-            flush=True,
-        )
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    rows = []
+    for target in targets:
+        if "/" in target:
+            window = [f"data.window={args.window}"] if args.window else []
+            cfg, preset = load_config(target, window), target
+        else:
+            cfg, preset = model_config(target, window=args.window), ""
+        for mode in modes:
+            r = time_step(
+                cfg, batch=args.batch, device=device, precision=precision, mode=mode,
+                steps=args.steps, warmup=args.warmup, estimate=not args.no_estimate,
+                preset=preset,
+            ).to_dict()  # fmt: skip
+            r["measured_gib"] = r["measured_peak_bytes"] / GIB if r["measured_peak_bytes"] else None
+            est = r["estimated_peak_bytes"]
+            r["estimated_gib"] = est / GIB if est else None
+            rows.append(r)
+            print(f"{target} {mode}: {r['samples_per_s']:.1f} samples/s", file=sys.stderr)
+    if args.json == "-":
+        print(json.dumps(rows, indent=2))
+    else:
+        if args.json:
+            Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+        print(format_table(rows, COLUMNS))
+        uncounted = sorted({op for r in rows for op in r["uncounted_ops"].split()})
+        print(f"FLOPs leave out: {' '.join(uncounted) or 'nothing'}")
+        if device.type != "cuda" and precision != "fp32":
+            print(f"note: {precision} applies on CUDA only; the CPU steps ran in float32")
+    if args.out:
+        paths = write_outputs(rows, args.out, "bench")
+        if any(r["mode"] == "train" for r in rows):
+            paths.append(plot_speed_memory(rows, args.out / "bench.png"))
+        print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
     return 0
