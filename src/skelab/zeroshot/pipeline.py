@@ -57,6 +57,7 @@ class RunOptions:
     seed: int = 5  # upstream's seed
     seeds: int = 1
     device: str = "cpu"
+    method_options: tuple[tuple[str, Any], ...] = ()  # MethodConfig overrides, e.g. latent
 
     def __post_init__(self) -> None:
         if self.seeds < 1:
@@ -210,14 +211,23 @@ def stage_vae(
     while ready < mcfg.cycles and done[ready].is_file():
         ready += 1
     if ready < mcfg.cycles:
-        trainer = methods.ZSLTrainer(
-            mcfg, feats=folder["train"], labels=folder["train_label"], text=text,
-            unseen=list(unseen), seed=seed, device=device,
-        )  # fmt: skip
-        if ready:
+
+        def fresh() -> methods.ZSLTrainer:
+            return methods.ZSLTrainer(
+                mcfg, feats=folder["train"], labels=folder["train_label"], text=text,
+                unseen=list(unseen), seed=seed, device=device,
+            )  # fmt: skip
+
+        trainer = fresh()
+        if ready and (out / "state.pt").is_file():
             trainer.load_state_dict(load_torch(out / "state.pt"))
-            ready = trainer.cycles_done  # cycles after the state's are trained again
-            bar.update(ready * mcfg.steps_per_cycle)
+            if trainer.cycles_done > ready:  # files removed by hand: the state cannot rewind
+                log.info("%s: cycle files missing after the saved state; starting over", out)
+                trainer = fresh()
+            ready = trainer.cycles_done  # each cycle's files are written before its state
+        else:
+            ready = 0
+        bar.update(ready * mcfg.steps_per_cycle)
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # tiny matmuls: one thread is stable, more contend (PITFALLS 17)
         try:
@@ -228,8 +238,8 @@ def stage_vae(
                 for name in ("ztest", "val") if val else ("gtest",):
                     rec[name] = methods.zsl_scores(model, folder[name])
                 methods.save(model, out / f"cycle_{k + 1}.pt")
-                atomic_save(trainer.state_dict(), out / "state.pt")
                 _write_npz(done[k], **rec)
+                atomic_save(trainer.state_dict(), out / "state.pt")
         finally:
             torch.set_num_threads(threads)
     else:
@@ -362,13 +372,13 @@ class RunResult:
         r0 = self.runs[0]
         lines += [
             "how the cycle was chosen: skelab takes the cycle whose validation-unseen ZSL is "
-            "best in the VAE trained on the validation split "
+            "best in the VAE trained on the validation split ("
             + ", ".join(f"seed {r.seed}: cycle {r.cycle}" for r in self.runs)
-            + f"; gate T={r0.gate['temperature']:g}, threshold {r0.gate['threshold']:g} "
+            + f"); gate T={r0.gate['temperature']:g}, threshold {r0.gate['threshold']:g} "
             "searched on the validation hold-out.",
-            "upstream rule: best test ZSL over cycles "
+            "upstream rule: the cycle with the best test ZSL ("
             + ", ".join(f"seed {r.seed}: cycle {r.upstream['cycle']}" for r in self.runs)
-            + "; gate T=2, threshold 0.5. It looks at test labels: optimistic, for "
+            + "); gate T=2, threshold 0.5. It looks at test labels: optimistic, for "
             "comparison with published tables only.",
             "test ZSL per cycle: " + " ".join(f"{100 * a:.1f}" for a in d["cycles"]),
             f"features: {self.features}",
@@ -397,8 +407,11 @@ def run_pipeline(
         split, work_dir, features=features, backbone_cfg=backbone_cfg, progress=progress
     )
     text = stage_text(opts, split.num_classes, work_dir)
-    over = {k: v for k, v in (("cycles", opts.cycles), ("steps_per_cycle", opts.steps_per_cycle))
-            if v is not None}  # fmt: skip
+    over = dict(opts.method_options)
+    if opts.cycles is not None:
+        over["cycles"] = opts.cycles
+    if opts.steps_per_cycle is not None:
+        over["steps_per_cycle"] = opts.steps_per_cycle
     mcfg = MethodConfig.for_method(opts.method, num_classes=split.num_classes, **over)
     sha = {"test": _folder_sha(test), "val": _folder_sha(val), "text": _array_sha(text)}
     total = 2 * opts.seeds * mcfg.cycles * mcfg.steps_per_cycle
