@@ -1,0 +1,38 @@
+"""Pictures of skeletons and runs: an animated clip, a run's curves and confusions, an HTML report.
+
+    from skelab.viz import sample_clip, animate_clip
+    clip = sample_clip(skelab.data.load("ntu_like.npz", split="test"), 12)
+    animate_clip(clip, "clip12.gif")
+
+matplotlib is imported inside the drawing functions (with the display-free Agg backend), so
+importing this package costs nothing and needs no matplotlib. Every figure is written to a file;
+nothing opens a window.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "SampleClip": "skelab.viz.skeleton",
+    "sample_clip": "skelab.viz.skeleton",
+    "animate_clip": "skelab.viz.skeleton",
+    "ClassStats": "skelab.viz.runplots",
+    "RunView": "skelab.viz.runplots",
+    "confusion_matrix": "skelab.viz.runplots",
+    "write_run_figures": "skelab.viz.runplots",
+    "write_report": "skelab.viz.report",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'skelab.viz' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
