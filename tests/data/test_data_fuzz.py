@@ -337,7 +337,7 @@ def _hostile_prepared(valid, tmp: Path, rng: np.random.Generator) -> Case:
         what = "lengths entry missing"
     else:
         field, value = [("center", "x"), ("root", "x"), ("inward", [[0, 99]]), ("joints", 5),
-                        ("name", None)][int(rng.integers(0, 5))]  # fmt: skip
+                        ("joints", ["hip"])][int(rng.integers(0, 5))]  # fmt: skip
         meta["skeleton"][field] = value
         what = f"skeleton {field} = {value!r}"
     meta_path.write_text(json.dumps(meta))
