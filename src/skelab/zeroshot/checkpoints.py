@@ -31,8 +31,9 @@ from skelab.errors import CheckpointError
 from skelab.files import atomic_save, load_torch
 from skelab.models.upstream import unwrap_state_dict
 from skelab.models.weights import load_strict
+from skelab.zeroshot.config import MethodConfig
 from skelab.zeroshot.inputs import check_unseen
-from skelab.zeroshot.methods import MethodConfig, ZSLModel, build_vae
+from skelab.zeroshot.training import ZSLModel, build_vae
 from skelab.zeroshot.vae import ZeroShotClassifier
 
 FORMAT = "skelab.zeroshot/1"
