@@ -20,7 +20,9 @@ loss, backward, clipping, the preset's optimizer) runs on them twice, at two sma
   a constant of 0.5 GiB (CUDA 12 with lazy module loading; driver and GPU change it).
 
 Activation and transient bytes are linear in the batch (checked in tests), so two probes give a
-fixed and a per-sample part, and `MemoryProbe.at(batch)` answers any batch. What is not counted:
+fixed and a per-sample part, and `MemoryProbe.at(batch)` answers any batch. The probes use 16 and
+32 samples: meta tensors cost the same at any batch, and below about 16 samples fixed buffers
+still decide the backward peak, so a line through smaller probes underestimates large batches. What is not counted:
 cuDNN/cuBLAS workspaces chosen at run time and allocator fragmentation; `skelab fit` keeps a
 safety margin for them.
 """
@@ -48,7 +50,7 @@ PRECISIONS: dict[str, torch.dtype | None] = {
     "bf16": torch.bfloat16,
     "fp16": torch.float16,
 }
-PROBE_BATCHES = (2, 4)
+PROBE_BATCHES = (16, 32)
 
 
 def check_precision(precision: str) -> torch.dtype | None:
@@ -76,18 +78,14 @@ class MemoryEstimate:
     activation_bytes: int
     activation_bytes_per_sample: float
     transient_bytes: int
+    optimizer_transient_bytes: int
     cuda_context_bytes: int = CUDA_CONTEXT_BYTES
 
     @property
     def allocated_bytes(self) -> int:
         """What PyTorch's allocator hands out at the peak (compare `max_memory_allocated`)."""
-        return (
-            self.weights_bytes
-            + self.grads_bytes
-            + self.optimizer_bytes
-            + self.activation_bytes
-            + self.transient_bytes
-        )
+        step = max(self.activation_bytes + self.transient_bytes, self.optimizer_transient_bytes)
+        return self.weights_bytes + self.grads_bytes + self.optimizer_bytes + step
 
     @property
     def peak_bytes(self) -> int:
@@ -117,12 +115,15 @@ class MemoryProbe:
     activation_per_sample: float
     transient_fixed: float
     transient_per_sample: float
+    optimizer_transient_fixed: float
+    optimizer_transient_per_sample: float
     batchnorm: bool = False  # the model has BatchNorm layers (statistics per forward pass)
 
     def at(self, batch: int) -> MemoryEstimate:
         """The estimate at `batch` samples per forward pass."""
         act = max(0.0, self.activation_fixed + self.activation_per_sample * batch)
         tmp = max(0.0, self.transient_fixed + self.transient_per_sample * batch)
+        opt = self.optimizer_transient_fixed + self.optimizer_transient_per_sample * batch
         return MemoryEstimate(
             model=self.model,
             precision=self.precision,
@@ -136,18 +137,24 @@ class MemoryProbe:
             activation_bytes=round(act),
             activation_bytes_per_sample=self.activation_per_sample,
             transient_bytes=round(tmp),
+            optimizer_transient_bytes=round(max(0.0, opt)),
         )
 
-    def largest_batch(self, budget_bytes: float) -> int:
+    def largest_batch(self, budget_bytes: float, *, limit: int = 2**24) -> int:
         """Largest forward batch whose `peak_bytes` fits `budget_bytes` (0 if none)."""
-        fixed = self.at(0).peak_bytes
-        per = self.activation_per_sample + self.transient_per_sample
-        if per <= 0 or fixed > budget_bytes:
+
+        def fits(n: int) -> bool:
+            return self.at(n).peak_bytes <= budget_bytes
+
+        if not fits(1):
             return 0
-        batch = int((budget_bytes - fixed) // per)
-        while batch > 0 and self.at(batch).peak_bytes > budget_bytes:
-            batch -= 1
-        return batch
+        lo, hi = 1, 2
+        while hi <= limit and fits(hi):
+            lo, hi = hi, hi * 2
+        while hi - lo > 1:  # fits(lo), not fits(hi); the peak never falls as the batch grows
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+        return lo
 
 
 @dataclass(frozen=True)
@@ -156,7 +163,8 @@ class StepCount:
 
     batch: int
     activation_bytes: int
-    transient_bytes: int
+    transient_bytes: int  # backward: the live peak up to the optimizer step, minus activations
+    optimizer_transient_bytes: int  # the live peak during the optimizer step (gradients apart)
 
 
 class _LiveStorages(TorchDispatchMode):
@@ -197,13 +205,15 @@ class _LiveStorages(TorchDispatchMode):
                 self.add(t)
         return out
 
-    def peak(self, skip: set[int]) -> int:
-        """Highest live total over the log, leaving out the allocations in `skip`."""
+    def peak(self, skip: set[int], start: int = 0, stop: int | None = None) -> int:
+        """Highest live total over events[start:stop], leaving out the allocations in `skip`."""
+        stop = len(self.events) if stop is None else stop
         now = top = 0
-        for serial, n in self.events:
+        for i, (serial, n) in enumerate(self.events[:stop]):
             if serial not in skip:
                 now += n
-                top = max(top, now)
+                if i >= start:
+                    top = max(top, now)
         return top
 
 
@@ -227,16 +237,26 @@ def _state_tensors(optimizer: torch.optim.Optimizer) -> Iterator[Tensor]:
 class CountedStep:
     """A model and its optimizer on the meta device, ready to count training steps."""
 
-    def __init__(self, cfg: Any, *, precision: str = "fp32") -> None:
+    def __init__(
+        self,
+        cfg: Any,
+        *,
+        precision: str = "fp32",
+        model: nn.Module | None = None,
+        joints: int | None = None,
+    ) -> None:
+        """`model` (with `joints` per person) replaces the config's model; tests use it."""
         from skelab.engine.build import build_model, build_optimizer
         from skelab.models import get_card
 
         self.cfg = cfg
         self.precision = precision
         self.dtype = check_precision(precision)
-        self.card = get_card(cfg.model.name)
+        card = get_card(cfg.model.name)
+        self.needs_index_t = card.needs_index_t and model is None
+        self.joints = joints or card.input_joints
         # Built on the CPU (some builders compute constants from tensors), then moved.
-        self.model = build_model(cfg).to("meta").train()
+        self.model = (model or build_model(cfg)).to("meta").train()
         self.optimizer = build_optimizer(cfg, self.model)
         self._first_step()
 
@@ -263,10 +283,10 @@ class CountedStep:
         return weights, grads, _bytes(_state_tensors(self.optimizer))
 
     def inputs(self, batch: int) -> tuple[Tensor, Tensor, Tensor | None]:
-        w, v = self.cfg.data.window, self.card.input_joints
+        w, v = self.cfg.data.window, self.joints
         x = torch.empty(batch, 3, w, v, 2, device="meta")
         y = torch.zeros(batch, dtype=torch.long, device="meta")
-        index_t = torch.empty(batch, w, device="meta") if self.card.needs_index_t else None
+        index_t = torch.empty(batch, w, device="meta") if self.needs_index_t else None
         return x, y, index_t
 
     def count(self, batch: int) -> StepCount:
@@ -293,6 +313,8 @@ class CountedStep:
             if t is not None:
                 tracker.add(t)
         policy = CudaAutocast(self.dtype).attach(model) if self.dtype is not None else None
+        marks: list[int] = []
+        hook = self.optimizer.register_step_pre_hook(lambda *_: marks.append(len(tracker.events)))
         try:
             with contextlib.ExitStack() as stack:
                 if policy is not None:
@@ -306,30 +328,45 @@ class CountedStep:
                     x,
                     y,
                     index_t=index_t,
-                    needs_index_t=self.card.needs_index_t,
+                    needs_index_t=self.needs_index_t,
                     dtype=None,  # the CUDA policy above stands in for torch.autocast
                     chunk_size=batch,
                     label_smoothing=self.cfg.loss.label_smoothing,
                     clip_grad=self.cfg.train.clip_grad,
                 )
         finally:
+            hook.remove()
             if policy is not None:
                 policy.detach_hooks()
         grads = tracker.serials(p.grad for p in model.parameters() if p.grad is not None)
         activations = sum(saved.values())
-        peak = tracker.peak(grads)
-        return StepCount(batch, activations, max(0, peak - activations))
+        mark = marks[0] if marks else len(tracker.events)
+        backward = tracker.peak(grads, 0, mark)
+        return StepCount(
+            batch, activations, max(0, backward - activations), tracker.peak(grads, mark)
+        )
 
 
 def probe_memory(
-    cfg: Any, *, precision: str = "fp32", batches: tuple[int, int] = PROBE_BATCHES
+    cfg: Any,
+    *,
+    precision: str = "fp32",
+    batches: tuple[int, int] = PROBE_BATCHES,
+    step: CountedStep | None = None,
 ) -> MemoryProbe:
-    """Count two training steps of `cfg` (a `skelab.engine.config.Config`) at two batches."""
-    step = CountedStep(cfg, precision=precision)
+    """Count two training steps of `cfg` (a `skelab.engine.config.Config`) at two batches;
+    `step` is a ready `CountedStep` to count instead (a custom model)."""
+    step = step or CountedStep(cfg, precision=precision)
     a, b = (step.count(n) for n in batches)
-    span = b.batch - a.batch
-    act_per = (b.activation_bytes - a.activation_bytes) / span
-    tmp_per = (b.transient_bytes - a.transient_bytes) / span
+
+    def line(key: str) -> tuple[float, float]:
+        """(fixed, per sample) of a count that is linear in the batch."""
+        per = (getattr(b, key) - getattr(a, key)) / (b.batch - a.batch)
+        return getattr(a, key) - per * a.batch, per
+
+    act, tmp, opt = (
+        line(k) for k in ("activation_bytes", "transient_bytes", "optimizer_transient_bytes")
+    )
     weights, grads, state = step.fixed_bytes()
     return MemoryProbe(
         model=cfg.model.name,
@@ -340,10 +377,12 @@ def probe_memory(
         weights_bytes=weights,
         grads_bytes=grads,
         optimizer_bytes=state,
-        activation_fixed=a.activation_bytes - act_per * a.batch,
-        activation_per_sample=act_per,
-        transient_fixed=a.transient_bytes - tmp_per * a.batch,
-        transient_per_sample=tmp_per,
+        activation_fixed=act[0],
+        activation_per_sample=act[1],
+        transient_fixed=tmp[0],
+        transient_per_sample=tmp[1],
+        optimizer_transient_fixed=opt[0],
+        optimizer_transient_per_sample=opt[1],
         batchnorm=any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in step.model.modules()),
     )
 
