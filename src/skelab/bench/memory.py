@@ -22,9 +22,9 @@ loss, backward, clipping, the preset's optimizer) runs on them twice, at two sma
 Activation and transient bytes are linear in the batch (checked in tests), so two probes give a
 fixed and a per-sample part, and `MemoryProbe.at(batch)` answers any batch. The probes use 16 and
 32 samples: meta tensors cost the same at any batch, and below about 16 samples fixed buffers
-still decide the backward peak, so a line through smaller probes underestimates large batches. What is not counted:
-cuDNN/cuBLAS workspaces chosen at run time and allocator fragmentation; `skelab fit` keeps a
-safety margin for them.
+still decide the backward peak, so a line through smaller probes underestimates large batches.
+What is not counted: cuDNN/cuBLAS workspaces chosen at run time and allocator fragmentation;
+`skelab fit` keeps a safety margin for them.
 """
 
 from __future__ import annotations
