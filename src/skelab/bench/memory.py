@@ -3,15 +3,17 @@
 Method (an estimate, labelled as such wherever it is quoted). The model, its optimizer and a
 synthetic batch are built on the `meta` device (shapes and dtypes, no data, no arithmetic), and
 `skelab.engine.step.train_step` (the step `skelab train` runs: chunked forward, the trainer's
-loss, backward, clipping, the preset's optimizer) runs on them twice, at two small batches:
+loss, backward, clipping, the preset's optimizer) runs on them at two batches:
 
 - activations: every distinct storage autograd saves for backward (saved-tensor hooks), other
   than the weights and buffers themselves. Under bf16/fp16 the forward pass runs under CUDA's
   autocast policy (`skelab.bench.autocast_policy`), so the count holds what autocast really keeps:
   16-bit copies of conv/matmul inputs and weights, float32 outputs of layer_norm and softmax.
 - transient: a dispatch-level tracker follows every storage created during the step until it is
-  freed; the transient is the peak of that live memory minus the activations (gradients of
-  activations in flight, backward scratch, optimizer temporaries).
+  freed. The backward transient is the live peak before the optimizer step minus the
+  activations (gradients of activations in flight, backward scratch); the optimizer transient is
+  the live peak during the optimizer step (its temporaries, the batch still held). The step's
+  peak takes the larger of activations + backward transient and the optimizer transient.
 - weights (float32 master weights and buffers, whatever the precision), gradients (float32, like
   the weights) and optimizer state, read from the optimizer after a first step (SGD momentum: one
   buffer per weight; AdamW: two, plus step counters). The estimate is the second step's peak,
