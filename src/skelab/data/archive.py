@@ -116,18 +116,35 @@ def npz_members(path: str | Path) -> dict[str, Member]:
     try:
         zf = zipfile.ZipFile(path)
     except READ_ERRORS as err:
-        with open(path, "rb") as fh:
-            is_zip = fh.read(4) == b"PK\x03\x04"
-        raise _truncation_error(path) or DataFormatError(
-            path,
-            f"{'is a zip file whose directory is damaged' if is_zip else 'not an NPZ (zip) file'}"
-            f" ({type(err).__name__}: {err})",
-            fix="copy or download the file again"
-            if is_zip
-            else "pass a .npz written by numpy.savez, or a folder made by `skelab data prepare`",
-        ) from err
+        raise _open_error(path, err) from err
     with reading(path), zf, open(path, "rb") as raw:
         return _members(path, zf, raw)
+
+
+def _open_error(path: Path, err: Exception) -> DataFormatError:
+    """Why `zipfile.ZipFile(path)` failed: unreadable, truncated, damaged, or not a zip."""
+    why = f"{type(err).__name__}: {err}"
+    try:
+        with open(path, "rb") as fh:
+            is_zip = fh.read(4) == b"PK\x03\x04"
+        truncated = _truncation_error(path)
+    except OSError as os_err:
+        return DataFormatError(
+            path, f"cannot be opened ({os_err})", fix="check that the file is readable"
+        )
+    if truncated is not None:
+        return truncated
+    if is_zip:
+        return DataFormatError(
+            path,
+            f"is a zip file whose directory is damaged ({why})",
+            fix="copy or download the file again",
+        )
+    return DataFormatError(
+        path,
+        f"not an NPZ (zip) file ({why})",
+        fix="pass a .npz written by numpy.savez, or a folder made by `skelab data prepare`",
+    )
 
 
 def _members(path: Path, zf: zipfile.ZipFile, raw) -> dict[str, Member]:
