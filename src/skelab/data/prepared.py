@@ -36,6 +36,7 @@ from skelab.data.archive import reading
 from skelab.data.dataset import SkeletonDataset
 from skelab.data.scan import scan_split
 from skelab.errors import DataFormatError, SkelabError
+from skelab.skeletons import NTU25, Skeleton, class_names
 
 FORMAT = "skelab-prepared"
 VERSION = 1
@@ -140,8 +141,6 @@ def prepare(
                 "x": {"file": x_name, "shape": list(x_shape), "dtype": "float32"},
                 **{name: f"{split}_{name}.npy" for name in small},
             }
-        from skelab.skeletons import NTU25, class_names
-
         meta = {
             "format": FORMAT,
             "version": VERSION,
@@ -304,8 +303,6 @@ def open_prepared(folder: str | Path, split: str) -> SkeletonDataset:
                 f"values {int(arr.min())}..{int(arr.max())} outside 0..{top}",
                 fix=_rebuild(folder, meta),
             )
-    from skelab.skeletons import NTU25, Skeleton
-
     skeleton = meta.get("skeleton")  # folders made before layouts travelled hold NTU data
     try:
         skeleton = Skeleton.from_dict(skeleton, where=folder / "meta.json") if skeleton else NTU25
