@@ -91,7 +91,7 @@ class ZSLTrainer:
         self.text = torch.from_numpy(txt).to(self.device)
         self.vae = build_vae(config, feat_dim=x.shape[1], text_dim=txt.shape[1], generator=self.gen)
         self.vae.to(self.device)
-        self.optimizer = torch.optim.Adam(self.vae.parameters(), lr=config.lr)
+        self.optimizer = adam(self.vae.parameters(), lr=config.lr)
         self.cycles_done = 0
         self.last_terms: dict[str, float] = {}
         # the text input only depends on the class: split the table into band parts once, so
@@ -222,6 +222,12 @@ def sample_batch(n: int, size: int, generator: torch.Generator) -> Tensor:
             return idx
 
 
+def adam(params: Any, *, lr: float) -> torch.optim.Adam:
+    """Adam with upstream's settings, as torch's fused kernel (a quarter of a CPU step is the
+    optimizer update in the per-tensor version; the result is the same update)."""
+    return torch.optim.Adam(list(params), lr=lr, fused=True)
+
+
 def build_vae(
     config: MethodConfig, *, feat_dim: int, text_dim: int, generator: torch.Generator | None = None
 ) -> CrossModalVAE:
@@ -257,7 +263,7 @@ def fit_classifier(
         z = reparameterize(mu, logvar, eps)
     target = torch.arange(ss, device=device).repeat_interleave(config.cls_samples)
     clf = ZeroShotClassifier(config.latent, ss, generator=generator).to(device)
-    opt = torch.optim.Adam(clf.parameters(), lr=config.cls_lr)
+    opt = adam(clf.parameters(), lr=config.cls_lr)
     for _ in range(config.cls_steps):
         opt.zero_grad(set_to_none=True)
         F.cross_entropy(clf(z), target).backward()
