@@ -200,3 +200,14 @@ def test_zero_shot_accuracy_is_above_chance_when_text_predicts_features(method):
     models = train(cfg, feats=x, labels=y, text=text, unseen=unseen, seed=0)
 
     assert max(zsl_accuracy(m, xz, yz) for m in models) > 0.45  # chance: 0.25
+
+
+def test_input_errors_name_the_callers_files():
+    data = tiny_data()
+    data["feats"] = data["feats"][:, :, None]
+    model = train(tiny_config(cycles=1), **tiny_data())[0]
+
+    with pytest.raises(DataFormatError, match=r"shift_5_r/: feats: .*2-D"):
+        ZSLTrainer(tiny_config(), **data, where="shift_5_r/")
+    with pytest.raises(DataFormatError, match=r"ztest\.npy: .*NaN"):
+        zsl_scores(model, np.full((2, 10), np.nan, np.float32), name="ztest.npy")

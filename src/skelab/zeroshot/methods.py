@@ -63,12 +63,15 @@ __all__ = [
 ]
 
 
-def zsl_scores(model: ZSLModel, feats: np.ndarray, *, batch: int = 4096) -> np.ndarray:
+def zsl_scores(
+    model: ZSLModel, feats: np.ndarray, *, batch: int = 4096, name: str = "feats"
+) -> np.ndarray:
     """(N, ss) float32 softmax of the rectified classifier logits on se's mu (upstream's scores).
 
-    Columns follow `model.unseen` (sorted). These are upstream's `*_zs.npy` score files.
+    Columns follow `model.unseen` (sorted). These are upstream's `*_zs.npy` score files. `name`
+    (e.g. the file the features came from) is what input errors call them.
     """
-    x = check_features(feats, dim=model.feat_dim, name="feats")
+    x = check_features(feats, dim=model.feat_dim, name=name)
     device = next(model.vae.parameters()).device
     out = []
     with torch.no_grad():
@@ -80,17 +83,19 @@ def zsl_scores(model: ZSLModel, feats: np.ndarray, *, batch: int = 4096) -> np.n
     return torch.cat(out).numpy()
 
 
-def zsl_predict(model: ZSLModel, feats: np.ndarray) -> np.ndarray:
+def zsl_predict(model: ZSLModel, feats: np.ndarray, *, name: str = "feats") -> np.ndarray:
     """(N,) predicted global class ids among the unseen classes (ties go to the smallest id)."""
-    return model.unseen[np.argmax(zsl_scores(model, feats), axis=1)]
+    return model.unseen[np.argmax(zsl_scores(model, feats, name=name), axis=1)]
 
 
-def zsl_accuracy(model: ZSLModel, feats: np.ndarray, labels: np.ndarray) -> float:
+def zsl_accuracy(
+    model: ZSLModel, feats: np.ndarray, labels: np.ndarray, *, name: str = "feats"
+) -> float:
     """Top-1 accuracy (correct / samples) of the zero-shot classifier on unseen-class samples."""
-    y = check_labels(labels, n=len(feats), num_classes=None, name="labels")
+    y = check_labels(labels, n=len(feats), num_classes=None, name=f"labels of {name}")
     if len(y) == 0:
-        raise DataFormatError("labels", "no samples to score", fix="pass the ZSL test features")
-    return float(np.mean(zsl_predict(model, feats) == y))
+        raise DataFormatError(name, "no samples to score", fix="pass the ZSL test features")
+    return float(np.mean(zsl_predict(model, feats, name=name) == y))
 
 
 def save(model: ZSLModel, path: str | Path) -> Path:

@@ -51,7 +51,8 @@ class ZSLTrainer:
 
     `feats` (N, D) and `labels` (N,) are the seen-class training samples; `text` (C, Dt) holds the
     normalised text row of every class, indexed by global class id; `unseen` lists the classes
-    the zero-shot classifier predicts. All randomness (init, batches, noise, permutations) comes
+    the zero-shot classifier predicts; `where` (e.g. the feature folder) prefixes the argument
+    names in input errors. All randomness (init, batches, noise, permutations) comes
     from one generator seeded with `seed`. On the CPU a cycle runs with `threads` torch threads
     (restored afterwards; None keeps torch's setting): the matrices are small, and extra threads
     mostly contend (upstream slowed from ~6 ms to over 1 s per step on a busy 2-core machine).
@@ -68,23 +69,27 @@ class ZSLTrainer:
         seed: int = 5,
         device: str | torch.device = "cpu",
         threads: int | None = 1,
+        where: str | None = None,
     ):
         self.config = config
+        at = f"{where}: " if where else ""  # errors name the caller's files, e.g. shift_5_r/
         self.device = torch.device(device)
         self.threads = threads
-        txt = check_text(text)
-        self.unseen = check_unseen(unseen, num_classes=len(txt))
-        x = check_features(feats, dim=None, name="feats")
-        y = check_labels(labels, n=len(x), num_classes=len(txt), name="labels")
+        txt = check_text(text, name=f"{at}text")
+        self.unseen = check_unseen(unseen, num_classes=len(txt), name=f"{at}unseen")
+        x = check_features(feats, dim=None, name=f"{at}feats")
+        y = check_labels(labels, n=len(x), num_classes=len(txt), name=f"{at}labels")
         clash = np.intersect1d(np.unique(y), self.unseen)
         if clash.size:
             raise DataFormatError(
-                "labels",
+                f"{at}labels",
                 f"training labels include unseen classes {clash.tolist()[:8]}",
                 fix="train on seen-class samples only (upstream train.npy / train_label.npy)",
             )
         if len(x) < 1:
-            raise DataFormatError("feats", "no training samples", fix="pass seen-class features")
+            raise DataFormatError(
+                f"{at}feats", "no training samples", fix="pass seen-class features"
+            )
         self.gen = torch.Generator().manual_seed(int(seed))
         self.feats = torch.from_numpy(x).to(self.device)
         self.labels = torch.from_numpy(y).to(self.device)
