@@ -76,3 +76,15 @@ def test_cli_predict_prints_json_per_sample(weights, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["sample"] == RECORDING.name and len(out["top5"]) == 5
     assert out["top5"][0]["name"] in NTU60_CLASSES
+
+
+def test_data_with_more_classes_than_the_model_still_gets_predictions(tmp_path, weights):
+    x = np.random.default_rng(1).standard_normal((2, 3, 20, 25, 2)).astype(np.float32)
+    y = np.array([5, 99], np.int64)  # NTU120 labels, a 60-class model
+    npz = tmp_path / "d120.npz"
+    np.savez(npz, x_train=x, y_train=y, x_test=x, y_test=y, num_classes=np.int64(120))
+    cfg, path = resolve_model(weights)
+
+    preds = predict(cfg, path, [npz])
+
+    assert [p.label for p in preds] == [5, 99] and all(len(p.top) == 5 for p in preds)

@@ -269,6 +269,18 @@ def build_loaders(
     return run.train, run.test, run.test_dataset
 
 
+def model_from_weights(cfg: Config, weights: str | Path) -> tuple[nn.Module, torch.device]:
+    """`cfg`'s model with `weights` loaded strictly, on `train.device` (threads and seeds set
+    as training sets them): what evaluation, early-action curves and prediction start from."""
+    if cfg.train.num_threads:
+        torch.set_num_threads(cfg.train.num_threads)
+    device = resolve_device(cfg.train.device)
+    seed_everything(cfg.train.seed)
+    model = build_model(cfg)
+    load_weights(model, weights)
+    return model.to(device), device
+
+
 def load_weights(model: nn.Module, path: str | Path) -> dict[str, Any]:
     """Load model weights from a skelab checkpoint or an imported state dict, strictly.
 

@@ -12,10 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from skelab.engine.config import Config
-from skelab.engine.evaluate import EvalResult, evaluate
+from skelab.engine.evaluate import EvalResult, evaluate_config
 from skelab.errors import ConfigError
 
 
@@ -47,24 +45,9 @@ def observe_curve(
 ) -> list[EarlyPoint]:
     """Top-1 / top-5 of `weights` on the test split at each observation ratio."""
     import skelab.data as sd
-    from skelab.engine.build import (
-        build_loaders,
-        build_model,
-        build_transform,
-        load_weights,
-        needs_index_t,
-        resolve_device,
-        seed_everything,
-    )
-    from skelab.engine.step import amp_dtype
+    from skelab.engine.build import build_loaders, build_transform, model_from_weights
 
-    if cfg.train.num_threads:
-        torch.set_num_threads(cfg.train.num_threads)
-    device = resolve_device(cfg.train.device)
-    seed_everything(cfg.train.seed)
-    model = build_model(cfg)
-    load_weights(model, weights)
-    model.to(device)
+    model, device = model_from_weights(cfg, weights)
     _, _, test_ds = build_loaders(cfg, device=device, train=False)  # checks data and model
     points = []
     for ratio in ratios:
@@ -76,14 +59,7 @@ def observe_curve(
             device=str(device),
             seed=cfg.train.seed,
         )
-        result = evaluate(
-            model,
-            loader,
-            needs_index_t=needs_index_t(cfg),
-            dtype=amp_dtype(cfg.train.amp, device),
-            num_classes=cfg.data.num_classes,
-            progress=progress,
-        )
+        result = evaluate_config(cfg, model, loader, device=device, progress=progress)
         points.append(EarlyPoint(ratio, result))
     return points
 

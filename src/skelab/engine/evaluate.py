@@ -9,6 +9,7 @@ The trainer, ensembles, prediction and zero-shot feature extraction all use `eva
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,7 +107,9 @@ def evaluate(
     if capture is not None:
         chunks = [p[3] for p in parts if p[3] is not None]
         feats = np.concatenate(chunks)[first].astype(np.float32) if chunks else None
-    loss = float(nn.functional.cross_entropy(torch.from_numpy(s), torch.from_numpy(lab)))
+    loss = math.nan  # labels outside the model's classes (prediction on other data): no loss
+    if len(lab) and int(lab.min()) >= 0 and int(lab.max()) < s.shape[1]:
+        loss = float(nn.functional.cross_entropy(torch.from_numpy(s), torch.from_numpy(lab)))
     return EvalResult(
         top1=topk_accuracy(s, lab, 1),
         top5=topk_accuracy(s, lab, 5),
@@ -118,6 +121,28 @@ def evaluate(
     )
 
 
+def evaluate_config(
+    cfg: Config, model: nn.Module, loader: LoaderLike, *, device: torch.device, progress: bool
+) -> EvalResult:
+    """`evaluate` with what `cfg` says (index_t from the model card, `train.amp`, class count);
+    CUDA out-of-memory becomes the error that names lighter settings."""
+    from skelab.engine.build import needs_index_t
+    from skelab.engine.oom import out_of_memory_error
+    from skelab.engine.step import amp_dtype
+
+    try:
+        return evaluate(
+            model,
+            loader,
+            needs_index_t=needs_index_t(cfg),
+            dtype=amp_dtype(cfg.train.amp, device),
+            num_classes=cfg.data.num_classes,
+            progress=progress,
+        )
+    except torch.cuda.OutOfMemoryError as exc:
+        raise out_of_memory_error(cfg) from exc
+
+
 def evaluate_weights(
     cfg: Config,
     weights: str | Path,
@@ -127,36 +152,11 @@ def evaluate_weights(
 ) -> tuple[EvalResult, Path | None]:
     """Evaluate `weights` on the test split of `cfg`; writes `scores/eval_<stem>_test.npz` in
     `work_dir` (nothing when it is None). Returns the result and the scores file."""
-    from skelab.engine.build import (
-        build_loaders,
-        build_model,
-        load_weights,
-        resolve_device,
-        seed_everything,
-    )
-    from skelab.engine.build import needs_index_t as card_needs_index_t
-    from skelab.engine.oom import out_of_memory_error
-    from skelab.engine.step import amp_dtype
+    from skelab.engine.build import build_loaders, model_from_weights
 
-    if cfg.train.num_threads:
-        torch.set_num_threads(cfg.train.num_threads)
-    device = resolve_device(cfg.train.device)
-    seed_everything(cfg.train.seed)
-    model = build_model(cfg)
-    load_weights(model, weights)
-    model.to(device)
+    model, device = model_from_weights(cfg, weights)
     _, test_loader, _ = build_loaders(cfg, device=device, train=False)
-    try:
-        result = evaluate(
-            model,
-            test_loader,
-            needs_index_t=card_needs_index_t(cfg),
-            dtype=amp_dtype(cfg.train.amp, device),
-            num_classes=cfg.data.num_classes,
-            progress=progress,
-        )
-    except torch.cuda.OutOfMemoryError as exc:
-        raise out_of_memory_error(cfg) from exc
+    result = evaluate_config(cfg, model, test_loader, device=device, progress=progress)
     out = None
     if work_dir is not None:
         out = save_scores(

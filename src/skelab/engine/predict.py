@@ -108,16 +108,8 @@ def predict(
 ) -> list[Prediction]:
     """Top-5 predictions of `weights` for every sample of `inputs` (see the module docstring)."""
     import skelab.data as sd
-    from skelab.engine.build import (
-        build_model,
-        build_transform,
-        check_pairing,
-        load_weights,
-        needs_index_t,
-        resolve_device,
-    )
-    from skelab.engine.evaluate import evaluate
-    from skelab.engine.step import amp_dtype
+    from skelab.engine.build import build_transform, check_pairing, model_from_weights
+    from skelab.engine.evaluate import evaluate_config
     from skelab.skeletons import class_names
 
     paths = [Path(p) for p in inputs]
@@ -132,10 +124,7 @@ def predict(
             f"{len(paths)} inputs: pass one NPZ or prepared folder, or .skeleton files",
             fix="run skelab predict once per NPZ or folder",
         )
-    device = resolve_device(cfg.train.device)
-    model = build_model(cfg)
-    load_weights(model, weights)
-    model.to(device)
+    model, device = model_from_weights(cfg, weights)
     names = class_names(cfg.data.num_classes)
     with tempfile.TemporaryDirectory(prefix="skelab-predict-") as tmp:
         if raw:
@@ -154,14 +143,7 @@ def predict(
             device=str(device),
             seed=cfg.train.seed,
         )
-        result = evaluate(
-            model,
-            loader,
-            needs_index_t=needs_index_t(cfg),
-            dtype=amp_dtype(cfg.train.amp, device),
-            num_classes=cfg.data.num_classes,
-            progress=progress,
-        )
+        result = evaluate_config(cfg, model, loader, device=device, progress=progress)
     probs = torch.softmax(torch.from_numpy(result.scores).double(), dim=1).numpy()
     out = []
     for row, i in zip(probs, result.index, strict=True):
