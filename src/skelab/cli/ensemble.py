@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 
@@ -58,10 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0
-    print(
-        "fusing the test scores of each run's best checkpoint (weighted sum of logits)",
-        file=sys.stderr,
-    )
+    print("fusing the test scores of each run's best checkpoint (weighted sum of logits):")
     for r, w, t in zip(result.runs, result.weights, result.member_top1, strict=True):
         print(f"  {w:4.2f} x {r.run_dir} (epoch {r.epoch}, top-1 {percent(t)})")
     if result.searched:
