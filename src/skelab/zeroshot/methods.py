@@ -21,9 +21,16 @@ of the model, so a caller can score, select and save every cycle.
 
 How skelab differs from upstream:
 * any feature width and text width (upstream hard-codes 256 skeleton dims);
-* the FS-VAE DCT is one matrix product (and, for class texts, a per-band table computed once per
-  step) instead of a torch-dct call and a Python loop over 30 bands; same numbers;
-* no DataLoader per step: the batch is the first `batch_size` indices of a fresh permutation;
+* the FS-VAE DCT is one matrix product with a per-coefficient scale (for the class texts, whose
+  rows never change, the table is split into band parts once and each step takes one weighted
+  sum) instead of torch-dct and a Python loop over 30 bands; same numbers (golden tests);
+* no DataLoader per step: a batch is `batch_size` distinct uniform indices, the same
+  distribution as the first batch of a fresh shuffle; Adam is torch's fused kernel;
+* cycles other than 1700 / 1900 steps scale upstream's schedule (`MethodConfig.schedule`);
+  upstream's absolute step numbers would never switch cross-alignment on in short cycles;
+* the gate is fitted without scikit-learn (`skelab.zeroshot.gate`);
+* one torch generator per trainer (seed 5 by default) instead of global seeds, so runs are
+  reproducible but not digit-identical to upstream's;
 * input checks (widths, label range, NaN) raise `SkelabError`s instead of failing inside torch.
 """
 
