@@ -121,8 +121,10 @@ def run(args: argparse.Namespace) -> int:
         f"median of {args.steps} after {args.warmup} warm-up",
         file=sys.stderr,
     )
+    from tqdm import tqdm
+
     rows = []
-    for target in targets:
+    for target in tqdm(targets, desc="bench", unit="model", file=sys.stderr, disable=None):
         if "/" in target:
             window = [f"data.window={args.window}"] if args.window else []
             cfg, preset = load_config(target, window), target
@@ -138,7 +140,6 @@ def run(args: argparse.Namespace) -> int:
             est = r["estimated_peak_bytes"]
             r["estimated_gib"] = est / GIB if est else None
             rows.append(r)
-            print(f"{target} {mode}: {r['samples_per_s']:.1f} samples/s", file=sys.stderr)
     if args.json == "-":
         print(json.dumps(rows, indent=2))
     else:
