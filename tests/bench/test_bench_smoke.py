@@ -36,7 +36,7 @@ def test_zeroshot_cases_are_included_when_the_module_exists():
     if importlib.util.find_spec("skelab.zeroshot.smoke") is None:
         assert cases == {}
     else:
-        assert cases and all(name.startswith("zeroshot ") for name in cases)
+        assert cases and all(name.startswith("zeroshot") for name in cases)
 
 
 @pytest.mark.parametrize(

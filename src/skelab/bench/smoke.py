@@ -97,7 +97,8 @@ def zeroshot_cases() -> dict[str, Callable[[torch.device], None]]:
         return {}
     from skelab.zeroshot.smoke import smoke_cases
 
-    return {f"zeroshot {k}": v for k, v in smoke_cases().items()}
+    cases = smoke_cases()
+    return {(k if k.startswith("zeroshot") else f"zeroshot {k}"): v for k, v in cases.items()}
 
 
 def run_case(name: str, case: Callable[[torch.device], None], device: torch.device) -> SmokeResult:
