@@ -60,12 +60,20 @@ def test_checkpoint_missing_a_weight_lists_it(tmp_path):
 
 
 def _write_upstream_folder(folder, state: dict, epoch: int = 1699) -> None:
+    """Upstream's layout: {'epoch', 'state_dict'} per network, Adam state in se, classifier."""
+    weight = torch.nn.Parameter(torch.zeros(3))
+    adam = torch.optim.Adam([weight], lr=1e-4)
+    weight.sum().backward()
+    adam.step()
     for part in PARTS:
         sub = {k.split(".", 1)[1]: v for k, v in state.items() if k.startswith(part + ".")}
         if part == "classifier":
             torch.save({"state_dict": sub}, folder / "classifier.pth.tar")
-        else:
-            torch.save({"epoch": epoch, "state_dict": sub}, folder / f"{part}_{epoch}.pth.tar")
+            continue
+        obj = {"epoch": epoch, "state_dict": sub}
+        if part == "se":
+            obj["optimizer"] = adam.state_dict()
+        torch.save(obj, folder / f"{part}_{epoch}.pth.tar")
 
 
 @pytest.mark.parametrize("name", ["msf_ntu60", "fsvae_ntu60"])
