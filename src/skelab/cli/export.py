@@ -21,7 +21,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("weights", type=Path, help="a skelab training checkpoint (it holds its config)")
-    p.add_argument("--format", dest="fmt", choices=("onnx", "torchscript"), required=True)
+    p.add_argument(
+        "--format", dest="fmt", choices=("onnx", "torchscript"), required=True, help="file format"
+    )
     p.add_argument(
         "--out", type=Path, default=None, help="output file (WEIGHTS stem + .onnx or .ts.pt)"
     )

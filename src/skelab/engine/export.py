@@ -20,9 +20,10 @@ Models that cannot be exported to a format are listed in `UNSUPPORTED` with the 
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -106,13 +107,15 @@ def example_inputs(
 
 @contextmanager
 def _quiet_exporter() -> Iterator[None]:
-    """The exporters warn about tracer internals a user cannot act on; keep errors only."""
-    loggers = [logging.getLogger(n) for n in ("torch.onnx", "torch.export", "onnxscript")]
+    """The exporters warn about tracer internals a user cannot act on, and the ONNX one prints
+    its progress on stdout, where results go: keep errors only, and send prints to stderr."""
+    names = ("torch.onnx", "torch.export", "onnxscript", "onnx_ir")
+    loggers = [logging.getLogger(n) for n in names]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.setLevel(logging.ERROR)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), redirect_stdout(sys.stderr):
             warnings.simplefilter("ignore")
             yield
     finally:
@@ -134,6 +137,7 @@ def _export_onnx(model: nn.Module, inputs: tuple[Tensor, ...], names: list[str],
         inputs,
         str(path),
         dynamo=True,
+        verbose=False,
         input_names=names,
         output_names=["logits"],
         dynamic_shapes={name: {0: batch} for name in names},
