@@ -22,6 +22,7 @@ _LAZY = {
     "RunView": "skelab.viz.runplots",
     "confusion_matrix": "skelab.viz.runplots",
     "write_run_figures": "skelab.viz.runplots",
+    "most_confused": "skelab.viz.report",
     "write_report": "skelab.viz.report",
 }
 

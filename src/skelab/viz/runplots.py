@@ -94,7 +94,10 @@ def plot_curves(records: list[dict[str, Any]], path: Path, *, title: str = "") -
             ax_acc.plot(xs, [100 * y for y in ys], marker="o", ms=3, label=label)
     ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    from matplotlib.ticker import MaxNLocator
+
     for ax in (ax_loss, ax_acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=8)

@@ -52,6 +52,10 @@ class SampleClip:
 def sample_clip(dataset: Any, index: int, *, max_frames: int | None = None) -> SampleClip:
     """Sample `index` of a `skelab.data.SkeletonDataset` split, cut to its valid frames and
     persons; `max_frames` keeps that many frames, evenly spaced, for small files."""
+    if max_frames is not None and max_frames < 1:
+        raise ConfigError(
+            "--max-frames", f"must be >= 1, got {max_frames}", fix="e.g. --max-frames 60"
+        )
     n = len(dataset)
     if not 0 <= index < n:
         raise DataFormatError(
@@ -95,6 +99,8 @@ def _writer(out: Path, fps: int) -> Any:
 def animate_clip(clip: SampleClip, out: str | Path, *, fps: int = 15, size: float = 4.0) -> Path:
     """Write `clip` as a 3-D animation to `out` (.gif or .mp4); returns `out`."""
     out = Path(out)
+    if fps < 1:
+        raise ConfigError("--fps", f"must be >= 1, got {fps}", fix="e.g. --fps 15")
     if out.suffix.lower() not in FORMATS:
         raise ConfigError(
             "--out",
