@@ -169,7 +169,7 @@ class StepCount:
     optimizer_transient_bytes: int  # the live peak during the optimizer step (gradients apart)
 
 
-class _LiveStorages(TorchDispatchMode):
+class LiveStorages(TorchDispatchMode):
     """Follows every storage an operator creates until it is freed; keeps an event log.
 
     Storage addresses are reused once freed, so each allocation gets its own serial number."""
@@ -310,7 +310,7 @@ class CountedStep:
                 saved[st._cdata] = st.nbytes()
             return t
 
-        tracker = _LiveStorages(existing)
+        tracker = LiveStorages(existing)
         for t in (x, y, index_t):
             if t is not None:
                 tracker.add(t)

@@ -103,11 +103,11 @@ def zeroshot_cases() -> dict[str, Callable[[torch.device], None]]:
 
 def run_case(name: str, case: Callable[[torch.device], None], device: torch.device) -> SmokeResult:
     """Run one case; any exception is a failure with its last line of traceback."""
-    from skelab.bench.memory import _LiveStorages
+    from skelab.bench.memory import LiveStorages
 
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    tracker = _LiveStorages(set())
+    tracker = LiveStorages(set())
     t0 = time.perf_counter()
     try:
         if device.type == "cuda":
