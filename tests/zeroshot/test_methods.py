@@ -211,3 +211,14 @@ def test_input_errors_name_the_callers_files():
         ZSLTrainer(tiny_config(), **data, where="shift_5_r/")
     with pytest.raises(DataFormatError, match=r"ztest\.npy: .*NaN"):
         zsl_scores(model, np.full((2, 10), np.nan, np.float32), name="ztest.npy")
+
+
+def test_negative_or_non_integer_test_labels_are_rejected():
+    data = tiny_data()
+    model = train(tiny_config(cycles=1), **data)[0]
+    x = data["feats"][:2]
+
+    with pytest.raises(DataFormatError, match="outside 0 and above"):
+        zsl_accuracy(model, x, np.array([-1, 1]))
+    with pytest.raises(DataFormatError, match="not integers"):
+        zsl_accuracy(model, x, np.array([1.5, 1.0]))

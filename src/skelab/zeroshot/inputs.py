@@ -47,14 +47,17 @@ def check_labels(labels: Any, *, n: int, num_classes: int | None, name: str) -> 
             fix="pass the label file that belongs to the features",
         )
     if y.size and not np.issubdtype(y.dtype, np.integer):
-        if not np.all(np.mod(y, 1) == 0):
-            raise DataFormatError(name, "labels are not integers", fix="pass class indices")
+        if not np.issubdtype(y.dtype, np.number) or not np.all(np.mod(y, 1) == 0):
+            raise DataFormatError(
+                name, f"labels are not integers (dtype {y.dtype})", fix="pass class indices"
+            )
     y = y.astype(np.int64)
-    hi = num_classes if num_classes is not None else np.inf
+    hi = num_classes if num_classes is not None else np.iinfo(np.int64).max
     if y.size and (y.min() < 0 or y.max() >= hi):
+        allowed = f"0..{num_classes - 1}" if num_classes is not None else "0 and above"
         raise DataFormatError(
             name,
-            f"labels span {y.min()}..{y.max()}, outside 0..{num_classes - 1}",
+            f"labels span {y.min()}..{y.max()}, outside {allowed}",
             fix="labels are 0-based global class ids, one text row per class",
         )
     return y
