@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0
-    shapes = ", ".join(f"{k} {tuple(v)}" for k, v in result.inputs.items())
+    shapes = ", ".join(f"{k} ({', '.join(map(str, v))})" for k, v in result.inputs.items())
     print(f"wrote {result.path}: {result.model} as {result.format}, inputs {shapes} -> logits")
     if args.no_check:
         print("not checked against PyTorch (--no-check)")

@@ -1,10 +1,12 @@
 """Export trained weights to ONNX or TorchScript, and prove the file computes the same logits.
 
 ONNX goes through `torch.onnx.export(dynamo=True)` (the torch.export-based exporter, which
-needs the `onnxscript` package); TorchScript through `torch.jit.trace`. Both are traced on a
-batch of 2 with the batch axis left free (ONNX: a dynamic `batch` dimension; TorchScript: shapes
-read at run time), and then checked on a batch of 3 against eager PyTorch: ONNX under ONNX
-Runtime on the CPU, TorchScript through `torch.jit.load`. The check passes when
+needs the `onnxscript` package; the older TorchScript-based one cannot give the MLP's adaptive
+pooling a free batch axis); TorchScript through `torch.jit.trace` (deprecated by PyTorch in
+favour of torch.export, and kept for C++ libtorch deployments that still load it). Both are
+traced on a batch of 2 with the batch axis left free (ONNX: a dynamic `batch` dimension;
+TorchScript: shapes read at run time), and then checked on a batch of 3 against eager PyTorch:
+ONNX under ONNX Runtime on the CPU, TorchScript through `torch.jit.load`. The check passes when
 max |logits difference| <= 1e-4 * max(1, max |logits|): 1e-4 absolute for logits of a trained
 model, and the same relative accuracy for an untrained one, whose BatchNorm statistics can
 blow logits up to 1e4 and more.
