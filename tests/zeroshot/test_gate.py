@@ -111,3 +111,18 @@ def test_fit_gate_needs_validation_samples_of_both_kinds():
 
     with pytest.raises(DataFormatError, match="need at least 5"):
         fit_gate(**data)
+
+
+def test_nan_scores_are_rejected():
+    with pytest.raises(DataFormatError, match="NaN"):
+        gate_features(np.array([[np.nan, 0.5]]), np.zeros((1, 4)), temperature=2.0)
+
+
+def test_labels_outside_the_split_are_rejected():
+    gate = Gate(coef=(0.0,) * 4, intercept=0.0)
+
+    with pytest.raises(DataFormatError, match=r"classes \[7\] are neither seen nor unseen"):
+        gzsl_evaluate(
+            gate, zs_scores=np.full((1, 2), 0.5), logits=np.zeros((1, 8)),
+            labels=np.array([7]), seen=[0, 1], unseen=[2, 3],
+        )  # fmt: skip

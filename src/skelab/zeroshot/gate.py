@@ -114,6 +114,12 @@ def gate_features(zs_scores: np.ndarray, logits: np.ndarray, temperature: float)
             "(N, ss) and (N, C) with the same N",
             fix="pass the scores and backbone logits of the same samples",
         )
+    if not (np.isfinite(zs).all() and np.isfinite(lg).all()):
+        raise DataFormatError(
+            "gate inputs",
+            "zero-shot scores or logits hold NaN or inf",
+            fix="re-extract the features / re-run the cycle that wrote these scores",
+        )
     ss = zs.shape[1]
     if lg.shape[1] < ss:
         raise DataFormatError(
@@ -231,6 +237,13 @@ def gzsl_evaluate(
             "logits",
             f"{lg.shape[1]} columns but seen classes go up to {seen_ids.max()}",
             fix="pass the backbone's logits over all classes",
+        )
+    stray = np.setdiff1d(np.unique(y), np.concatenate([seen_ids, unseen_ids]))
+    if stray.size:
+        raise DataFormatError(
+            "labels",
+            f"classes {stray.tolist()[:8]} are neither seen nor unseen in this split",
+            fix="pass g_label.npy of the split whose seen / unseen lists you give",
         )
     route_seen = gate.p_seen(feats) > gate.threshold
     seen_pred = seen_ids[np.argmax(lg[:, seen_ids], axis=1)] if len(seen_ids) else y * 0
