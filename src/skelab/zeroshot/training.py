@@ -228,9 +228,13 @@ def sample_batch(n: int, size: int, generator: torch.Generator) -> Tensor:
 
 
 def adam(params: Any, *, lr: float) -> torch.optim.Adam:
-    """Adam with upstream's settings, as torch's fused kernel (a quarter of a CPU step is the
-    optimizer update in the per-tensor version; the result is the same update)."""
-    return torch.optim.Adam(list(params), lr=lr, fused=True)
+    """Adam with upstream's settings, as torch's fused kernel where the device has one (the
+    per-tensor update was a quarter of a CPU step; the update is the same)."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except RuntimeError:  # torch < 2.4 has no fused CPU kernel
+        return torch.optim.Adam(params, lr=lr)
 
 
 def build_vae(
