@@ -34,7 +34,3 @@ def add_set(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override a backbone config key, value parsed as YAML (repeatable)",
     )
-
-
-def percent(x: float) -> str:
-    return f"{100 * x:.1f}%"
