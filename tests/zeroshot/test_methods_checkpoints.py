@@ -111,3 +111,17 @@ def test_upstream_classifier_must_match_the_unseen_list():
 
     with pytest.raises(CheckpointError, match=r"(?s)classifier.*4 outputs"):
         load_upstream_model(state, unseen=UNSEEN[:4])
+
+
+def test_upstream_files_can_be_given_one_by_one(tmp_path):
+    _, state, case = load_golden("fsvae_ntu60")
+    _write_upstream_folder(tmp_path, state, epoch=3399)
+    files = sorted(tmp_path.iterdir())
+    x = case["skeleton_input"].numpy()
+
+    model = load_upstream(files, unseen=UNSEEN)
+
+    expected = zsl_scores(load_upstream_model(state, unseen=UNSEEN), x)
+    assert np.array_equal(zsl_scores(model, x), expected)
+    with pytest.raises(CheckpointError, match=r"lack \['classifier'\]"):
+        load_upstream([f for f in files if f.name != "classifier.pth.tar"], unseen=UNSEEN)

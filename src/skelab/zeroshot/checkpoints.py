@@ -20,7 +20,7 @@ Upstream saves no unseen list, so the caller passes the split's.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,11 +90,16 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> ZSLMo
     )
 
 
-def read_upstream(source: str | Path, *, epoch: int | None = None) -> dict[str, torch.Tensor]:
-    """One flat dict with `se.` ... `classifier.` prefixes from a folder of five files or a file.
+def read_upstream(
+    source: str | Path | Sequence[str | Path], *, epoch: int | None = None
+) -> dict[str, torch.Tensor]:
+    """One flat dict with `se.` ... `classifier.` prefixes from upstream's files.
 
-    In a folder, `epoch` picks `se_<epoch>.pth.tar` etc.; None takes the largest epoch present.
+    `source` is a folder (`epoch` picks `se_<epoch>.pth.tar` etc.; None takes the largest epoch
+    present), the five files themselves (told apart by their name prefixes), or one flat file.
     """
+    if isinstance(source, Sequence) and not isinstance(source, str):
+        return _read_five_files([Path(p) for p in source])
     source = Path(source)
     if source.is_file():
         flat = unwrap_state_dict(load_torch(source), where=source)
@@ -137,8 +142,34 @@ def read_upstream(source: str | Path, *, epoch: int | None = None) -> dict[str, 
     return flat
 
 
+def _read_five_files(paths: list[Path]) -> dict[str, torch.Tensor]:
+    """Flat dict from the five upstream files given one by one."""
+    by_part: dict[str, Path] = {}
+    for path in paths:
+        part = re.match(r"(se|sd|te|td)_\d+\.pth\.tar$|(classifier)\.pth\.tar$", path.name)
+        if part is None:
+            raise CheckpointError(
+                "not an upstream checkpoint file name (se_/sd_/te_/td_<epoch>.pth.tar, "
+                "classifier.pth.tar)",
+                where=path,
+                fix="pass the five files upstream saved, unrenamed, or their folder",
+            )
+        by_part[part.group(1) or part.group(2)] = path
+    missing = [p for p in PARTS if p not in by_part]
+    if missing:
+        raise CheckpointError(
+            f"the upstream files given lack {missing}",
+            fix="pass all five: se_, sd_, te_, td_<epoch>.pth.tar and classifier.pth.tar",
+        )
+    flat: dict[str, torch.Tensor] = {}
+    for part, path in by_part.items():
+        state = unwrap_state_dict(load_torch(path), where=path)
+        flat.update({f"{part}.{k}": v for k, v in state.items()})
+    return flat
+
+
 def load_upstream_model(
-    source: str | Path | Mapping[str, torch.Tensor],
+    source: str | Path | Sequence[str | Path] | Mapping[str, torch.Tensor],
     *,
     unseen: np.ndarray | list[int],
     epoch: int | None = None,

@@ -120,16 +120,17 @@ def load(path: str | Path, *, device: str | torch.device = "cpu") -> ZSLModel:
 
 
 def load_upstream(
-    source: str | Path,
+    source: str | Path | list[str | Path],
     *,
     unseen: np.ndarray | list[int],
     epoch: int | None = None,
     **overrides: Any,
 ) -> ZSLModel:
-    """Load upstream's five files (a folder with se_/sd_/te_/td_<epoch>.pth.tar and
-    classifier.pth.tar, or one flat dict with `se.` ... `classifier.` prefixes). The method is
-    read from the keys; `unseen` is the split's unseen list (upstream does not save it);
-    `overrides` set MethodConfig options (e.g. the FS-VAE band settings are checked)."""
+    """Load upstream weights: a folder holding se_/sd_/te_/td_<epoch>.pth.tar and
+    classifier.pth.tar, a list of those five files, or one flat dict file with `se.` ...
+    `classifier.` prefixes. The method and widths are read from the keys; `unseen` is the
+    split's unseen list (upstream does not save it); `overrides` are MethodConfig options or
+    `device`."""
     from skelab.zeroshot.checkpoints import load_upstream_model
 
     return load_upstream_model(source, unseen=unseen, epoch=epoch, **overrides)
