@@ -31,7 +31,10 @@ OPTIONAL: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
         "zeroshot",
         (("skelab.zeroshot", "MiniLM class-text embeddings for zero-shot recognition"),),
     ),
-    "onnxruntime": ("export", (("skelab.export", "ONNX export and its equivalence check"),)),
+    "onnxruntime": (
+        "export",
+        (("skelab.engine.export", "ONNX export and its equivalence check (`skelab export`)"),),
+    ),
 }
 
 
