@@ -91,6 +91,27 @@ def tracker_peak(cfg, precision: str, batch: int) -> int:
     return int(max(v.get("Total", 0) for v in snapshot.values()))
 
 
+def write(rows: list[dict], args: argparse.Namespace) -> Path:
+    """JSON and Markdown in benchmarks/results/ (rewritten after every row)."""
+    head = (
+        f"training step, second step · batch {args.batch} · window {args.window} · "
+        f"{platform.processor() or platform.machine()} · torch {torch.__version__} · "
+        "CPU counts, no GPU\n\n"
+        "| model | precision | skelab MiB | mem_tracker MiB | ratio skelab/tracker | "
+        "skelab s | tracker s |\n|---|---|---:|---:|---:|---:|---:|\n"
+    )
+    lines = [
+        f"| {r['model']} | {r['precision']} | {r['skelab_mib']:.1f} | {r['tracker_mib']:.1f} | "
+        f"{r['ratio']:.3f} | {r['skelab_s']:.1f} | {r['tracker_s']:.1f} |"
+        for r in rows
+    ]
+    RESULTS.mkdir(exist_ok=True)
+    stem = RESULTS / ("memory" if args.models is None else "memory_subset")
+    stem.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(head + "\n".join(lines) + "\n")
+    return stem
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", default=None)
@@ -114,29 +135,14 @@ def main() -> None:
                 "ratio": ours / theirs, "skelab_s": t1 - t0, "tracker_s": t2 - t1,
             }  # fmt: skip
             rows.append(row)
+            stem = write(rows, args)
             print(
                 f"{name:15s} {precision}  skelab {row['skelab_mib']:9.1f} MiB  tracker "
                 f"{row['tracker_mib']:9.1f} MiB  ratio {row['ratio']:.3f}  "
                 f"({row['skelab_s']:.1f} s / {row['tracker_s']:.1f} s)",
                 flush=True,
             )
-    head = (
-        f"training step, second step · batch {args.batch} · window {args.window} · "
-        f"{platform.processor() or platform.machine()} · torch {torch.__version__} · "
-        "CPU counts, no GPU\n\n"
-        "| model | precision | skelab MiB | mem_tracker MiB | ratio skelab/tracker | "
-        "skelab s | tracker s |\n|---|---|---:|---:|---:|---:|---:|\n"
-    )
-    lines = [
-        f"| {r['model']} | {r['precision']} | {r['skelab_mib']:.1f} | {r['tracker_mib']:.1f} | "
-        f"{r['ratio']:.3f} | {r['skelab_s']:.1f} | {r['tracker_s']:.1f} |"
-        for r in rows
-    ]
-    RESULTS.mkdir(exist_ok=True)
-    stem = "memory" if args.models is None else "memory_subset"
-    (RESULTS / f"{stem}.json").write_text(json.dumps(rows, indent=2) + "\n")
-    (RESULTS / f"{stem}.md").write_text(head + "\n".join(lines) + "\n")
-    print(f"wrote {RESULTS / stem}.json and .md")
+    print(f"wrote {stem}.json and .md")
 
 
 if __name__ == "__main__":
