@@ -13,7 +13,7 @@ import torch
 import yaml
 
 # Optional packages: the pip extra that installs each, and the skelab features it enables, each
-# with the module that provides it. A feature is advertised only when its module is installed,
+# with the module that provides it. A feature is advertised only when its module imports,
 # so the report never points at code this skelab does not have.
 OPTIONAL: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "tensorboard": (
@@ -38,18 +38,20 @@ OPTIONAL: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
 }
 
 
-def _module_exists(name: str) -> bool:
+def _module_imports(name: str) -> bool:
+    """Whether skelab module `name` exists and imports (its optional package may be missing)."""
     try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:  # a parent package is missing
+        importlib.import_module(name)
+    except ImportError:
         return False
+    return True
 
 
 def optional_features() -> dict[str, tuple[str, str]]:
     """{package: (pip extra, what it enables)} for the extras whose skelab modules exist."""
     out = {}
     for package, (extra, features) in OPTIONAL.items():
-        present = [text for module, text in features if _module_exists(module)]
+        present = [text for module, text in features if _module_imports(module)]
         if present:
             out[package] = (extra, "; ".join(present))
     return out
