@@ -7,6 +7,7 @@ import pytest
 import torch
 from test_engine_support import PoolNet, TinyBatch, tiny_config, tiny_data, tiny_loaders
 
+from skelab.engine.build import build_loaders, build_model
 from skelab.engine.evaluate import evaluate, evaluate_weights
 from skelab.engine.metrics import load_scores
 from skelab.engine.trainer import Trainer
@@ -68,29 +69,23 @@ def test_evaluate_restores_training_mode():
     assert model.training
 
 
-def test_evaluate_weights_matches_the_trainer_and_writes_scores(tmp_path):
+def test_evaluate_weights_scores_the_test_split_and_writes_them(tmp_path):
     x, y = tiny_data(24, 4, 8)
     xt, yt = tiny_data(12, 4, 8, seed=1)
     path = tmp_path / "tiny.npz"
-    np.savez(
-        path,
-        x_train=x.numpy(),
-        y_train=y.numpy(),
-        x_test=xt.numpy(),
-        y_test=yt.numpy(),
-        num_classes=np.int64(4),
-    )
-    cfg = tiny_config(train={"epochs": 1}, data={"path": str(path)})
-    trainer = Trainer(cfg, work_dir=tmp_path / "run", progress=False)
-    trainer.fit()
-    expected = trainer.evaluate()
+    arrays = {"x_train": x, "y_train": y, "x_test": xt, "y_test": yt}
+    np.savez(path, **{k: v.numpy() for k, v in arrays.items()}, num_classes=np.int64(4))
+    cfg = tiny_config(data={"path": str(path)})
+    model = build_model(cfg)
+    torch.save({"model": model.state_dict()}, tmp_path / "w.pt")
+    _, test_loader, _ = build_loaders(cfg, device=torch.device("cpu"), train=False)
+    expected = evaluate(model, test_loader, needs_index_t=False, num_classes=4)
 
-    result, out = evaluate_weights(
-        cfg, tmp_path / "run/checkpoints/last.pt", work_dir=tmp_path / "ev", progress=False
-    )
+    result, out = evaluate_weights(cfg, tmp_path / "w.pt", work_dir=tmp_path / "ev")
 
     np.testing.assert_array_equal(result.scores, expected.scores)
-    assert out == tmp_path / "ev/scores/eval_last_test.npz"
+    np.testing.assert_array_equal(result.labels, yt.numpy())
+    assert out == tmp_path / "ev/scores/eval_w_test.npz"
     np.testing.assert_array_equal(load_scores(out)["scores"], expected.scores)
 
 
