@@ -44,3 +44,25 @@ def test_load_torch_refuses_pickled_objects_and_names_the_file(tmp_path):
 def test_load_torch_of_a_missing_file_says_so(tmp_path):
     with pytest.raises(CheckpointError, match="no such file"):
         load_torch(tmp_path / "nope.pt")
+
+
+def test_atomic_dir_swaps_in_a_whole_folder_and_keeps_the_old_one_on_failure(tmp_path):
+    from skelab.files import atomic_dir
+
+    out = tmp_path / "prepared"
+    with atomic_dir(out) as tmp:
+        (tmp / "a.txt").write_text("1")
+    with pytest.raises(RuntimeError), atomic_dir(out, overwrite=True) as tmp:
+        (tmp / "a.txt").write_text("2")
+        raise RuntimeError("killed")
+
+    assert (out / "a.txt").read_text() == "1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["prepared"]
+
+
+def test_atomic_dir_refuses_to_replace_without_overwrite(tmp_path):
+    from skelab.files import atomic_dir
+
+    (tmp_path / "x").mkdir()
+    with pytest.raises(FileExistsError), atomic_dir(tmp_path / "x"):
+        pass

@@ -1,7 +1,8 @@
 """Files written so that an interrupted run loses nothing, and read so that nothing is unpickled.
 
 Every file skelab writes for later (checkpoints, scores, stage outputs, metadata) goes through
-`atomic_write`: the bytes go to a temporary file in the target's folder, which is flushed,
+`atomic_file` (or its one-call forms `atomic_write*`), and every folder through `atomic_dir`:
+the bytes go to a temporary file in the target's folder, which is flushed,
 fsynced and renamed over the target, then the folder is fsynced. A process killed half-way
 leaves either the old file or the new one, never a torn one.
 
@@ -12,24 +13,29 @@ types torch raises for truncated or foreign files into one `CheckpointError` nam
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from skelab.errors import CheckpointError
 
 
-def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
-    """Call `write(fh)` on a temp file beside `path`, then fsync and rename it over `path`."""
+@contextlib.contextmanager
+def atomic_file(path: str | Path) -> Iterator[IO[bytes]]:
+    """`with atomic_file(p) as fh:` writes to a temp file beside `p`, renamed over it on success.
+
+    On an exception the temp file is removed and `p` is untouched.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
+        with os.fdopen(fd, "w+b") as fh:
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -37,7 +43,40 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
-    return path
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
+    """Call `write(fh)` on a temp file beside `path`, then fsync and rename it over `path`."""
+    with atomic_file(path) as fh:
+        write(fh)
+    return Path(path)
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """`with atomic_dir(d) as tmp:` fills a temp folder beside `d`, swapped in on success.
+
+    An existing `d` is replaced only when `overwrite` is true, and only once the new folder is
+    whole; on an exception the temp folder is removed and `d` is untouched.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        if path.exists():
+            old = path.with_name(f"{tmp.name}.old")
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_dir(path.parent)
 
 
 def _fsync_dir(folder: Path) -> None:
