@@ -80,3 +80,48 @@ def test_unknown_layout_lists_the_named_ones():
 def test_sample_name_parses_fields_and_rejects_other_names():
     assert SampleName.parse("S017C003P020R001A059.skeleton") == SampleName(17, 3, 20, 1, 59)
     assert SampleName.parse("a01_s01_e00_v01") is None
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("center", "spine"), ("center", 1.5), ("center", None), ("root", True), ("root", "2")],
+)
+def test_layout_dict_with_a_non_integer_joint_index_names_the_field_and_file(key, value):
+    d = dict(skeleton_from_edges([(1, 0), (2, 1)], center=1).to_dict(), **{key: value})
+
+    with pytest.raises(ConfigError) as info:
+        Skeleton.from_dict(d, where="data/ucla/meta.json")
+
+    assert info.value.key == f"skeleton.{key}"
+    assert str(info.value).startswith(f"data/ucla/meta.json: skeleton.{key}: must be an integer")
+    assert "fix: give a 0-based joint index" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [({"inward": [[1, 1]]}, "skeleton.inward"), ({"inward": [[1, "a"]]}, "skeleton.inward"),
+     ({"center": 9}, "skeleton.center"), ({"joints": "ab"}, "skeleton.joints")],
+)  # fmt: skip
+def test_layout_dict_with_bad_edges_or_joints_names_the_file(change, key):
+    d = dict(skeleton_from_edges([(1, 0), (2, 1)], center=1).to_dict(), **change)
+
+    with pytest.raises(ConfigError, match=rf"(?s)^data/x/meta\.json: {key}: .*fix: ") as info:
+        Skeleton.from_dict(d, where="data/x/meta.json")
+
+    assert info.value.key == key
+
+
+def test_layout_dict_without_a_centre_names_the_missing_field():
+    d = skeleton_from_edges([(1, 0)], center=0).to_dict()
+    del d["center"]
+
+    with pytest.raises(ConfigError, match=r"meta\.json: skeleton\.center: is missing"):
+        Skeleton.from_dict(d, where="meta.json")
+
+
+def test_layout_from_edges_accepts_numpy_integers_and_refuses_a_float_centre():
+    s = skeleton_from_edges(np.array([[1, 0], [2, 1]]), center=np.int64(1))
+
+    assert (s.inward, s.center) == (((1, 0), (2, 1)), 1)
+    with pytest.raises(ConfigError, match=r"skeleton\.center: must be an integer joint index"):
+        skeleton_from_edges([(1, 0)], center=0.5)

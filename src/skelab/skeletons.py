@@ -14,9 +14,11 @@ apostrophes where the upstream README uses U+2019 (A57, A109, A117).
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 
@@ -301,20 +303,39 @@ class Skeleton:
         }
 
     @classmethod
-    def from_dict(cls, d: dict, *, where: str | None = None) -> Skeleton:
-        """Inverse of `to_dict`, checked like `skeleton_from_edges`."""
-        try:
-            return skeleton_from_edges(
-                d["inward"], center=d["center"], joints=d["joints"], name=d["name"],
-                root=d.get("root"),
-            )  # fmt: skip
-        except (KeyError, TypeError, ValueError) as err:
+    def from_dict(cls, d: object, *, where: str | Path | None = None) -> Skeleton:
+        """Inverse of `to_dict`, checked like `skeleton_from_edges`; errors name `where`."""
+        if not isinstance(d, dict):
             raise ConfigError(
-                "skeleton",
-                f"layout entry is incomplete ({err!r})",
-                fix="give name, joints, inward and center",
-                where=where,
-            ) from err
+                "skeleton", f"must be an object, got a {type(d).__name__}",
+                fix="give name, joints, inward and center", where=where,
+            )  # fmt: skip
+        for key in ("name", "joints", "inward", "center"):
+            if key not in d:
+                raise ConfigError(
+                    f"skeleton.{key}", "is missing",
+                    fix="give name, joints, inward and center", where=where,
+                )  # fmt: skip
+        joints = d["joints"]
+        if not isinstance(joints, list | tuple) or not all(isinstance(j, str) for j in joints):
+            raise ConfigError(
+                "skeleton.joints", f"must be a list of joint names, got {joints!r:.80}",
+                fix='give one name per joint, e.g. ["hip", "spine", "neck"]', where=where,
+            )  # fmt: skip
+        return skeleton_from_edges(
+            d["inward"], center=d["center"], joints=joints, name=str(d["name"]),
+            root=d.get("root"), where=where,
+        )  # fmt: skip
+
+
+def _as_index(key: str, value: object, where: str | Path | None) -> int:
+    """`value` as a joint index, or a ConfigError naming `key` (floats and bools are refused)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ConfigError(
+            key, f"must be an integer joint index, got {value!r:.80}",
+            fix="give a 0-based joint index, e.g. 1", where=where,
+        )  # fmt: skip
+    return int(value)
 
 
 def skeleton_from_edges(
@@ -325,42 +346,44 @@ def skeleton_from_edges(
     joints: list[str] | tuple[str, ...] | None = None,
     name: str = "custom",
     root: int | None = None,
+    where: str | Path | None = None,
 ) -> Skeleton:
     """A user's own layout from (child, parent) pairs of 0-based joint indices and a centre joint.
 
     The joint count is `len(joints)`, else `num_joints`, else the largest index + 1. Every
-    index must be in range and no edge may join a joint to itself.
+    index must be an integer in range and no edge may join a joint to itself. Errors name the
+    field (`skeleton.inward`, `skeleton.center`, `skeleton.root`) and `where`, the file the
+    layout came from, when the caller gives it.
     """
     try:
-        pairs = tuple((int(i), int(j)) for i, j in edges)
+        pairs = tuple((operator.index(i), operator.index(j)) for i, j in edges)
     except (TypeError, ValueError) as err:
         raise ConfigError(
             "skeleton.inward", f"edges must be pairs of integers ({err})",
-            fix="write one `child parent` pair of 0-based joint indices per line",
+            fix="write one `child parent` pair of 0-based joint indices per line", where=where,
         ) from err  # fmt: skip
+    center = _as_index("skeleton.center", center, where)
+    root = None if root is None else _as_index("skeleton.root", root, where)
     if joints is not None:
         v = len(joints)
     elif num_joints is not None:
         v = int(num_joints)
     else:
-        v = 1 + max((max(e) for e in pairs), default=int(center))
+        v = 1 + max((max(e) for e in pairs), default=center)
     names = tuple(joints) if joints is not None else tuple(f"joint_{k}" for k in range(v))
     bad = [e for e in pairs if min(e) < 0 or max(e) >= v or e[0] == e[1]]
     if bad:
         raise ConfigError(
             "skeleton.inward", f"edges {bad[:3]} are self-loops or outside joints 0..{v - 1}",
-            fix="use 0-based indices below the joint count, one edge per joint pair",
+            fix="use 0-based indices below the joint count, one edge per joint pair", where=where,
         )  # fmt: skip
     for key, value in (("center", center), ("root", root)):
-        if value is not None and not 0 <= int(value) < v:
+        if value is not None and not 0 <= value < v:
             raise ConfigError(
                 f"skeleton.{key}", f"joint {value} is outside 0..{v - 1}",
-                fix=f"give a 0-based joint index below {v}",
+                fix=f"give a 0-based joint index below {v}", where=where,
             )  # fmt: skip
-    return Skeleton(
-        name=name, joints=names, inward=pairs, center=int(center),
-        root=None if root is None else int(root),
-    )  # fmt: skip
+    return Skeleton(name=name, joints=names, inward=pairs, center=center, root=root)
 
 
 NTU25 = Skeleton(

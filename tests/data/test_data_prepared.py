@@ -80,6 +80,21 @@ def test_changed_checksum_is_detected(tmp_path):
     assert sd.verify_prepared(folder) == ["train_x.npy"]
 
 
+def test_non_integer_centre_in_meta_names_the_file_and_the_field(tmp_path):
+    _npz(tmp_path / "a.npz")
+    folder = sd.prepare(tmp_path / "a.npz", tmp_path / "p")
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["skeleton"]["center"] = "spine_mid"
+    (folder / "meta.json").write_text(json.dumps(meta))
+
+    with pytest.raises(DataFormatError) as info:
+        sd.load(folder, "train")
+
+    assert info.value.where == str(folder / "meta.json")
+    assert "skeleton.center: must be an integer joint index" in info.value.problem
+    assert "skelab data prepare" in info.value.fix
+
+
 def _rchar() -> int:
     for line in open("/proc/self/io"):
         if line.startswith("rchar"):

@@ -306,11 +306,10 @@ def open_prepared(folder: str | Path, split: str) -> SkeletonDataset:
     skeleton = meta.get("skeleton")  # folders made before layouts travelled hold NTU data
     try:
         skeleton = Skeleton.from_dict(skeleton, where=folder / "meta.json") if skeleton else NTU25
-    except (KeyError, TypeError, ValueError, SkelabError) as err:
-        why = err.problem if isinstance(err, SkelabError) else f"{type(err).__name__}: {err}"
+    except SkelabError as err:  # names the field; the fix here is to rebuild the folder
         raise DataFormatError(
             folder / "meta.json",
-            f"entry is damaged ({why})",
+            f"entry is damaged ({err.problem})",
             key="skeleton",
             fix=_rebuild(folder, meta),
         ) from err
