@@ -153,3 +153,15 @@ def test_save_kaggle_npz_writes_one_hot_float32_from_integer_labels(tmp_path):
     assert d["y_train"].dtype == np.float32 and d["y_train"].shape == (3, 60)
     assert d["y_train"].argmax(1).tolist() == [0, 5, 2]
     assert not list(tmp_path.glob(".*tmp*"))  # the temporary file was renamed away
+
+
+def test_save_kaggle_npz_that_fails_half_way_leaves_the_old_file_and_no_temporary(tmp_path):
+    x = np.ones((3, 4, 150), np.float32)
+    path = save_kaggle_npz(tmp_path / "s.npz", x, np.array([0, 5, 2]), x[:1], np.array([7]))
+    before = path.read_bytes()
+
+    with pytest.raises(DataFormatError, match="y_test"):  # train written, test labels wrong
+        save_kaggle_npz(path, x, np.array([0, 5, 2]), x[:1], np.array([7, 8]))
+
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.npz"]

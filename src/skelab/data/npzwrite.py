@@ -1,6 +1,6 @@
 """Writing NPZ files: streamed member by member, atomic, in the Kaggle or the 5-D layout.
 
-`NpzWriter` writes uncompressed members in chunks through a temporary file renamed into place,
+`NpzWriter` writes uncompressed members in chunks through `skelab.files.atomic_file`,
 so a 20 GB conversion needs about one chunk of memory and an interrupted one leaves nothing
 half-made. `save_kaggle_npz` writes arrays held in memory; `convert_npz` rewrites a file in the
 other layout without changing a value.
@@ -8,7 +8,7 @@ other layout without changing a value.
 
 from __future__ import annotations
 
-import os
+import contextlib
 import zipfile
 from pathlib import Path
 
@@ -32,23 +32,25 @@ from skelab.data.formats import (
     y_key,
 )
 from skelab.errors import DataFormatError
+from skelab.files import atomic_file
 
 
 class NpzWriter:
     """Write an uncompressed NPZ member by member, each member streamed in chunks.
 
-    The file appears under its name only when `close()` succeeds (written to a temporary file in
-    the same folder, then renamed), so an interrupted write leaves nothing half-made.
+    `with NpzWriter(path) as w:` writes through `skelab.files.atomic_file`: the file appears
+    under its name only when the block ends without an error, so an interrupted write leaves
+    nothing half-made.
     """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
-        self._zf = zipfile.ZipFile(self._tmp, "w", zipfile.ZIP_STORED, allowZip64=True)
-        self._open = None
+        self._stack = contextlib.ExitStack()
+        self._zf: zipfile.ZipFile | None = None
 
     def begin(self, key: str, shape: tuple[int, ...], dtype: np.dtype) -> _MemberStream:
+        if self._zf is None:
+            raise RuntimeError("NpzWriter writes inside `with NpzWriter(path) as w:` only")
         dtype = np.dtype(dtype)
         header = {
             "descr": np.lib.format.dtype_to_descr(dtype),
@@ -64,23 +66,20 @@ class NpzWriter:
         with self.begin(key, array.shape, array.dtype) as out:
             out.write(array)
 
-    def close(self) -> Path:
-        self._zf.close()
-        os.replace(self._tmp, self.path)
-        return self.path
-
-    def abort(self) -> None:
-        self._zf.close()
-        self._tmp.unlink(missing_ok=True)
-
     def __enter__(self) -> NpzWriter:
+        with contextlib.ExitStack() as stack:
+            fh = stack.enter_context(atomic_file(self.path))
+            self._zf = stack.enter_context(
+                zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED, allowZip64=True)
+            )
+            self._stack = stack.pop_all()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
+        # closes the zip (its central directory), then renames it into place, or on an error
+        # removes the temporary file
+        self._zf = None
+        self._stack.__exit__(exc_type, exc, tb)
 
 
 class _MemberStream:

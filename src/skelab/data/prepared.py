@@ -13,10 +13,11 @@ Layout of a folder made by `prepare(input, out_dir)`:
     test_*.npy           the same for the test split
 
 `prepare` streams the input in chunks (peak memory about two chunks, not the 10-20 GB of the
-NTU files), refuses NaN/inf and all-zero samples, and writes into a temporary folder that is
-renamed into place only when everything is written, so an interrupted run leaves nothing
-half-made. `open_prepared` reads meta.json and the small per-sample arrays and memory-maps x:
-no sample data is read.
+NTU files), refuses NaN/inf and all-zero samples, and hands the chunks to
+`skelab.data.writer.write_prepared`, the one writer of prepared folders: it fills a temporary
+folder that is swapped into place only when everything is written, so an interrupted run leaves
+nothing half-made. `open_prepared` reads meta.json and the small per-sample arrays and
+memory-maps x: no sample data is read.
 """
 
 from __future__ import annotations
@@ -24,9 +25,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import shutil
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,46 +34,21 @@ from skelab.data import formats
 from skelab.data.archive import reading
 from skelab.data.dataset import SkeletonDataset
 from skelab.data.scan import scan_split
+from skelab.data.writer import FORMAT, LAYOUT, VERSION, SplitStream, check_exists, write_prepared
 from skelab.errors import DataFormatError, SkelabError
 from skelab.skeletons import NTU25, Skeleton, class_names
 
-FORMAT = "skelab-prepared"
-VERSION = 1
-LAYOUT = "NTCVM"
+NPZ_AXES = "N, T, C (x, y, z), V (joints), M (persons)"
 
 
-class _HashingWriter:
-    """A binary file that hashes what is written to it."""
-
-    def __init__(self, path: Path) -> None:
-        self.fh = open(path, "wb")
-        self.sha = hashlib.sha256()
-
-    def write(self, data) -> None:
-        self.sha.update(data)
-        self.fh.write(data)
-
-    def close(self) -> str:
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
-        self.fh.close()
-        return "sha256:" + self.sha.hexdigest()
-
-
-def _write_npy_header(out: _HashingWriter, shape: tuple[int, ...], dtype: np.dtype) -> None:
-    header = {
-        "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
-        "fortran_order": False,
-        "shape": tuple(int(s) for s in shape),
-    }
-    np.lib.format.write_array_header_1_0(out, header)
-
-
-def _save_small(folder: Path, name: str, array: np.ndarray) -> str:
-    out = _HashingWriter(folder / name)
-    _write_npy_header(out, array.shape, array.dtype)
-    out.write(memoryview(np.ascontiguousarray(array)).cast("B"))
-    return out.close()
+def _npz_chunks(
+    src: formats.SplitSource, progress: formats.Progress | None
+) -> Iterator[np.ndarray]:
+    """A split of the NPZ in the folder's (n, T, C, V, M) order, chunk by chunk; `scan_split`
+    checks each chunk first, so a bad value is reported with the NPZ's file, key and sample."""
+    for start, chunk in formats.iter_x_chunks(src, progress=progress):
+        scan_split(src, chunks=[(start, chunk)])
+        yield formats.to_ntmvc(chunk, src.layout).transpose(0, 1, 4, 3, 2)
 
 
 def prepare(
@@ -95,10 +69,7 @@ def prepare(
             "is a folder; prepare converts an NPZ file",
             fix="pass the .npz (a prepared folder is already usable)",
         )
-    if out_dir.exists() and not overwrite:
-        raise DataFormatError(
-            out_dir, "already exists", fix="choose another OUT_DIR or pass --overwrite"
-        )
+    check_exists(out_dir, overwrite)
     info = formats.inspect_npz(input_path)
     labels = {split: formats.read_labels(src) for split, src in info.splits.items()}
     num_classes = formats.infer_num_classes(list(labels.values()), info.num_classes)
@@ -110,66 +81,28 @@ def prepare(
             num_classes,
             fix="store one-hot labels of the right width",
         )
-
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        splits_meta, checksums = {}, {}
-        for split, src in info.splits.items():
-            n, t = src.num_samples, src.num_frames
-            x_name = f"{split}_x.npy"
-            x_shape = (n, t, formats.NUM_COORDS, formats.NUM_JOINTS, formats.NUM_PERSONS)
-            out = _HashingWriter(tmp / x_name)
-            _write_npy_header(out, x_shape, np.dtype(np.float32))
-
-            def write(_start: int, ntmvc: np.ndarray, out: _HashingWriter = out) -> None:
-                data = np.ascontiguousarray(ntmvc.transpose(0, 1, 4, 3, 2), dtype=np.float32)
-                out.write(memoryview(data).cast("B"))
-
-            stats = scan_split(src, each=write, progress=progress)
-            checksums[x_name] = out.close()
-            small = {"y": labels[split], "lengths": stats.lengths, "persons": stats.persons}
-            for name, arr in small.items():
-                checksums[f"{split}_{name}.npy"] = _save_small(
-                    tmp, f"{split}_{name}.npy", arr.astype(np.int64)
-                )
-            splits_meta[split] = {
-                "num_samples": n,
-                "num_frames": t,
-                "x": {"file": x_name, "shape": list(x_shape), "dtype": "float32"},
-                **{name: f"{split}_{name}.npy" for name in small},
-            }
-        meta = {
-            "format": FORMAT,
-            "version": VERSION,
-            "layout": LAYOUT,
-            "layout_axes": "N, T, C (x, y, z), V (joints), M (persons)",
-            "source": {
-                "path": str(input_path.resolve()),
-                "bytes": input_path.stat().st_size,
-                "layout": info.layout,
-            },
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "num_classes": num_classes,
-            "class_names": list(class_names(num_classes)),
-            "skeleton": NTU25.to_dict(),
-            "splits": splits_meta,
-            "checksums": checksums,
-        }
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
-        if out_dir.exists():  # overwrite: swap the old folder out only once the new one is whole
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+    shape = (formats.NUM_COORDS, formats.NUM_JOINTS, formats.NUM_PERSONS)
+    streams = {
+        split: SplitStream(
+            (src.num_samples, src.num_frames, *shape), _npz_chunks(src, progress), labels[split]
+        )
+        for split, src in info.splits.items()
+    }
+    source = {
+        "path": str(input_path.resolve()),
+        "bytes": input_path.stat().st_size,
+        "layout": info.layout,
+    }
+    return write_prepared(
+        out_dir,
+        streams,
+        num_classes=num_classes,
+        class_names=list(class_names(num_classes)),
+        skeleton=NTU25,
+        source=source,
+        overwrite=overwrite,
+        layout_axes=NPZ_AXES,
+    )
 
 
 def _rebuild(folder: Path, meta: object = None) -> str:

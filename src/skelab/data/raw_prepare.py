@@ -31,6 +31,7 @@ from skelab.data.ntu_missing import missing_samples
 from skelab.data.raw import SkeletonFileError, read_skeleton
 from skelab.data.writer import SplitStream, check_exists, write_prepared
 from skelab.errors import ConfigError, DataFormatError
+from skelab.files import atomic_write
 from skelab.skeletons import NTU25, SampleName, class_names, is_train
 
 BENCHMARKS = {"ntu60": ("xsub", "xview"), "ntu120": ("xsub", "xset")}
@@ -186,9 +187,7 @@ class _Work:
             self.status = np.load(folder / "status.npy")
 
     def _save_status(self) -> None:
-        tmp = self.folder / "status.tmp.npy"
-        np.save(tmp, self.status)
-        os.replace(tmp, self.folder / "status.npy")
+        atomic_write(self.folder / "status.npy", lambda fh: np.save(fh, self.status))
 
     def commit(self, results: list[tuple[int, np.ndarray | None, dict | None]]) -> None:
         """Stage the rows, then log the skips, then record all of them as finished."""
