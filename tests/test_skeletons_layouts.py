@@ -10,6 +10,7 @@ from skelab.skeletons import (
     NWUCLA20,
     SampleName,
     Skeleton,
+    bone_pairs,
     get_skeleton,
     list_skeletons,
     skeleton_from_edges,
@@ -125,3 +126,41 @@ def test_layout_from_edges_accepts_numpy_integers_and_refuses_a_float_centre():
     assert (s.inward, s.center) == (((1, 0), (2, 1)), 1)
     with pytest.raises(ConfigError, match=r"skeleton\.center: must be an integer joint index"):
         skeleton_from_edges([(1, 0)], center=0.5)
+
+
+def test_ntu25_bones_from_its_graph_are_ctrgcn_bone_pairs():
+    derived = set(enumerate(get_skeleton("ntu25").bone_parents))
+
+    assert derived == set(bone_pairs("ctrgcn"))  # feeders/bone_pairs.py, (21, 21) included
+
+
+def test_nwucla20_bones_from_its_graph_are_ctrgcn_ucla_feeder_pairs():
+    one_based = [(v + 1, p + 1) for v, p in enumerate(NWUCLA20.bone_parents)]
+
+    assert one_based == [
+        (1, 2), (2, 3), (3, 3), (4, 3), (5, 3), (6, 5), (7, 6), (8, 7), (9, 3), (10, 9),
+        (11, 10), (12, 11), (13, 1), (14, 13), (15, 14), (16, 15), (17, 1), (18, 17), (19, 18),
+        (20, 19),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["openpose18", "coco17"])
+def test_named_layout_bones_pair_every_joint_with_its_parent_and_the_root_with_itself(name):
+    s = get_skeleton(name)
+
+    parents = s.bone_parents
+
+    assert parents[s.graph_root] == s.graph_root
+    assert {(v, p) for v, p in enumerate(parents) if v != s.graph_root} == set(s.inward)
+
+
+@pytest.mark.parametrize(
+    ("edges", "match"),
+    [([(1, 0)], r"joints \[2\] have no parent edge"),
+     ([(1, 0), (2, 0), (2, 1)], r"joints \[2\] have a parent edge too many")],
+)  # fmt: skip
+def test_layout_without_a_parent_for_every_joint_has_no_bones(edges, match):
+    s = skeleton_from_edges(edges, center=0, num_joints=3, name="partial")
+
+    with pytest.raises(ConfigError, match=rf"(?s)'partial' has no bone definition: {match}.*fix:"):
+        _ = s.bone_parents

@@ -292,6 +292,33 @@ class Skeleton:
             ]
         )
 
+    @cached_property
+    def bone_parents(self) -> tuple[int, ...]:
+        """`parent[v]` of every joint: the bone of joint v is joint v - joint parent[v].
+
+        CTR-GCN's rule: each inward edge (child, parent) is a bone and the graph root pairs
+        with itself (a zero bone). For ntu25 this gives `feeders/bone_pairs.py`'s 25 pairs, for
+        nwucla20 `feeder_ucla.py`'s 20. A layout whose edges do not give every joint but the
+        root exactly one parent has no bone definition: ConfigError.
+        """
+        root = self.graph_root
+        parents: list[list[int]] = [[] for _ in range(self.num_joints)]
+        for child, parent in self.inward:
+            parents[child].append(parent)
+        orphans = [v for v, p in enumerate(parents) if not p and v != root]
+        several = [v for v, p in enumerate(parents) if len(p) > 1 or (p and v == root)]
+        if orphans or several:
+            what = [f"joints {orphans[:5]} have no parent edge"] if orphans else []
+            what += [f"joints {several[:5]} have a parent edge too many"] if several else []
+            raise ConfigError(
+                "skeleton.inward",
+                f"layout {self.name!r} has no bone definition: {' and '.join(what)} "
+                f"(each joint but the root {root} needs exactly one `child parent` edge)",
+                fix="use data.modality=joint or motion, or give the layout one edge per joint "
+                "towards its root",
+            )
+        return tuple(p[0] if p else root for p in parents)
+
     def to_dict(self) -> dict[str, object]:
         """The layout as plain JSON values (what a prepared folder's meta.json stores)."""
         return {

@@ -1,7 +1,8 @@
-"""Whole-batch tensor ops on NTU skeletons used by the batch transforms.
+"""Whole-batch tensor ops on skeletons used by the batch transforms.
 
-Bone and motion streams, CTR-GCN's rotation matrices, and SkateFormer's training augmentation
-(intra-instance ops and skeleton-AdaIN). Facts from reference/ntu-data.md §5 and
+Bone streams (of any layout with bones; SkateFormer's and Hyper-GCN's pairs are NTU's), motion,
+CTR-GCN's rotation matrices, and SkateFormer's training augmentation (intra-instance ops and
+skeleton-AdaIN). Facts from reference/ntu-data.md §5 and
 reference/models-transformer.md §1.13; `skelab.data.transforms` explains how they are used.
 """
 
@@ -14,7 +15,8 @@ import torch
 from torch import Tensor
 
 from skelab.data.styles import SKATEFORMER_AUGMENTS
-from skelab.skeletons import NTU_FLIP_PERMUTATION, bone_pairs
+from skelab.errors import ConfigError
+from skelab.skeletons import NTU25, NTU_FLIP_PERMUTATION, Skeleton, bone_pairs
 
 
 def _parents(pairs: tuple[tuple[int, int], ...]) -> tuple[int, ...]:
@@ -31,6 +33,25 @@ SKATEFORMER_PARENT = _parents(bone_pairs("skateformer"))
 HYPERGCN_PARENT = tuple(
     {21: 7, 22: 7, 23: 11, 24: 11}.get(v, p) for v, p in enumerate(CTRGCN_PARENT)
 )
+
+
+def stream_parents(style: str, modality: str, skeleton: Skeleton) -> tuple[int, ...] | None:
+    """The bone parents a transform style uses on data of `skeleton`'s layout, None if none.
+
+    The ctrgcn style takes the layout's own bones (`Skeleton.bone_parents`), and only for a
+    bone modality, so a layout without bones still gives joint and motion streams. SkateFormer
+    and Hyper-GCN reorder and pair NTU's 25 joints, so their styles refuse any other layout.
+    """
+    if style == "ctrgcn":
+        return skeleton.bone_parents if modality.startswith("bone") else None
+    if skeleton != NTU25:
+        raise ConfigError(
+            "data.style",
+            f"{style!r} uses NTU's 25-joint order and bone pairs, but the data's layout is "
+            f"{skeleton.name!r} ({skeleton.num_joints} joints)",
+            fix="--set data.style=ctrgcn (its bones follow the data's layout)",
+        )
+    return SKATEFORMER_PARENT if style == "skateformer" else HYPERGCN_PARENT
 
 
 def _path_matrix(parent: tuple[int, ...]) -> np.ndarray:

@@ -6,14 +6,15 @@ reference/models-transformer.md §1.13, §3.10, §4):
 * ``"ctrgcn"``: CTR-GCN `feeders/feeder_ntu.py` + `feeders/tools.py` (`valid_crop_resize`,
   `random_rot`) and `feeders/bone_pairs.py`. Crop the valid frames (train: ratio U(p_lo, p_hi),
   at least 64 frames; test: centre crop keeping 0.95), resize to the window with linear
-  interpolation (align_corners=False), rotate (train), then bone and motion.
-* ``"skateformer"``: SkateFormer `feeders/feeder_ntu.py` with `partition=True` and
+  interpolation (align_corners=False), rotate (train), then bone and motion. Any joint layout:
+  bones are `Skeleton.bone_parents` of the data's layout (for ntu25, `bone_pairs.py`'s pairs).
+* ``"skateformer"`` (ntu25 only): SkateFormer `feeders/feeder_ntu.py` with `partition=True` and
   `tools.valid_crop_uniform`: crop (at least `thres` frames), uniform sampling with `index_t`,
   train-time augmentation 'a123489' (intra-instance, p 0.5) and skeleton-AdaIN (inter-instance,
   p 0.2), bone (SkateFormer's pairs) and motion, then the 24-point reorder.
-* ``"hypergcn"``: Hyper-GCN `feeders/feeder_ntu.py`: the CTR-GCN steps, with the joint stream
-  centred on joint 21 (slot 20 keeps its absolute trajectory), Hyper-GCN's bone pairs with slot 20
-  absolute, motion of the uncentred joints.
+* ``"hypergcn"`` (ntu25 only): Hyper-GCN `feeders/feeder_ntu.py`: the CTR-GCN steps, with the
+  joint stream centred on joint 21 (slot 20 keeps its absolute trajectory), Hyper-GCN's bone
+  pairs with slot 20 absolute, motion of the uncentred joints.
 
 How the batch version works: `plan()` turns the valid lengths into source-frame indices for
 every output frame (two per frame, blended by a weight, which covers crop + linear resize and
@@ -63,10 +64,11 @@ from skelab.data.skeleton_ops import (
     rotation_np,
     rotation_xyz,
     skateformer_augment,
+    stream_parents,
 )
 from skelab.data.styles import MODALITIES, SKATEFORMER_AUGMENTS, SKATEFORMER_INTER_P, STYLES
 from skelab.errors import ConfigError
-from skelab.skeletons import SKATEFORMER_24_ORDER
+from skelab.skeletons import NTU25, SKATEFORMER_24_ORDER, Skeleton
 
 __all__ = [  # rotation_xyz, bones, motion and the parents are re-exported from skeleton_ops
     "CTRGCN_PARENT",
@@ -88,7 +90,7 @@ PAST_END = np.iinfo(np.int32).max  # a plan frame index that reads zeros on any 
 
 @dataclass
 class TransformOutput:
-    x: Tensor  # (N, 3, W, V, 2), V = 25, or 24 for the skateformer style
+    x: Tensor  # (N, C, W, V, M), V of the layout, or 24 for the skateformer style
     index_t: Tensor | None  # (N, W) float, skateformer style only
 
 
@@ -157,9 +159,12 @@ def gather_frames(x: Tensor, rows: Tensor, frames: Tensor) -> Tensor:
 class BatchTransform:
     """Window sampling, augmentation and modality of a batch, per upstream feeder style.
 
-    `t(x, lengths, generator=None, labels=None)` takes x (N, 3, T, 25, 2) on any device and the
+    `t(x, lengths, generator=None, labels=None)` takes x (N, C, T, V, M) on any device and the
     valid lengths (N,), and returns `TransformOutput(x, index_t)`. `labels` (N,) are used only by
     SkateFormer's skeleton-AdaIN (skipped without them).
+
+    `skeleton` is the data's joint layout (`ds.skeleton`, default NTU's): the ctrgcn style's
+    bones follow it; the skateformer and hypergcn styles refuse any layout but NTU's.
 
     `min_crop` is upstream's `thres` (the shortest crop, 64 upstream; `data.thres`). `augment`,
     `intra_p` and `inter_p` are SkateFormer's `aug_method`, `intra_p` and `inter_p` (training
@@ -183,6 +188,7 @@ class BatchTransform:
         intra_p: float = 0.5,
         inter_p: float | None = None,
         observe: float = 1.0,
+        skeleton: Skeleton = NTU25,
     ) -> None:
         if style not in STYLES:
             raise ConfigError(
@@ -225,6 +231,8 @@ class BatchTransform:
                 f"must be in (0, 1] and is for evaluation only, got {observe!r} (train={train})",
                 fix="e.g. observe=0.5 on a test transform (train=False) to see half of each clip",
             )
+        self.skeleton = skeleton
+        self._parent = stream_parents(style, modality, skeleton)  # fails here, not mid-epoch
         self.observe = float(observe)
         self.style, self.window, self.modality, self.train = style, int(window), modality, train
         self.p_interval = p
@@ -246,7 +254,7 @@ class BatchTransform:
 
     @property
     def num_joints(self) -> int:
-        return 24 if self.style == "skateformer" else 25
+        return 24 if self.style == "skateformer" else self.skeleton.num_joints
 
     # ---------------------------------------------------------------------------------------
     # Temporal plan (CPU, NumPy over the batch; draws from the torch generator)
@@ -383,12 +391,19 @@ class BatchTransform:
     # Batch ops on the data's device
 
     def apply(self, src: Tensor, plan: SamplePlan, generator: torch.Generator | None = None):
-        """src (N, S, C=3, V=25, M=2): the plan's source frames, frame-major as read from disk
+        """src (N, S, C, V, M): the plan's source frames, frame-major as read from disk
         -> TransformOutput."""
         _check_generator(generator)
         dev, w_ = src.device, self.window
         weight = plan.weight.to(dev)[:, None, :, None, None]  # (N, 1, W, 1, 1)
         n, _, c, v, m = src.shape
+        if self._parent is not None and v != len(self._parent):  # bones or an NTU-only style
+            raise ConfigError(
+                "data.modality",
+                f"{self.modality!r} ({self.style} style) was built for layout "
+                f"{self.skeleton.name!r} ({len(self._parent)} joints), the data has {v}",
+                fix="build the transform with the data's layout, skeleton=ds.skeleton",
+            )
         x = torch.empty(n, c, w_, v, m, dtype=src.dtype, device=dev)  # (N, C, W, V, M)
         # blend straight into the model's layout: one pass, no separate transpose copy
         slots = src.transpose(1, 2)  # (N, C, S, V, M) view
@@ -431,22 +446,16 @@ class BatchTransform:
         return self.apply(gather_frames(x, plan.rows, plan.frames), plan, generator)
 
     def _modality(self, x: Tensor) -> Tensor:
-        m = self.modality
-        if self.style == "hypergcn":
-            c = HYPERGCN_CENTER
-            if m == "joint":
-                out = x - x[:, :, :, c : c + 1]
-                out[:, :, :, c] = x[:, :, :, c]  # joint 21 keeps its absolute trajectory
-                return out
-            if m == "motion":
-                return motion(x)
-            b = bones(x, HYPERGCN_PARENT)
-            b[:, :, :, c] = x[:, :, :, c]
-            return b if m == "bone" else motion(b)
-        parent = SKATEFORMER_PARENT if self.style == "skateformer" else CTRGCN_PARENT
-        if m == "joint":
-            return x
+        m, c = self.modality, HYPERGCN_CENTER
         if m == "motion":
             return motion(x)
-        b = bones(x, parent)
+        if m == "joint":
+            if self.style != "hypergcn":
+                return x
+            out = x - x[:, :, :, c : c + 1]
+            out[:, :, :, c] = x[:, :, :, c]  # joint 21 keeps its absolute trajectory
+            return out
+        b = bones(x, self._parent)
+        if self.style == "hypergcn":
+            b[:, :, :, c] = x[:, :, :, c]
         return b if m == "bone" else motion(b)

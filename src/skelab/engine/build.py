@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from skelab.engine.config import Config
 from skelab.engine.distributed import DistInfo
 from skelab.errors import ConfigError
+from skelab.skeletons import NTU25, Skeleton
 
 
 class BatchLike(Protocol):
@@ -101,9 +102,12 @@ def build_optimizer(cfg: Config, model: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=o.lr, betas=o.betas, weight_decay=o.weight_decay)
 
 
-def build_transform(cfg: Config, *, train: bool, observe: float = 1.0) -> Any:
+def build_transform(
+    cfg: Config, *, train: bool, observe: float = 1.0, skeleton: Skeleton = NTU25
+) -> Any:
     """The `skelab.data.BatchTransform` of the training or the test split; `observe` < 1 keeps
-    only that first share of each test clip (early-action evaluation)."""
+    only that first share of each test clip (early-action evaluation). `skeleton` is the data's
+    joint layout (`ds.skeleton`): bone streams follow its graph."""
     import skelab.data as sd
 
     d = cfg.data
@@ -119,6 +123,7 @@ def build_transform(cfg: Config, *, train: bool, observe: float = 1.0) -> Any:
         intra_p=d.intra_p,
         inter_p=d.inter_p,
         observe=observe,
+        skeleton=skeleton,
     )
 
 
@@ -231,7 +236,7 @@ def build_run_loaders(
             ds,
             batch_size=batch_size,
             train=is_train,
-            transform=build_transform(cfg, train=is_train),
+            transform=build_transform(cfg, train=is_train, skeleton=test_ds.skeleton),
             device=str(device),
             seed=cfg.train.seed,
             rank=rank,
