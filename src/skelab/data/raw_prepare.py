@@ -31,7 +31,7 @@ from skelab.data.ntu_missing import missing_samples
 from skelab.data.raw import SkeletonFileError, read_skeleton
 from skelab.data.writer import SplitStream, check_exists, write_prepared
 from skelab.errors import ConfigError, DataFormatError
-from skelab.files import atomic_write
+from skelab.files import atomic_write, atomic_write_text
 from skelab.skeletons import NTU25, SampleName, class_names, is_train
 
 BENCHMARKS = {"ntu60": ("xsub", "xview"), "ntu120": ("xsub", "xset")}
@@ -182,7 +182,7 @@ class _Work:
             self.status = np.zeros(len(splits), dtype=np.int8)
             self._save_status()
             (folder / "skipped.jsonl").write_text("")
-            (folder / "plan.json").write_text(json.dumps(plan))
+            atomic_write_text(folder / "plan.json", json.dumps(plan))  # last: marks it resumable
         else:
             self.status = np.load(folder / "status.npy")
 
