@@ -66,3 +66,18 @@ def test_atomic_dir_refuses_to_replace_without_overwrite(tmp_path):
     (tmp_path / "x").mkdir()
     with pytest.raises(FileExistsError), atomic_dir(tmp_path / "x"):
         pass
+
+
+def test_atomic_writes_keep_the_usual_permissions(tmp_path):
+    from skelab.files import atomic_dir
+
+    old = os.umask(0o022)
+    try:
+        f = atomic_write_text(tmp_path / "a.txt", "x")
+        with atomic_dir(tmp_path / "d"):
+            pass
+    finally:
+        os.umask(old)
+
+    assert f.stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755

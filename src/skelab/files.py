@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -32,7 +32,9 @@ def atomic_file(path: str | Path) -> Iterator[IO[bytes]]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = _temp_name(path)
+    # 0o666 less the umask, as open() would give the final file (mkstemp would make it 0o600)
+    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "w+b") as fh:
             yield fh
@@ -43,6 +45,11 @@ def atomic_file(path: str | Path) -> Iterator[IO[bytes]]:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def _temp_name(path: Path) -> Path:
+    """A fresh hidden name beside `path`, unique across processes and threads."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
 
 
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
@@ -63,7 +70,8 @@ def atomic_dir(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     if path.exists() and not overwrite:
         raise FileExistsError(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp = _temp_name(path)
+    tmp.mkdir()  # the umask's mode, as a plain mkdir would give (mkdtemp would make it 0o700)
     try:
         yield tmp
         if path.exists():
