@@ -9,6 +9,7 @@ from skelab.engine.build import build_transform
 from skelab.engine.configfile import from_dict
 from skelab.engine.presets import load_config
 from skelab.errors import ConfigError
+from skelab.skeletons import NTU25
 
 PRESET = "ntu60-xsub/skateformer-joint"
 OFF = ["data.aug_method=''", "data.inter_p=0"]
@@ -31,15 +32,15 @@ def test_skateformer_preset_lists_upstreams_augmentations():
 def test_run_transform_takes_the_keys():
     cfg = load_config(PRESET, ["data.aug_method=a12", "data.intra_p=0.3", "data.thres=40"])
 
-    t = build_transform(cfg, train=True)
+    t = build_transform(cfg, train=True, skeleton=NTU25)
 
     assert (t.augment, t.intra_p, t.inter_p, t.min_crop) == ("a12", 0.3, 0.2, 40)
 
 
 def test_training_batches_with_augmentations_off_are_deterministic():
     x, lengths, labels = _whole_clips()
-    off = build_transform(load_config(PRESET, OFF), train=True)
-    on = build_transform(load_config(PRESET), train=True)
+    off = build_transform(load_config(PRESET, OFF), train=True, skeleton=NTU25)
+    on = build_transform(load_config(PRESET), train=True, skeleton=NTU25)
 
     a = off(x, lengths, torch.Generator().manual_seed(1), labels)
     b = off(x, lengths, torch.Generator().manual_seed(2), labels)
@@ -52,8 +53,10 @@ def test_training_batches_with_augmentations_off_are_deterministic():
 
 def test_training_batches_with_augmentations_off_equal_the_plain_clips():
     x, lengths, labels = _whole_clips()
-    off = build_transform(load_config(PRESET, OFF), train=True)
-    test = build_transform(load_config(PRESET, ["data.test_p_interval=1.0"]), train=False)
+    off = build_transform(load_config(PRESET, OFF), train=True, skeleton=NTU25)
+    test = build_transform(
+        load_config(PRESET, ["data.test_p_interval=1.0"]), train=False, skeleton=NTU25
+    )
 
     a = off(x, lengths, torch.Generator().manual_seed(3), labels)
 
@@ -80,12 +83,12 @@ def test_config_without_the_keys_trains_with_upstreams_augmentations():
     # an own YAML, or the config.yaml of a run made before these keys existed
     cfg = from_dict({"model": {"name": "skateformer"}, "data": {"style": "skateformer"}})
 
-    t = build_transform(cfg, train=True)
+    t = build_transform(cfg, train=True, skeleton=NTU25)
 
     assert (t.augment, t.intra_p, t.inter_p, t.min_crop) == ("a123489", 0.5, 0.2, 64)
 
 
 def test_other_styles_have_no_augmentation_by_default():
-    t = build_transform(from_dict({"data": {"style": "ctrgcn"}}), train=True)
+    t = build_transform(from_dict({"data": {"style": "ctrgcn"}}), train=True, skeleton=NTU25)
 
     assert (t.augment, t.inter_p) == ("", 0.0)

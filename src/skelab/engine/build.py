@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from skelab.engine.config import Config
 from skelab.engine.distributed import DistInfo
 from skelab.errors import ConfigError
-from skelab.skeletons import NTU25, Skeleton
+from skelab.skeletons import Skeleton
 
 
 class BatchLike(Protocol):
@@ -102,9 +102,7 @@ def build_optimizer(cfg: Config, model: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=o.lr, betas=o.betas, weight_decay=o.weight_decay)
 
 
-def build_transform(
-    cfg: Config, *, train: bool, observe: float = 1.0, skeleton: Skeleton = NTU25
-) -> Any:
+def build_transform(cfg: Config, *, train: bool, skeleton: Skeleton, observe: float = 1.0) -> Any:
     """The `skelab.data.BatchTransform` of the training or the test split; `observe` < 1 keeps
     only that first share of each test clip (early-action evaluation). `skeleton` is the data's
     joint layout (`ds.skeleton`): bone streams follow its graph."""

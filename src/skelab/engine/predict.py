@@ -139,7 +139,7 @@ def predict(
             ds,
             batch_size=cfg.train.test_batch_size,
             train=False,
-            transform=build_transform(cfg, train=False),
+            transform=build_transform(cfg, train=False, skeleton=ds.skeleton),
             device=str(device),
             seed=cfg.train.seed,
         )
