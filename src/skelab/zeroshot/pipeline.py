@@ -369,13 +369,16 @@ class RunResult:
                 f"{cell(vals[k], spread[k] if spread else None):>{w}}" for k in FIGURES
             )
             lines.append(f"{label:34}{cells}")
-        r0 = self.runs[0]
         lines += [
             "how the cycle was chosen: skelab takes the cycle whose validation-unseen ZSL is "
             "best in the VAE trained on the validation split ("
             + ", ".join(f"seed {r.seed}: cycle {r.cycle}" for r in self.runs)
-            + f"); gate T={r0.gate['temperature']:g}, threshold {r0.gate['threshold']:g} "
-            "searched on the validation hold-out.",
+            + "); gate temperature and threshold searched on the validation hold-out ("
+            + ", ".join(
+                f"seed {r.seed}: T={r.gate['temperature']:g}, {r.gate['threshold']:g}"
+                for r in self.runs
+            )
+            + ").",
             "upstream rule: the cycle with the best test ZSL ("
             + ", ".join(f"seed {r.seed}: cycle {r.upstream['cycle']}" for r in self.runs)
             + "); gate T=2, threshold 0.5. It looks at test labels: optimistic, for "
