@@ -130,7 +130,7 @@ def readme_table(rows: list[dict[str, Any]], *, cpu: str) -> str:
     )
     lines = [
         f"| {r['model']} | {r['params'] / 1e6:.2f} M | {r['gflops_per_sample']:.2f} | "
-        f"{r['cpu_train_samples_per_s']:.1f} | {r['batch']} x {r['window']} | "
+        f"{r['cpu_train_samples_per_s']:.3g} | {r['batch']} x {r['window']} | "
         f"{r['fp32_gib']:.2f} | {r['bf16_gib']:.2f} | "
         f"{r['fp32_largest_batch_8gib']} / {r['bf16_largest_batch_8gib']} |"
         for r in rows
