@@ -55,7 +55,8 @@ def memory_entry(fp32: MemoryProbe, bf16: MemoryProbe, batch: int, window: int) 
 def memory_table(
     presets: list[str] | None = None, *, progress: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
-    """The content of `configs/_memory.json` for `presets` (default: every shipped preset)."""
+    """The content of `configs/_memory.json` for `presets` (default: every shipped preset);
+    `progress(name)` is called once per preset."""
     from skelab.engine.presets import list_presets, load_config
 
     names = presets if presets is not None else list_presets()
@@ -64,9 +65,9 @@ def memory_table(
     for name in names:
         cfg = load_config(name)
         key = recipe_key(cfg)
+        if progress is not None:
+            progress(name)
         if key not in probes:
-            if progress is not None:
-                progress(name)
             probes[key] = (probe_memory(cfg, precision="fp32"), probe_memory(cfg, precision="bf16"))
         table[name] = memory_entry(*probes[key], cfg.train.chunk_size, cfg.data.window)
     return {

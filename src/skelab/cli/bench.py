@@ -77,18 +77,20 @@ def _write_figures(args: argparse.Namespace) -> int:
     import platform
 
     import torch
+    from tqdm import tqdm
 
     from skelab.bench import figures
+    from skelab.engine.presets import list_presets
     from skelab.files import atomic_write_text
+    from skelab.models import list_models
 
-    def say(name: str) -> None:
-        print(f"estimating {name}", file=sys.stderr, flush=True)
-
-    table = figures.memory_table(progress=say)
+    with tqdm(total=len(list_presets()), desc="presets", file=sys.stderr) as bar:
+        table = figures.memory_table(progress=lambda name: bar.update())
     path = figures.memory_file()
     atomic_write_text(path, json.dumps(table, indent=1) + "\n")
     print(f"wrote {path} ({len(table['presets'])} presets)", file=sys.stderr)
-    rows = figures.model_rows(progress=say)
+    with tqdm(total=len(list_models()), desc="models", file=sys.stderr) as bar:
+        rows = figures.model_rows(progress=lambda name: bar.update())
     cpu = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
     text = figures.replace_readme_table(
         args.readme.read_text(), figures.readme_table(rows, cpu=cpu), where=str(args.readme)
