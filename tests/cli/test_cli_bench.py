@@ -48,3 +48,29 @@ def test_bench_names_an_unknown_model(capsys):
 
     assert code == 2
     assert "did you mean 'ctrgcn'" in capsys.readouterr().err
+
+
+def test_write_figures_rewrites_the_memory_file_and_the_readme_table(tmp_path, monkeypatch):
+    from skelab.bench import figures
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{figures.README_START}\nold\n{figures.README_END}\n")
+    memory = tmp_path / "_memory.json"
+    row = {
+        "model": "mlp", "params": 10, "gflops_per_sample": 0.5, "cpu_train_samples_per_s": 0.04,
+        "batch": 128, "window": 64, "fp32_gib": 0.6, "bf16_gib": 0.55,
+        "fp32_largest_batch_8gib": 900, "bf16_largest_batch_8gib": 1200,
+    }  # fmt: skip
+    monkeypatch.setattr(figures, "memory_file", lambda: memory)
+    monkeypatch.setattr(
+        figures, "memory_table", lambda progress: {"format": 1, "generated_by": "x", "presets": {}}
+    )
+    monkeypatch.setattr(figures, "model_rows", lambda progress: [row])
+
+    code = main(["bench", "--write-figures", "--readme", str(readme)])
+
+    assert code == 0
+    assert json.loads(memory.read_text())["format"] == 1
+    text = readme.read_text()
+    assert "| mlp | 0.00 M | 0.50 | 0.04 | 128 x 64 | 0.60 | 0.55 | 900 / 1200 |" in text
+    assert "old" not in text and text.startswith("intro\n")
