@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from skelab.errors import DataFormatError, SkelabError
+from skelab.skeletons import NTU25
 from skelab.zeroshot.features import (
     SubsetView,
     find_classifier,
@@ -31,7 +32,7 @@ class FakeDataset:
         self.lengths = np.full(len(y), 10, np.int64)
         self.persons = np.ones(len(y), np.int64)
         self.num_classes, self.class_names, self.num_frames = 6, tuple("abcdef"), 10
-        self.path, self.split = Path("fake.npz"), "train"
+        self.path, self.split, self.skeleton = Path("fake.npz"), "train", NTU25
 
     def read_frames(self, samples, frames):
         return np.asarray(samples, np.float32)[:, None, None, None] * np.ones((1, 3, 25, 2))

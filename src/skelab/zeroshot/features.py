@@ -71,6 +71,7 @@ class SubsetView:
         self.num_classes = ds.num_classes
         self.class_names = ds.class_names
         self.num_frames = ds.num_frames
+        self.skeleton = ds.skeleton
         self.path = ds.path
         self.split = ds.split
 
@@ -144,7 +145,7 @@ def _loader(cfg: Any, view: SubsetView, *, train: bool, device: Any) -> Any:
         view,  # type: ignore[arg-type]  # duck-typed SkeletonDataset
         batch_size=min(size, len(view)) if train else size,
         train=train,
-        transform=build_transform(cfg, train=train),
+        transform=build_transform(cfg, train=train, skeleton=view.skeleton),
         device=str(device),
         seed=cfg.train.seed,
     )
@@ -382,7 +383,7 @@ def make_features(
     test_ds = sd.load(cfg.data.path, split="test")
     for ds in (train_ds, test_ds):
         check_labels(cfg, ds)
-    check_pairing(cfg, int(test_ds.x.shape[3]), where=cfg.data.path)
+    check_pairing(cfg, int(test_ds.x.shape[3]), where=cfg.data.path, layout=test_ds.skeleton.name)
     ytr, yte = np.asarray(train_ds.y), np.asarray(test_ds.y)
     missing = np.setdiff1d(np.arange(split.num_classes), np.unique(ytr))
     if missing.size:
