@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import skelab.data as sd
-from conftest import REAL_DATA
+from shared_refs import REAL_DATA
 from skelab.data.importers import import_nwucla
 from skelab.data.prepared import open_prepared
 from skelab.engine.build import build_loaders

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REAL_DATA
+from shared_refs import REAL_DATA
 from skelab.cli.main import main
 from skelab.data.importers import import_arrays, import_kinetics, import_nwucla
 from skelab.data.prepared import open_prepared, read_meta

@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from conftest import REAL_DATA
+from shared_refs import REAL_DATA
 from skelab.data.denoise import (
     SampleSkipped,
     centre,

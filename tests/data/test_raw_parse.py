@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REAL_DATA
+from shared_refs import REAL_DATA
 from skelab.data.raw import SkeletonFileError, parse_skeleton, read_skeleton
 from skelab.errors import SkelabError
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import skelab.data.raw_prepare as rp
-from conftest import REAL_DATA
+from shared_refs import REAL_DATA
 from skelab.cli.main import main
 from skelab.data.denoise import preprocess
 from skelab.data.prepared import open_prepared

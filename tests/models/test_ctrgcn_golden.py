@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import load_golden, rel_err
+from shared_refs import load_golden, rel_err
 from skelab.models import build, load_upstream_checkpoint
 
 pytestmark = pytest.mark.golden

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import load_golden, rel_err
+from shared_refs import load_golden, rel_err
 from skelab.zeroshot.checkpoints import load_upstream_model
 from skelab.zeroshot.fsvae import fsvae_loss
 from skelab.zeroshot.gate import Gate, gate_features, gzsl_evaluate

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import load_golden
+from shared_refs import load_golden
 from skelab.errors import CheckpointError
 from skelab.zeroshot.checkpoints import PARTS, load_upstream_model
 from skelab.zeroshot.methods import MethodConfig, load, load_upstream, save, train, zsl_scores

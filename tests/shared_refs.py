@@ -1,0 +1,42 @@
+"""Where ../shared lives, golden fixture loading and the golden tolerance measure.
+
+A plain module (not a conftest), so that test files import it by one unambiguous name:
+`from shared_refs import load_golden, rel_err, REAL_DATA`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SKELAB_SHARED", REPO.parent / "shared"))
+GOLDEN = SHARED / "golden"
+REAL_DATA = SHARED / "data"
+
+
+def require(path: Path) -> Path:
+    """Return `path`, or skip (fail on CI) when the shared reference folder is absent."""
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing; CI must have ../shared beside the clone")
+        pytest.skip(f"{path} not found (set SKELAB_SHARED to the shared reference folder)")
+    return path
+
+
+def load_golden(name: str) -> tuple[dict, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """(meta JSON, upstream state dict, case dict) of a golden fixture, e.g. 'ctrgcn_ntu60'."""
+    base = require(GOLDEN)
+    meta = json.loads((base / f"{name}.json").read_text())
+    state = torch.load(base / f"{name}.state_dict.pt", map_location="cpu", weights_only=True)
+    case = torch.load(base / f"{name}.case.pt", map_location="cpu", weights_only=True)
+    return meta, state, case
+
+
+def rel_err(out: torch.Tensor, ref: torch.Tensor) -> float:
+    """||out - ref|| / ||ref||, the golden tolerance measure."""
+    return float((out.double() - ref.double()).norm() / ref.double().norm())
