@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from skelab.cli._common import add_set_option
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -28,14 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     s.add_argument("name", help="preset name or YAML file")
-    s.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a key, value parsed as YAML (repeatable)",
-    )
+    add_set_option(s, help="override a key, value parsed as YAML (repeatable)")
     s.set_defaults(run=run_show)
     k = csub.add_parser(
         "keys",

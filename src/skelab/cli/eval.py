@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from skelab.cli._common import add_set_option
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -26,14 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         required=True,
         help="a run's checkpoints/best.pt or last.pt, or a `skelab models import` file",
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, e.g. data.path=NTU60_CS.npz (repeatable)",
-    )
+    add_set_option(p, help="override a config key, e.g. data.path=NTU60_CS.npz (repeatable)")
     p.add_argument(
         "--work-dir",
         type=Path,

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from skelab.cli._common import add_set_option
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -38,14 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     i.add_argument("name", help="model name; `skelab models` lists them")
     i.add_argument("checkpoint", type=Path, help="upstream .pt file (with or without module.)")
     i.add_argument("--out", type=Path, required=True, help="where to write the skelab weights")
-    i.add_argument(
-        "--set",
-        dest="options",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="model option, e.g. num_classes=120 (repeatable)",
-    )
+    add_set_option(i, dest="options", help="model option, e.g. num_classes=120 (repeatable)")
     i.set_defaults(run=run_import)
 
 

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from skelab.cli._common import add_set_option
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -29,14 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="preset or YAML for weights that carry no config (e.g. `skelab models import` files)",
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, e.g. train.device=cpu (repeatable)",
-    )
+    add_set_option(p, help="override a config key, e.g. train.device=cpu (repeatable)")
     p.add_argument("--split", default="test", help="split of an NPZ or prepared folder [test]")
     p.add_argument("--limit", type=int, default=0, help="print only the first N samples (0 = all)")
     p.add_argument("--json", action="store_true", help="print one JSON object per sample")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from skelab.cli._common import add_set_option
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -23,13 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("config", help="preset name (`skelab configs` lists them) or a YAML file")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, value parsed as YAML, e.g. optim.lr=0.05 (repeatable)",
+    add_set_option(
+        p, help="override a config key, value parsed as YAML, e.g. optim.lr=0.05 (repeatable)"
     )
     p.add_argument(
         "--work-dir", type=Path, default=None, help="run folder (default: work_dir/<config name>)"

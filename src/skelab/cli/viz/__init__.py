@@ -7,16 +7,13 @@ import argparse
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     import skelab.cli.viz as pkg
-    from skelab.cli.main import discover
+    from skelab.cli._common import add_group
 
-    p = sub.add_parser(
+    add_group(
+        sub,
+        pkg,
         "viz",
         help="pictures: animate a clip, plot a run's curves and confusions, write its report",
         epilog="example:\n  skelab viz sample ntu_like.npz --index 3 --out clip3.gif\n"
         "  skelab viz run work_dir/ntu60-xsub/stgcn-lite-joint",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.set_defaults(_parser=p)
-    viz_sub = p.add_subparsers(dest="viz_command", metavar="ACTION")
-    for mod in discover(pkg):
-        mod.add_parser(viz_sub)
