@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch import nn
 
+from skelab.data.subset import Subset
 from skelab.errors import DataFormatError, SkelabError
 from skelab.skeletons import NTU25
 from skelab.zeroshot.features import (
-    SubsetView,
     find_classifier,
     hold_out,
     read_folder,
@@ -40,7 +40,7 @@ class FakeDataset:
 
 def test_subset_view_reads_its_rows_of_the_base_split():
     ds = FakeDataset([0, 1, 2, 3, 4, 5, 0, 1])
-    view = SubsetView(ds, rows_of(ds.y, (1, 5)))
+    view = Subset(ds, rows_of(ds.y, (1, 5)))
 
     frames = view.read_frames(np.array([0, 2]), np.array([0, 0]))
 

@@ -30,6 +30,7 @@ _LAZY = {
     "TransformOutput": "skelab.data.transforms",
     "BatchLoader": "skelab.data.loader",
     "Batch": "skelab.data.loader",
+    "Subset": "skelab.data.subset",
     "read_skeleton": "skelab.data.raw",
     "RawSkeleton": "skelab.data.raw",
     "prepare_raw": "skelab.data.raw_prepare",

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from skelab.data.subset import Subset
+
 _HOLDOUT_SEED = 20_240_601  # fixed: every run of the same split holds out the same samples
 
 
@@ -28,41 +30,11 @@ def holdout_positions(n: int, fraction: float) -> np.ndarray:
     return np.sort(order[:k]).astype(np.int64)
 
 
-class SplitPart:
-    """Some samples of a `SkeletonDataset`, with the interface `skelab.data.BatchLoader` reads.
-
-    `positions[i]` is sample i's position in the whole split; batches index the part (0..len-1)
-    and `positions` maps them back."""
-
-    def __init__(self, dataset: Any, positions: np.ndarray) -> None:
-        self.dataset = dataset
-        self.positions = np.asarray(positions, dtype=np.int64)
-        self.y = dataset.y[self.positions]
-        self.lengths = dataset.lengths[self.positions]
-        self.persons = dataset.persons[self.positions]
-        self.num_classes = dataset.num_classes
-        self.class_names = dataset.class_names
-        self.skeleton = dataset.skeleton
-        self.path = dataset.path
-        self.split = dataset.split
-        self.num_frames = dataset.num_frames
-
-    @property
-    def x(self) -> np.ndarray:
-        """(n, C, T, V, M), read from the whole split (a copy)."""
-        return np.asarray(self.dataset.x[self.positions])
-
-    def __len__(self) -> int:
-        return len(self.positions)
-
-    def read_frames(self, samples: np.ndarray, frames: np.ndarray) -> np.ndarray:
-        return self.dataset.read_frames(self.positions[np.asarray(samples, np.int64)], frames)
-
-
-def split_train(dataset: Any, fraction: float) -> tuple[Any, SplitPart | None]:
-    """(the part to train on, the held-out part or None when `fraction` holds out nothing)."""
+def split_train(dataset: Any, fraction: float) -> tuple[Any, Subset | None]:
+    """(the part to train on, the held-out part or None when `fraction` holds out nothing);
+    the held-out part's `positions` are its samples' positions in `dataset`."""
     held = holdout_positions(len(dataset), fraction)
     if len(held) == 0:
         return dataset, None
     keep = np.setdiff1d(np.arange(len(dataset), dtype=np.int64), held, assume_unique=True)
-    return SplitPart(dataset, keep), SplitPart(dataset, held)
+    return Subset(dataset, keep), Subset(dataset, held)

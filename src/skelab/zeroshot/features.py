@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from skelab.data.subset import Subset
 from skelab.errors import ConfigError, DataFormatError, SkelabError
 from skelab.zeroshot.splits import ZeroShotSplit
 
@@ -55,36 +56,7 @@ META = "skelab_features.json"  # written last: its presence marks a finished fol
 
 
 # --------------------------------------------------------------------------------------------
-# A class subset of a dataset split, for the loader
-
-
-class SubsetView:
-    """Rows `rows` of a `skelab.data.SkeletonDataset`, read in place (nothing copied): the
-    attributes `skelab.data.BatchLoader` uses, with positions 0..len-1 in this view."""
-
-    def __init__(self, ds: Any, rows: np.ndarray) -> None:
-        self.base = ds
-        self.rows = np.asarray(rows, dtype=np.int64)
-        self.y = np.asarray(ds.y)[self.rows]
-        self.lengths = np.asarray(ds.lengths)[self.rows]
-        self.persons = np.asarray(ds.persons)[self.rows]
-        self.num_classes = ds.num_classes
-        self.class_names = ds.class_names
-        self.num_frames = ds.num_frames
-        self.skeleton = ds.skeleton
-        self.path = ds.path
-        self.split = ds.split
-
-    @property
-    def x(self) -> np.ndarray:
-        """(n, C, T, V, M) copy of the rows (only the loader's no-transform path reads it)."""
-        return self.base.x[self.rows]
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def read_frames(self, samples: np.ndarray, frames: np.ndarray) -> np.ndarray:
-        return self.base.read_frames(self.rows[np.asarray(samples, dtype=np.int64)], frames)
+# Class subsets of a dataset split
 
 
 def rows_of(labels: np.ndarray, classes: tuple[int, ...] | list[int]) -> np.ndarray:
@@ -136,7 +108,7 @@ def find_classifier(model: Any, num_classes: int) -> Any:
     return found
 
 
-def _loader(cfg: Any, view: SubsetView, *, train: bool, device: Any) -> Any:
+def _loader(cfg: Any, view: Subset, *, train: bool, device: Any) -> Any:
     import skelab.data as sd
     from skelab.engine.build import build_transform
 
@@ -152,7 +124,7 @@ def _loader(cfg: Any, view: SubsetView, *, train: bool, device: Any) -> Any:
 
 
 def train_backbone(
-    cfg: Any, train_view: SubsetView, eval_view: SubsetView, *, work_dir: Path, progress: bool
+    cfg: Any, train_view: Subset, eval_view: Subset, *, work_dir: Path, progress: bool
 ) -> Any:
     """Train `cfg`'s model on `train_view` through the engine's Trainer (checkpoints in
     `work_dir`, resumed when a run is there); returns the Trainer after the last epoch."""
@@ -174,7 +146,7 @@ def train_backbone(
     return trainer
 
 
-def extract(trainer: Any, view: SubsetView) -> tuple[np.ndarray, np.ndarray]:
+def extract(trainer: Any, view: Subset) -> tuple[np.ndarray, np.ndarray]:
     """(pooled features (n, D) float32, logits (n, N) float32) of every sample of `view`, in
     order, with the test-time transform."""
     from skelab.engine.evaluate import evaluate
@@ -403,13 +375,13 @@ def make_features(
     if test_dir in todo:
         log.info("backbone 1/2: %s on the %d seen classes of %s", cfg.model.name,
                  len(split.seen), split.name)  # fmt: skip
-        train_view = SubsetView(train_ds, rows_of(ytr, split.seen))
-        seen_test = SubsetView(test_ds, rows_of(yte, split.seen))
+        train_view = Subset(train_ds, rows_of(ytr, split.seen))
+        seen_test = Subset(test_ds, rows_of(yte, split.seen))
         trainer = train_backbone(
             cfg, train_view, seen_test, work_dir=out / "backbones" / "test", progress=progress
         )
-        ztest = SubsetView(test_ds, rows_of(yte, split.unseen))
-        gtest = SubsetView(test_ds, np.arange(len(test_ds)))
+        ztest = Subset(test_ds, rows_of(yte, split.unseen))
+        gtest = Subset(test_ds, np.arange(len(test_ds)))
         f_train, _ = extract(trainer, train_view)
         f_z, _ = extract(trainer, ztest)
         f_g, out_g = extract(trainer, gtest)
@@ -423,11 +395,11 @@ def make_features(
         log.info("backbone 2/2: %s on the %d validation-seen classes of %s", cfg.model.name,
                  len(split.val_seen), split.name)  # fmt: skip
         kept, held = hold_out(ytr, rows_of(ytr, split.val_seen), val_fraction, cfg.train.seed)
-        train_view, val_view = SubsetView(train_ds, kept), SubsetView(train_ds, held)
+        train_view, val_view = Subset(train_ds, kept), Subset(train_ds, held)
         trainer = train_backbone(
             cfg, train_view, val_view, work_dir=out / "backbones" / "val", progress=progress
         )
-        ztest = SubsetView(train_ds, rows_of(ytr, split.val_unseen))
+        ztest = Subset(train_ds, rows_of(ytr, split.val_unseen))
         f_train, _ = extract(trainer, train_view)
         f_z, out_z = extract(trainer, ztest)
         f_v, out_v = extract(trainer, val_view)
