@@ -12,8 +12,7 @@ transform or loader is asked for. The synthetic data generator lives in `skelab.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from skelab._lazy import lazy_exports
 
 _LAZY = {
     "load": "skelab.data.reader",
@@ -39,14 +38,4 @@ _LAZY = {
     "import_arrays": "skelab.data.importers",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'skelab.data' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _LAZY)

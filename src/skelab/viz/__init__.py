@@ -11,8 +11,7 @@ nothing opens a window.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from skelab._lazy import lazy_exports
 
 _LAZY = {
     "SampleClip": "skelab.viz.skeleton",
@@ -26,14 +25,4 @@ _LAZY = {
     "write_report": "skelab.viz.report",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'skelab.viz' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _LAZY)
