@@ -1,6 +1,6 @@
 """Names the batch transforms understand, kept free of torch so configs can check them cheaply.
 
-`skelab.data.transforms` implements them; `skelab.engine.config` validates config keys against
+`skelab.data.transforms` implements them; `engine/config.py` checks config keys against
 them. This is their one definition.
 """
 

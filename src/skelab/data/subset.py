@@ -4,8 +4,8 @@
     sd.BatchLoader(part, batch_size=64, train=True, transform=t)
     ds_position = part.positions[batch.index]
 
-Used for the training hold-out (`skelab.engine.holdout`) and for the class subsets of zero-shot
-backbones (`skelab.engine.zsl_features`).
+Used for the training hold-out (`engine/holdout.py`) and for the class subsets of zero-shot
+backbones (`engine/zsl_features.py`).
 """
 
 from __future__ import annotations

@@ -37,7 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from skelab.engine.presets import load_config
-    from skelab.zeroshot.features import finished_meta, make_features
+    from skelab.engine.zsl_features import make_features
+    from skelab.zeroshot.features import finished_meta
     from skelab.zeroshot.splits import get_split
 
     split = get_split(args.split)

@@ -60,7 +60,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from skelab.engine.presets import parse_overrides
-    from skelab.zeroshot.pipeline import RunOptions, run_pipeline
+    from skelab.engine.zsl_pipeline import RunOptions, run_pipeline
 
     cfg = None
     if args.features is None and args.config is not None:

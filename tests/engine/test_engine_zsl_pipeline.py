@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from skelab.engine import zsl_pipeline as pl
 from skelab.errors import ConfigError
 from skelab.zeroshot import methods
-from skelab.zeroshot import pipeline as pl
 from skelab.zeroshot.features import FeatureFolder
 from skelab.zeroshot.methods import MethodConfig
 from skelab.zeroshot.splits import ZeroShotSplit

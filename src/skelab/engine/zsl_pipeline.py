@@ -5,7 +5,8 @@ VAE on the test split, train it on the validation split, fit the gate, evaluate 
 them, numbers pass by slicing printed text. Here each stage writes its outputs atomically in the
 work dir with the digest of its inputs, and is skipped when they are present and match:
 
-    <work>/features/             `make_features` (unless --features DIR is given)
+    <work>/features/             `skelab.engine.zsl_features.make_features` (unless --features
+                                 DIR is given)
     <work>/text/<enc>-<mode>-<N>.npy   the normalised text table (+ .json: what made it)
     <work>/<method>-<mode>-seed<S>/
       test/ and val/             per cycle: cycle_<k>.npz (scores, ZSL accuracy), cycle_<k>.pt
@@ -19,6 +20,8 @@ on the validation split only: the cycle is the one whose validation-unseen ZSL a
 in the VAE trained on the validation split, and the gate's temperature and threshold are searched
 on the validation hold-out (upstream's grids). The upstream-compatible figure is computed too and
 labelled as such. Both use the same gate fit (upstream's validation-phase scores).
+
+It sits in the engine for its first stage (training backbones); the rest uses skelab.zeroshot.
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ from typing import Any
 
 import numpy as np
 
+from skelab.engine.zsl_features import make_features
 from skelab.errors import ConfigError
-from skelab.zeroshot.features import FeatureFolder, make_features, read_folder, save_npy
+from skelab.zeroshot.features import FeatureFolder, read_folder, save_npy
 from skelab.zeroshot.splits import ZeroShotSplit, get_split
 
 log = logging.getLogger(__name__)
