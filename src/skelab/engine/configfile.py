@@ -149,19 +149,18 @@ def from_dict(raw: Mapping[str, Any], *, where: str | None = None, name: str = "
         try:
             sections[section] = cls(**values)
         except ConfigError as err:
-            if err.where is None and where is not None:
-                raise ConfigError(
-                    err.key, err.problem.split(": ", 1)[1], fix=err.fix, where=where
-                ) from None
-            raise
+            raise _located(err, where) from None
     try:
         return Config(name=raw.get("name") or name, **sections)
     except ConfigError as err:
-        if err.where is None and where is not None:
-            raise ConfigError(
-                err.key, err.problem.split(": ", 1)[1], fix=err.fix, where=where
-            ) from None
-        raise
+        raise _located(err, where) from None
+
+
+def _located(err: ConfigError, where: str | None) -> ConfigError:
+    """`err`, naming the file it came from when the dataclass check could not know it."""
+    if err.where is not None or where is None:
+        return err
+    return ConfigError(err.key, err.problem.split(": ", 1)[1], fix=err.fix, where=where)
 
 
 def key_reference() -> list[dict[str, Any]]:
