@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import skelab.data as sd
-from shared_refs import REAL_DATA
+from shared_refs import REAL_DATA, require
 from skelab.data.importers import import_nwucla
 from skelab.data.prepared import open_prepared
 from skelab.engine.build import build_loaders
@@ -29,8 +29,7 @@ UCLA_PAIRS_1BASED = (
 
 @pytest.fixture
 def ucla(tmp_path: Path) -> Path:
-    if not UCLA.is_dir():
-        pytest.skip("shared/data/nw-ucla not present")
+    require(UCLA)
     return import_nwucla(UCLA, tmp_path / "ucla")
 
 

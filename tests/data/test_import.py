@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from shared_refs import REAL_DATA
+from shared_refs import REAL_DATA, require
 from skelab.cli.main import main
 from skelab.data.importers import import_arrays, import_kinetics, import_nwucla
 from skelab.data.prepared import open_prepared, read_meta
@@ -23,8 +23,7 @@ UCLA = REAL_DATA / "nw-ucla"
 
 @pytest.fixture
 def ucla(tmp_path: Path) -> Path:
-    if not UCLA.is_dir():
-        pytest.skip("shared/data/nw-ucla not present")
+    require(UCLA)
     return import_nwucla(UCLA, tmp_path / "ucla")
 
 

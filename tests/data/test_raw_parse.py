@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shared_refs import REAL_DATA
+from shared_refs import REAL_DATA, require
 from skelab.data.raw import SkeletonFileError, parse_skeleton, read_skeleton
 from skelab.errors import SkelabError
 
@@ -15,7 +15,10 @@ NTU = REAL_DATA / "ntu"
 A001 = NTU / "S001C001P001R001A001.skeleton"
 A058 = NTU / "S001C003P008R002A058.skeleton"
 
-pytestmark = pytest.mark.skipif(not NTU.is_dir(), reason="shared/data/ntu not present")
+
+@pytest.fixture(autouse=True)
+def _needs_the_real_recordings() -> None:
+    require(NTU)  # skips on a laptop without ../shared, fails on CI
 
 
 def _slow_reference(path: Path) -> tuple[list[int], list[tuple[int, int, list[list[str]]]]]:

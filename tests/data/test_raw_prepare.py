@@ -10,14 +10,18 @@ import numpy as np
 import pytest
 
 import skelab.data.raw_prepare as rp
-from shared_refs import REAL_DATA
+from shared_refs import REAL_DATA, require
 from skelab.cli.main import main
 from skelab.data.denoise import preprocess
 from skelab.data.prepared import open_prepared
 from skelab.data.raw import SkeletonFileError, read_skeleton
 
 NTU = REAL_DATA / "ntu"
-pytestmark = pytest.mark.skipif(not NTU.is_dir(), reason="shared/data/ntu not present")
+
+
+@pytest.fixture(autouse=True)
+def _needs_the_real_recordings() -> None:
+    require(NTU)  # skips on a laptop without ../shared, fails on CI
 
 
 @pytest.fixture

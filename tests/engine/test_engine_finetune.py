@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 from test_engine_support import tiny_config, tiny_loaders
 
+from shared_refs import GOLDEN, require
 from skelab.engine.build import build_model
 from skelab.engine.checkpoint import load_checkpoint
 from skelab.engine.finetune import head_keys, load_initial_weights
@@ -91,17 +90,17 @@ def test_holdout_samples_are_kept_out_of_training_and_scored(tmp_path):
     assert not set(trainer.train_loader.dataset.positions) & set(held["index"])
 
 
-GOLDEN = Path("/work/shared/golden/ctrgcn_ntu60.state_dict.pt")
+CTRGCN_WEIGHTS = GOLDEN / "ctrgcn_ntu60.state_dict.pt"
 
 
-@pytest.mark.skipif(not GOLDEN.is_file(), reason="needs the shared golden fixtures")
 def test_an_upstream_ctrgcn_checkpoint_starts_a_10_class_run_without_its_head():
+    require(CTRGCN_WEIGHTS)
     from skelab.models import build
 
-    upstream = torch.load(GOLDEN, weights_only=True)
+    upstream = torch.load(CTRGCN_WEIGHTS, weights_only=True)
     model = build("ctrgcn", num_classes=10)
 
-    skipped = load_initial_weights(model, GOLDEN, drop_head=True)
+    skipped = load_initial_weights(model, CTRGCN_WEIGHTS, drop_head=True)
 
     assert sorted(skipped) == ["fc.bias", "fc.weight"]
     for key, value in model.state_dict().items():

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from shared_refs import REAL_DATA, require
 from skelab.cli.main import main
 from skelab.engine.build import build_model
 from skelab.engine.evaluate import evaluate_weights
@@ -17,7 +17,7 @@ from skelab.engine.presets import load_config
 from skelab.errors import SkelabError
 from skelab.skeletons import NTU60_CLASSES
 
-RECORDING = Path("/work/shared/data/ntu/S001C001P001R001A001.skeleton")
+RECORDING = REAL_DATA / "ntu" / "S001C001P001R001A001.skeleton"
 SMALL = ["train.device=cpu", "model.options={segments: 2, hidden: [16]}", "data.window=16"]
 
 
@@ -31,8 +31,8 @@ def weights(tmp_path):
     return path
 
 
-@pytest.mark.skipif(not RECORDING.is_file(), reason="needs the shared NTU recordings")
 def test_a_real_ntu_recording_gets_five_named_classes_with_probabilities(weights):
+    require(RECORDING)
     cfg, path = resolve_model(weights)
 
     (pred,) = predict(cfg, path, [RECORDING])
@@ -69,8 +69,8 @@ def test_weights_without_a_config_ask_for_one(tmp_path):
         resolve_model(tmp_path / "bare.pt")
 
 
-@pytest.mark.skipif(not RECORDING.is_file(), reason="needs the shared NTU recordings")
 def test_cli_predict_prints_json_per_sample(weights, capsys):
+    require(RECORDING)
     assert main(["predict", str(weights), str(RECORDING), "--json", "--no-progress"]) == 0
 
     out = json.loads(capsys.readouterr().out)
