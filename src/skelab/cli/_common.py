@@ -1,9 +1,18 @@
-"""Pieces every subcommand shares: command groups and the `--set KEY=VALUE` option."""
+"""Pieces every subcommand shares: command groups, `--set KEY=VALUE`, the options of the
+command-line vocabulary (`--device`, `--precision`, `--out`/`--overwrite`, `--json`,
+`--no-progress`), deprecated spellings, and cheap argument checks that run before torch loads."""
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 
 def add_group(
@@ -29,3 +38,194 @@ def add_set_option(
 ) -> None:
     """`--set KEY=VALUE`, repeatable, collected in `args.<dest>` in order."""
     p.add_argument("--set", dest=dest, action="append", default=[], metavar="KEY=VALUE", help=help)
+
+
+# --- the shared vocabulary (README "Command-line vocabulary") -------------------------------
+
+DEVICE_RE = r"auto|cpu|cuda(:\d+)?"
+
+
+class DeprecatedAlias(argparse.Action):
+    """An old spelling that still works for one release: warns once, then acts as `new`.
+
+    `convert` maps the old option's value to the new option's value (e.g. `--amp` alone ->
+    `fp16`); the new option's own action then stores it, so both spellings end in one place.
+    """
+
+    def __init__(self, option_strings, dest, *, new, target, convert=None, **kwargs):
+        super().__init__(option_strings, dest, **kwargs)
+        self.new = new
+        self.target = target
+        self.convert = convert
+        self._warned = False
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if not self._warned:
+            warn = f"skelab: warning: {option_string} is deprecated; use {self.new}"
+            print(warn, file=sys.stderr)
+            self._warned = True
+        if self.convert is not None:
+            values = self.convert(values)
+        self.target(parser, namespace, values, self.new)
+
+
+def deprecated_alias(
+    p: argparse.ArgumentParser,
+    old: str,
+    new: str,
+    *,
+    convert: Callable[[Any], Any] | None = None,
+    **kwargs: Any,
+) -> None:
+    """Declare `old` as a deprecated spelling of the already declared option `new`.
+
+    By default `old` takes the same values as `new`; pass `nargs`, `choices`, `const`, `type` and
+    `convert` when the old option's values differ (e.g. `--amp [fp16|bf16|none]`).
+    """
+    target = p._option_string_actions[new]
+    spec = dict(nargs=target.nargs, const=target.const, type=target.type, choices=target.choices,
+                metavar=target.metavar)  # fmt: skip
+    spec.update(kwargs)
+    if spec["nargs"] == 0:
+        spec.pop("metavar")
+        spec.pop("type")
+        spec.pop("choices")
+    p.add_argument(
+        old, dest=target.dest, action=DeprecatedAlias, new=new, target=target, convert=convert,
+        default=argparse.SUPPRESS, help=f"deprecated spelling of {new}", **spec,
+    )  # fmt: skip
+
+
+def device(text: str) -> str:
+    """argparse type of `--device`: auto, cpu, cuda or cuda:N (checked before torch loads)."""
+    if not re.fullmatch(DEVICE_RE, text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not auto, cpu, cuda or cuda:N")
+    return text
+
+
+def add_device_option(p: argparse.ArgumentParser, *, default: str | None = "auto",
+                      help: str | None = None) -> None:  # fmt: skip
+    """`--device cpu|cuda|cuda:N|auto`; default None means "the config's train.device"."""
+    said = "the config's train.device" if default is None else default
+    p.add_argument(
+        "--device", type=device, default=default, metavar="DEVICE",
+        help=help or f"cpu, cuda, cuda:N or auto (default: {said})",
+    )  # fmt: skip
+
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+def add_precision_option(p: argparse.ArgumentParser, *, default: str | None = None,
+                         amp_alias: bool = True) -> None:  # fmt: skip
+    """`--precision fp32|bf16|fp16` (sets train.precision); `--amp [fp16|bf16|none]` is the
+    deprecated spelling (`--amp` alone meant fp16, none meant fp32)."""
+    said = "the config's train.precision" if default is None else default
+    p.add_argument(
+        "--precision", choices=PRECISIONS, default=default,
+        help=f"arithmetic precision on CUDA: fp32, bf16 or fp16 (default: {said})",
+    )  # fmt: skip
+    if amp_alias:
+        deprecated_alias(
+            p, "--amp", "--precision", nargs="?", const="fp16", choices=("none", "bf16", "fp16"),
+            convert=lambda v: "fp32" if v == "none" else v, metavar="{none,bf16,fp16}",
+        )  # fmt: skip
+
+
+def add_out_option(
+    p: argparse.ArgumentParser,
+    *,
+    help: str,
+    required: bool = False,
+    default: Path | None = None,
+    overwrite: bool = True,
+) -> None:
+    """`--out PATH` for what the command writes, and `--overwrite` to replace what is there."""
+    p.add_argument("--out", type=Path, required=required, default=default, metavar="PATH",
+                   help=help)  # fmt: skip
+    if overwrite:
+        add_overwrite_option(p)
+
+
+def add_overwrite_option(p: argparse.ArgumentParser, what: str = "--out") -> None:
+    """`--overwrite`: replace an existing output instead of refusing."""
+    p.add_argument("--overwrite", action="store_true",
+                   help=f"replace {what} if it exists (default: refuse)")  # fmt: skip
+
+
+def add_json_option(p: argparse.ArgumentParser, help: str = "print the result as JSON") -> None:
+    """`--json`: figures as JSON on stdout instead of the table."""
+    p.add_argument("--json", action="store_true", help=help)
+
+
+def add_progress_option(p: argparse.ArgumentParser) -> None:
+    """`--no-progress`: no bars (off a terminal they are plain log lines anyway)."""
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress output (off a terminal, bars are periodic log lines)",
+    )
+
+
+def check_output(path: Path, *, overwrite: bool, option: str = "--out", kind: str = "file") -> None:
+    """Refuse an output that cannot be written, before any work starts (and before torch loads).
+
+    `kind` is "file" or "folder". An existing target needs `overwrite`; a file where a folder
+    must go (or the reverse), or a parent that is a file or cannot be created, is an error.
+    """
+    from skelab.errors import ConfigError
+
+    path = Path(path)
+    if str(path) == "":
+        raise ConfigError(option, "is empty", fix=f"{option} PATH")
+    if kind == "file" and (path.is_dir() or str(path).endswith(os.sep)):
+        raise ConfigError(option, f"{path} is a folder; a file name is needed",
+                          fix=f"{option} {path / 'NAME'}")  # fmt: skip
+    if kind == "folder" and path.exists() and not path.is_dir():
+        raise ConfigError(option, f"{path} is a file; a folder is needed",
+                          fix=f"{option} a new folder name")  # fmt: skip
+    if path.exists() and not overwrite and (kind == "file" or any(path.iterdir())):
+        raise ConfigError(option, f"{path} exists", fix="add --overwrite, or choose a new path")
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK) or _is_pseudo(parent):
+        raise ConfigError(option, f"cannot write {path}: {parent} is not a writable folder",
+                          fix=f"choose a {kind} in a folder you can write to")  # fmt: skip
+
+
+def _is_pseudo(folder: Path) -> bool:
+    """/proc and /sys accept no new files even for root, though access() says they would."""
+    parts = folder.resolve().parts
+    return len(parts) > 1 and parts[1] in ("proc", "sys")
+
+
+def positive(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    return _int_at_least(text, 1)
+
+
+def non_negative(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text: str, lo: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < lo:
+        raise argparse.ArgumentTypeError(f"must be >= {lo}, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
