@@ -25,6 +25,13 @@ from skelab.data.styles import MODALITIES, SKATEFORMER_AUGMENTS, SKATEFORMER_INT
 from skelab.errors import ConfigError
 
 AMP = ("none", "bf16", "fp16")
+# train.select: how checkpoints/best.pt is chosen, in words for summaries and metrics
+SELECT_RULES = ("test", "holdout", "last")
+SELECT_WORDS = {
+    "test": "best test top-1 (upstream's rule)",
+    "holdout": "best held-out top-1 (test split untouched until the final evaluation)",
+    "last": "last epoch",
+}
 
 # Moved to skelab.engine.configfile / .presets; still importable from here (see __getattr__).
 _MOVED_TO_CONFIGFILE = ("from_dict", "key_reference", "valid_keys")
@@ -252,6 +259,15 @@ class TrainConfig(_Section):
     )
     weights: str = _key("", "start from these weights (skelab checkpoint or upstream file)")
     drop_head: bool = _key(False, "with train.weights: skip classifier keys whose shape differs")
+    select: str = _key(
+        "test",
+        "which epoch checkpoints/best.pt keeps: test (best test top-1, upstream's rule), "
+        "holdout (best top-1 on data.holdout; test read once, after training) or last",
+        choices=SELECT_RULES,
+    )
+    sync_bn: bool = _key(
+        False, "DDP: BatchNorm statistics over all processes (torch.nn.SyncBatchNorm)"
+    )
 
     def _check(self) -> None:
         _check_range(
@@ -404,6 +420,14 @@ class Config:
     sched: SchedConfig = field(default_factory=SchedConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     info: InfoConfig = field(default_factory=InfoConfig)
+
+    def __post_init__(self) -> None:
+        if self.train.select == "holdout" and self.data.holdout <= 0:
+            raise ConfigError(
+                "train.select",
+                "holdout needs a held-out part of the training split (data.holdout is 0)",
+                fix="--set data.holdout=0.05, or train.select=test",
+            )
 
     def warnings(self) -> list[str]:
         """Valid but probably unintended settings, logged when a run starts."""

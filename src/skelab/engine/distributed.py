@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch import nn
 
 from skelab.errors import SkelabError
 
@@ -92,3 +93,18 @@ def mean_over_ranks(
     total = float(totals[-1])
     means = {k: float(v) / total for k, v in zip(names, totals[:-1].tolist(), strict=True)}
     return means, total
+
+
+def sync_batchnorm(model: nn.Module, info: DistInfo, device: torch.device) -> nn.Module:
+    """`model` with every BatchNorm turned into `torch.nn.SyncBatchNorm` (`train.sync_bn`), so a
+    DDP run normalises with the statistics of the global batch, as one process would. Without
+    DDP there is nothing to synchronise and the model is returned as it is."""
+    if not info.enabled:
+        return model
+    if device.type != "cuda":
+        raise SkelabError(
+            f"train.sync_bn needs CUDA devices; this run uses {device.type} "
+            "(torch's SyncBatchNorm runs on GPUs only)",
+            fix="--set train.sync_bn=false, or run on GPUs (--set train.device=cuda)",
+        )
+    return nn.SyncBatchNorm.convert_sync_batchnorm(model)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from skelab.engine.rundir import RunDir
 from skelab.files import atomic_write
 
 log = logging.getLogger(__name__)
@@ -45,10 +46,10 @@ def load_scores(path: str | Path) -> dict[str, np.ndarray]:
 class MetricsWriter:
     """Appends one JSON object per line to `metrics.jsonl`, mirrors numbers to TensorBoard."""
 
-    def __init__(self, work_dir: Path, *, tensorboard: bool = True) -> None:
-        self.path = work_dir / "metrics.jsonl"
+    def __init__(self, path: Path, *, tensorboard_dir: Path | None = None) -> None:
+        self.path = path
         self._tb: Any = None
-        if tensorboard:
+        if tensorboard_dir is not None:
             try:
                 from torch.utils.tensorboard import SummaryWriter
             except ImportError:
@@ -57,7 +58,7 @@ class MetricsWriter:
                     "(pip install 'skelab[tensorboard]' to get event files)"
                 )
             else:
-                self._tb = SummaryWriter(log_dir=str(work_dir / "tensorboard"))
+                self._tb = SummaryWriter(log_dir=str(tensorboard_dir))
 
     def write(self, record: dict[str, Any], *, step: int) -> None:
         with open(self.path, "a", encoding="utf-8") as fh:
@@ -80,7 +81,7 @@ class MetricsWriter:
 
 def read_metrics(work_dir: str | Path) -> list[dict[str, Any]]:
     """The records of a run's `metrics.jsonl`, in order."""
-    path = Path(work_dir) / "metrics.jsonl"
+    path = RunDir(work_dir).metrics
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

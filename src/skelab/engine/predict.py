@@ -42,40 +42,17 @@ class Prediction:
 
 
 def resolve_model(
-    source: str | Path, *, config: str | None = None, overrides: Sequence[str] = ()
+    source: str | Path,
+    *,
+    config: str | None = None,
+    overrides: Sequence[str] = (),
+    checkpoint: str = "best",
 ) -> tuple[Config, Path]:
-    """(config, weights file) from a run folder or a weights file; `config` (a preset or YAML)
-    replaces the one the run or checkpoint carries."""
-    from skelab.engine.checkpoint import load_checkpoint
-    from skelab.engine.config import from_dict
-    from skelab.engine.presets import load_config
+    """(config, weights file) from a run folder or a weights file: `skelab.engine.rundir`'s
+    `resolve_trained`, kept under this name for the callers that know it."""
+    from skelab.engine.rundir import resolve_trained
 
-    source = Path(source)
-    if source.is_dir():
-        weights = source / "checkpoints" / "best.pt"
-        if not weights.is_file():
-            weights = source / "checkpoints" / "last.pt"
-        if not weights.is_file():
-            raise SkelabError(
-                f"{source} holds no checkpoints/best.pt or last.pt",
-                fix="pass a run folder written by `skelab train`, or a weights file",
-            )
-        cfg_source: str | Path = config or source / "config.yaml"
-        return load_config(cfg_source, overrides), weights
-    if config is not None:
-        return load_config(config, overrides), source
-    ckpt = load_checkpoint(source)
-    if "config" not in ckpt:
-        raise SkelabError(
-            f"{source} carries no config (an imported or bare state dict)",
-            fix="name the preset it fits, e.g. --config ntu60-xsub/ctrgcn-joint",
-        )
-    cfg = from_dict(ckpt["config"], where=f"{source} (config)")
-    if overrides:
-        from skelab.engine.presets import apply_overrides, parse_overrides
-
-        cfg = from_dict(apply_overrides(cfg.to_dict(), parse_overrides(overrides)))
-    return cfg, source
+    return resolve_trained(source, config=config, checkpoint=checkpoint, overrides=overrides)
 
 
 def _skeleton_dataset(files: Sequence[Path], num_classes: int, tmp: Path) -> tuple[object, list]:

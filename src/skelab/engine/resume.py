@@ -1,6 +1,7 @@
-"""What a resumed run may change: the checkpoint format and the config keys free to differ.
+"""What a resumed run may change: the config keys free to differ.
 
-A training checkpoint (`checkpoints/last.pt`, written by the trainer) stores the resolved config.
+A training checkpoint (`checkpoints/last.pt`; its format is `skelab.engine.rundir.Checkpoint`)
+stores the resolved config.
 Resuming compares it with the config given now: only the keys in `RESUMABLE_CHANGES` (run length,
 evaluation cadence, device, threads, data location, descriptive info) may differ; any other
 difference would silently turn the run into a different experiment, so it is refused.
@@ -11,10 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from skelab.engine.config import Config, from_dict
+from skelab.engine.config import Config
+from skelab.engine.configfile import from_dict
+from skelab.engine.rundir import Checkpoint, RunDir
 from skelab.errors import CheckpointError, ConfigError, SkelabError
 
-CHECKPOINT_FORMAT = "skelab-train-1"
 RESUMABLE_CHANGES = frozenset(
     {
         "name",
@@ -47,7 +49,7 @@ def config_diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[
 def resume_from(work_dir: Path | None, *, resume: bool) -> Path | None:
     """The checkpoint to continue from (`resume`), or None for a new run; a new run in a
     folder that already holds one, or a resume with nothing to resume, is an error."""
-    last = work_dir / "checkpoints" / "last.pt" if work_dir is not None else None
+    last = RunDir(work_dir).last if work_dir is not None else None
     if resume:
         if last is None or not last.is_file():
             raise CheckpointError(
@@ -63,15 +65,9 @@ def resume_from(work_dir: Path | None, *, resume: bool) -> Path | None:
     return None
 
 
-def check_resumable(ckpt: dict[str, Any], cfg: Config, *, where: str | Path) -> None:
-    """Raise unless `ckpt` is a training checkpoint whose config `cfg` may continue."""
-    if ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(
-            "is not a skelab training checkpoint, cannot resume from it",
-            where=where,
-            fix="start a new run without --resume",
-        )
-    saved = from_dict(ckpt["config"], where=f"{where} (config)")
+def check_resumable(ckpt: Checkpoint, cfg: Config, *, where: str | Path) -> None:
+    """Raise unless `cfg` may continue the run of training checkpoint `ckpt`."""
+    saved = from_dict(ckpt.config, where=f"{where} (config)")
     changed = [
         k
         for k in config_diff(saved.to_dict(), cfg.to_dict())

@@ -82,11 +82,13 @@ def epoch_line(r: dict[str, Any], epochs: int, best_top1: float, best_epoch: int
     ]
     parts += [f"{k[6:]} {r[k]:.4f}" for k in extra]
     if "test_top1" in r:
-        parts.append(
-            f"test top-1 {100 * r['test_top1']:.2f}% top-5 "
-            f"{100 * r['test_top5']:.2f}% (best {100 * best_top1:.2f}% "
-            f"@ epoch {best_epoch})"
-        )
+        parts.append(f"test top-1 {100 * r['test_top1']:.2f}% top-5 {100 * r['test_top5']:.2f}%")
+    if "holdout_top1" in r:
+        parts.append(f"held-out top-1 {100 * r['holdout_top1']:.2f}%")
+    if best_epoch:
+        rule = r.get("select", "test")
+        value = "" if rule == "last" else f" {100 * best_top1:.2f}%"
+        parts.append(f"best.pt ({rule} rule){value} @ epoch {best_epoch}")
     parts.append(f"{r['epoch_time_s']:.1f}s, {r['samples_per_s']:.0f} samples/s")
     return " | ".join(parts)
 

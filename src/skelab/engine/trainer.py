@@ -1,21 +1,16 @@
 """The trainer: one loop for every model, from a validated `Config` to a run folder.
 
-Work dir layout (all written by rank 0 only):
+The run folder (written by rank 0 only) and the checkpoint format are defined in
+`skelab.engine.rundir` (`RunDir`, `Checkpoint`). Each metrics.jsonl record holds lr, train loss
+terms, train top-1, test and held-out top-1 / top-5 / loss (when evaluated), time, samples/s and
+`select`, the rule that chooses checkpoints/best.pt (`train.select`):
 
-    <work_dir>/
-      config.yaml                 the fully resolved config (reload it with `skelab train`)
-      metrics.jsonl               one JSON object per epoch: lr, train loss terms, train top-1,
-                                  test top-1 / top-5 / loss (when evaluated), time, samples/s
-      train.log                   the log lines of the run
-      checkpoints/last.pt         written atomically after every epoch (see `checkpoint.py`)
-      checkpoints/best.pt         the evaluated epoch with the best test top-1 so far
-      scores/epoch_<N>_test.npz   test logits of epoch N (1-based): `scores` (N, num_classes)
-                                  float32, `labels` (N,) int64, `index` (N,) int64 positions in
-                                  the test split, sorted by index
-      scores/epoch_<N>_holdout.npz   the same for the held-out part of the training split
-                                  (`data.holdout > 0`; `index` = positions in the train split)
-      scores/eval_<weights>_test.npz   written by `skelab eval`
-      tensorboard/                TensorBoard event files (when tensorboard is installed)
+* `test`: the evaluated epoch with the best test top-1 (upstream's rule, for reproducing
+  published tables; the test split then chose the checkpoint);
+* `holdout`: the best top-1 on the held-out part of the training split (`data.holdout`); the
+  test split is not evaluated during training, only once after the last epoch, on best.pt
+  (a record with `"final": true`);
+* `last`: the last epoch.
 
 The pieces live beside it: `skelab.engine.build` makes the model, optimizer and loaders from
 the config (and checks labels and the model/data pairing), `skelab.engine.step` is one optimizer
@@ -54,13 +49,20 @@ from skelab.engine.build import (
     seed_everything,
 )
 from skelab.engine.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state
-from skelab.engine.config import Config
-from skelab.engine.distributed import barrier, dist_from_env, init_distributed, mean_over_ranks
+from skelab.engine.config import SELECT_WORDS, Config
+from skelab.engine.distributed import (
+    barrier,
+    dist_from_env,
+    init_distributed,
+    mean_over_ranks,
+    sync_batchnorm,
+)
 from skelab.engine.evaluate import EvalResult, evaluate
 from skelab.engine.finetune import load_initial_weights, started_from_note
 from skelab.engine.metrics import MetricsWriter, save_scores
 from skelab.engine.oom import out_of_memory_error, warn_if_short_of_memory
-from skelab.engine.resume import CHECKPOINT_FORMAT, check_resumable, resume_from
+from skelab.engine.resume import check_resumable, resume_from
+from skelab.engine.rundir import Checkpoint, RunDir
 from skelab.engine.schedule import evaluates_after, learning_rate, lr_changes_at
 from skelab.engine.step import amp_dtype, make_scaler, train_step
 from skelab.engine.summary import epoch_line
@@ -77,10 +79,16 @@ class FitResult:
 
     work_dir: Path | None
     epochs_done: int
-    best_top1: float
+    best_top1: float  # the select rule's metric at best_epoch (test or held-out top-1)
     best_epoch: int
     last_eval: EvalResult | None
     history: list[dict[str, Any]] = field(default_factory=list)
+    select: str = "test"  # train.select: the rule that chose best_epoch
+    final_eval: EvalResult | None = None  # select=holdout: best.pt on the test split, once
+
+    @property
+    def select_words(self) -> str:
+        return SELECT_WORDS[self.select]
 
 
 class Trainer:
@@ -108,11 +116,14 @@ class Trainer:
         if cfg.train.num_threads:
             torch.set_num_threads(cfg.train.num_threads)
         self.work_dir = Path(work_dir) if work_dir is not None else None
+        self.run = RunDir(self.work_dir) if self.work_dir is not None else None
         self.writes = self.work_dir is not None and self.dist.is_main
         self.progress = progress and self.dist.is_main
         seed_everything(cfg.train.seed)
 
         self.model = (model if model is not None else build_model(cfg)).to(self.device)
+        if cfg.train.sync_bn:
+            self.model = sync_batchnorm(self.model, self.dist, self.device)
         warn_if_short_of_memory(cfg, self.device)
         self.needs_index_t = needs_index_t(cfg, model)
         self.holdout_loader: LoaderLike | None = None  # data.holdout > 0: part of train
@@ -145,6 +156,7 @@ class Trainer:
         self.step = 0  # optimizer steps taken
         self.best_top1 = -1.0
         self.best_epoch = 0
+        self.final_eval: EvalResult | None = None
 
     # ------------------------------------------------------------------ one step, one epoch
 
@@ -243,39 +255,39 @@ class Trainer:
 
     # ------------------------------------------------------------------ checkpoints
 
-    def state(self, metrics: dict[str, Any] | None = None) -> dict[str, Any]:
+    def state(self, metrics: dict[str, Any] | None = None) -> Checkpoint:
         """Everything needed to resume, as tensors and plain values (weights_only-safe)."""
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "model": self.model.state_dict(),
-            "model_name": self.cfg.model.name,
-            "config": self.cfg.to_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else {},
-            "epoch": self.epoch,
-            "step": self.step,
-            "best_top1": self.best_top1,
-            "best_epoch": self.best_epoch,
-            "rng": capture_rng_state(),
-            "metrics": dict(metrics or {}),
-            "started_from": dict(self.started_from),
-        }
+        return Checkpoint(
+            model=self.model.state_dict(),
+            config=self.cfg.to_dict(),
+            model_name=self.cfg.model.name,
+            optimizer=self.optimizer.state_dict(),
+            scaler=self.scaler.state_dict() if self.scaler.is_enabled() else {},
+            epoch=self.epoch,
+            step=self.step,
+            best_top1=self.best_top1,
+            best_epoch=self.best_epoch,
+            select=self.cfg.train.select,
+            rng=capture_rng_state(),
+            metrics=dict(metrics or {}),
+            started_from=dict(self.started_from),
+        )
 
-    def load_state(self, ckpt: dict[str, Any], *, where: str | Path) -> None:
+    def load_state(self, ckpt: Checkpoint, *, where: str | Path) -> None:
         """Restore a `state()`; the config may differ only where `skelab.engine.resume` allows."""
         check_resumable(ckpt, self.cfg, where=where)
         load_strict(
-            self.model, ckpt["model"], where=where, fix="resume with the config it was trained with"
+            self.model, ckpt.model, where=where, fix="resume with the config it was trained with"
         )
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        if ckpt.get("scaler"):
-            self.scaler.load_state_dict(ckpt["scaler"])
-        self.epoch = int(ckpt["epoch"])
-        self.step = int(ckpt["step"])
-        self.best_top1 = float(ckpt["best_top1"])
-        self.best_epoch = int(ckpt["best_epoch"])
-        restore_rng_state(ckpt["rng"])
-        self.started_from = dict(ckpt.get("started_from", {}))
+        self.optimizer.load_state_dict(ckpt.optimizer)
+        if ckpt.scaler:
+            self.scaler.load_state_dict(ckpt.scaler)
+        self.epoch = ckpt.epoch
+        self.step = ckpt.step
+        self.best_top1 = float(ckpt.best_top1)
+        self.best_epoch = int(ckpt.best_epoch)
+        restore_rng_state(ckpt.rng)
+        self.started_from = dict(ckpt.started_from)
 
     # ------------------------------------------------------------------ the run
 
@@ -284,10 +296,10 @@ class Trainer:
         and checkpointing as the config says. `resume` continues from checkpoints/last.pt."""
         if self.train_loader is None:
             raise SkelabError("no training data", fix="set data.path")
-        ckpt_dir = self.work_dir / "checkpoints" if self.work_dir is not None else None
         last_pt = resume_from(self.work_dir, resume=resume)
         if last_pt is not None:
-            self.load_state(load_checkpoint(last_pt, map_location=self.device), where=last_pt)
+            obj = load_checkpoint(last_pt, map_location=self.device)
+            self.load_state(Checkpoint.from_dict(obj, where=last_pt), where=last_pt)
             log.info("resuming %s after epoch %d (step %d)", self.work_dir, self.epoch, self.step)
         elif self.cfg.train.weights:
             skipped = load_initial_weights(
@@ -297,19 +309,19 @@ class Trainer:
         handler = None
         metrics_writer = None
         if self.writes:
-            assert self.work_dir is not None
-            self.work_dir.mkdir(parents=True, exist_ok=True)
+            assert self.run is not None
+            self.run.path.mkdir(parents=True, exist_ok=True)
             atomic_write_text(
-                self.work_dir / "config.yaml",
+                self.run.config,
                 f"# resolved config of run {self.cfg.name!r}; "
-                f"`skelab train {self.work_dir / 'config.yaml'}` reruns it\n"
+                f"`skelab train {self.run.config}` reruns it\n"
                 + started_from_note(self.started_from)
                 + self.cfg.to_yaml(),
             )
-            handler = logging.FileHandler(self.work_dir / "train.log")
+            handler = logging.FileHandler(self.run.log)
             handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
             logging.getLogger("skelab").addHandler(handler)
-            metrics_writer = MetricsWriter(self.work_dir)
+            metrics_writer = MetricsWriter(self.run.metrics, tensorboard_dir=self.run.tensorboard)
         history: list[dict[str, Any]] = []
         last_eval: EvalResult | None = None
         end = (
@@ -321,9 +333,11 @@ class Trainer:
                 for warning in self.cfg.warnings():
                     log.warning("warning: %s", warning)
             while self.epoch < end:
-                record, ev = self._run_epoch(self.epoch, metrics_writer, ckpt_dir)
+                record, ev = self._run_epoch(self.epoch, metrics_writer)
                 history.append(record)
                 last_eval = ev or last_eval
+            if self.cfg.train.select == "holdout" and self.epoch == self.cfg.train.epochs:
+                history.append(self._final_evaluation(metrics_writer))
         except torch.cuda.OutOfMemoryError as exc:
             raise out_of_memory_error(self.cfg) from exc
         finally:
@@ -340,44 +354,100 @@ class Trainer:
             best_epoch=self.best_epoch,
             last_eval=last_eval,
             history=history,
+            select=self.cfg.train.select,
+            final_eval=self.final_eval,
         )
 
     def _run_epoch(
-        self, epoch: int, writer: MetricsWriter | None, ckpt_dir: Path | None
+        self, epoch: int, writer: MetricsWriter | None
     ) -> tuple[dict[str, Any], EvalResult | None]:
         t0 = time.perf_counter()
+        select = self.cfg.train.select
         record: dict[str, Any] = {"epoch": epoch + 1}
         record.update(self.train_epoch(epoch))
         self.epoch = epoch + 1
         record["step"] = self.step
         ev = None
-        improved = False
+        chosen = None  # the select rule's metric this epoch (None: the rule did not look)
         if evaluates_after(self.cfg.train, self.epoch):
-            ev = self.evaluate()
-            record.update(test_top1=ev.top1, test_top5=ev.top5, test_loss=ev.loss)
-            if ev.top1 > self.best_top1:
-                self.best_top1, self.best_epoch, improved = ev.top1, self.epoch, True
-            self._save_scores("test", ev.scores, ev.labels, ev.index)
+            if select != "holdout":  # a holdout run reads test labels once, after training
+                ev = self.evaluate()
+                record.update(test_top1=ev.top1, test_top5=ev.top5, test_loss=ev.loss)
+                self._save_scores("test", ev.scores, ev.labels, ev.index)
             if self.holdout_loader is not None and self.holdout_positions is not None:
                 held = self.evaluate(self.holdout_loader)
-                record.update(holdout_top1=held.top1)
+                record.update(holdout_top1=held.top1, holdout_top5=held.top5)
                 index = self.holdout_positions[held.index]  # positions in the train split
                 self._save_scores("holdout", held.scores, held.labels, index)
+                if select == "holdout":
+                    chosen = held.top1
+            if select == "test":
+                chosen = ev.top1 if ev is not None else None
+        if select == "last":
+            chosen = record.get("test_top1", math.nan)
+        improved = chosen is not None and (select == "last" or chosen > self.best_top1)
+        if improved:
+            self.best_top1, self.best_epoch = float(chosen), self.epoch
+        record.update(select=select, best_epoch=self.best_epoch)
         record["epoch_time_s"] = time.perf_counter() - t0
-        if self.writes and ckpt_dir is not None:
-            last = atomic_save(self.state(record), ckpt_dir / "last.pt")
+        if self.writes and self.run is not None:
+            last = atomic_save(self.state(record).to_dict(), self.run.last)
             if improved:
-                atomic_copy(last, ckpt_dir / "best.pt")
+                atomic_copy(last, self.run.best)
         if writer is not None:
             writer.write(record, step=self.step)
         log.info("%s", epoch_line(record, self.cfg.train.epochs, self.best_top1, self.best_epoch))
         return record, ev
 
+    def _final_evaluation(self, writer: MetricsWriter | None) -> dict[str, Any]:
+        """select=holdout: best.pt's weights on the test split, the first and only time the run
+        reads test labels; its scores are saved as that epoch's test scores."""
+        if self.best_epoch == 0:
+            raise SkelabError(
+                "train.select=holdout chose no epoch: the held-out part was never evaluated",
+                fix="set data.holdout > 0 and let the run evaluate (train.eval_every)",
+            )
+        current = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        if self.best_epoch != self.epoch:
+            if self.run is None or not self.run.best.is_file():
+                raise SkelabError(
+                    "train.select=holdout needs checkpoints/best.pt for the final evaluation, "
+                    "and this run writes no files",
+                    fix="give the run a folder (--out)",
+                )
+            best = Checkpoint.from_dict(load_checkpoint(self.run.best), where=self.run.best)
+            load_strict(self.model, best.model, where=self.run.best)
+        ev = self.evaluate()
+        self.model.load_state_dict(current)
+        self.final_eval = ev
+        epoch, self.epoch = self.epoch, self.best_epoch  # scores named after the chosen epoch
+        self._save_scores("test", ev.scores, ev.labels, ev.index)
+        self.epoch = epoch
+        record = {
+            "epoch": self.best_epoch,
+            "final": True,
+            "select": "holdout",
+            "best_epoch": self.best_epoch,
+            "holdout_top1": self.best_top1,
+            "test_top1": ev.top1,
+            "test_top5": ev.top5,
+            "test_loss": ev.loss,
+        }
+        if writer is not None:
+            writer.write(record, step=self.step)
+        log.info(
+            "final evaluation: epoch %d (chosen on the held-out part, top-1 %.2f%%): "
+            "test top-1 %.2f%%, top-5 %.2f%%",
+            self.best_epoch,
+            100 * self.best_top1,
+            100 * ev.top1,
+            100 * ev.top5,
+        )
+        return record
+
     def _save_scores(self, part: str, scores: Any, labels: Any, index: Any) -> None:
-        if self.writes:
-            assert self.work_dir is not None
-            path = self.work_dir / "scores" / f"epoch_{self.epoch}_{part}.npz"
-            save_scores(path, scores, labels, index)
+        if self.writes and self.run is not None:
+            save_scores(self.run.epoch_scores(self.epoch, part), scores, labels, index)
 
     def describe(self) -> str:
         """One line: model size, device, precision, batches per epoch."""
@@ -389,5 +459,6 @@ class Trainer:
         return (
             f"training {self.cfg.model.name} ({count_parameters(self.model):,} parameters) "
             f"on {self.device}{ranks}, {self.cfg.train.epochs} epochs x {steps} steps, "
-            f"batch {self.cfg.train.batch_size}, amp {self.cfg.train.amp}; run in {where}"
+            f"batch {self.cfg.train.batch_size}, amp {self.cfg.train.amp}; run in {where}; "
+            f"best.pt: {SELECT_WORDS[self.cfg.train.select]} (train.select={self.cfg.train.select})"
         )
