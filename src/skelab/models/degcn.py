@@ -79,7 +79,7 @@ def _init_conv(conv: nn.Conv2d | nn.Conv3d) -> None:
 
 
 class PointWise(nn.Module):
-    """1x1 conv (optionally strided over frames, grouped) then BatchNorm; upstream `PointWiseTCN`."""
+    """1x1 conv (optionally strided over frames, grouped), BatchNorm; upstream `PointWiseTCN`."""
 
     def __init__(self, c_in: int, c_out: int, stride: int = 1, groups: int = 1) -> None:
         super().__init__()
@@ -355,7 +355,7 @@ class DeGCN(nn.Module):
 
     @staticmethod
     def upstream_key_map(key: str) -> str:
-        """Upstream key -> skelab key (block names and the temporal branches' Sequential indices)."""
+        """Upstream key -> skelab key: block names, the temporal branches' Sequential indices."""
         key = re.sub(r"^streams\.(\d+)\.block-(\d+)_tcngcn\.", r"streams.\1.\2.", key)
         key = re.sub(r"\.tcn\.(tcn[12])\.0\.", r".tcn.\1.pre.", key)
         key = re.sub(r"\.tcn\.(tcn[12])\.2\.tr$", r".tcn.\1.deform.tr", key)
