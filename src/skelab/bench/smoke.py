@@ -53,7 +53,10 @@ def _model_case(name: str, options: dict[str, Any]) -> Callable[[torch.device], 
         loss = logits.float().logsumexp(1).mean()
         aux = getattr(model, "auxiliary_losses", None)
         if aux is not None:
-            loss = loss + sum(aux().values())
+            from skelab.engine.losses import auxiliary_inputs
+
+            labels = torch.zeros(SMOKE_BATCH, dtype=torch.long, device=device)
+            loss = loss + sum(aux(**auxiliary_inputs(aux, logits, labels)).values())
         loss.backward()
         missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
         if len(missing) == sum(1 for p in model.parameters() if p.requires_grad):
