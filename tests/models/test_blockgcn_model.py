@@ -1,0 +1,95 @@
+"""BlockGCN pieces on tiny inputs: batch coupling, topology features, upstream arguments."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+import torch
+
+from skelab.errors import ModelConfigError, SkelabError
+from skelab.models import build, get_card
+from skelab.models.blockgcn import StructureElements, TopoTrans, hop_distances
+from skelab.skeletons import NTU25
+
+pytest.importorskip("gph", reason="BlockGCN needs giotto-ph: pip install 'skelab[blockgcn]'")
+
+
+def test_hop_distances_follow_upstream_graph_with_hand_tips_on_the_hands():
+    hops = hop_distances(NTU25)
+
+    assert hops.max() == 11  # upstream's rpe has 12 entries per head
+    assert hops[21, 7] == hops[22, 7] == 1  # 1-based 22 and 23 hang off hand 8
+    assert (hops == hops.T).all() and (hops.diagonal() == 0).all()
+
+
+def test_topo_features_are_tiled_so_row_r_gets_sample_r_mod_n():
+    layer = TopoTrans(4).eval()
+    a = torch.randn(3, 64)
+
+    out = layer(a, num_persons=2)[:, :, 0, 0]  # (N*M, C)
+
+    assert torch.equal(out[3], out[0]) and torch.equal(out[4], out[1])
+    assert not torch.equal(out[1], out[0])
+
+
+def test_structure_elements_count_each_padding_row_as_one():
+    layer = StructureElements()
+    deaths = torch.tensor([[0.2, 0.5, 0.0]])
+    valid = torch.tensor([[True, True, False]])
+
+    padded = layer(deaths, valid)
+    unpadded = layer(deaths[:, :2], valid[:, :2])
+
+    assert torch.allclose(padded, unpadded + 1.0)
+
+
+def test_a_sample_logits_depend_on_the_rest_of_its_batch():
+    torch.manual_seed(0)
+    model = build("blockgcn", num_classes=5).eval()
+    x = torch.randn(2, 3, 8, 25, 2)
+    other = x.clone()
+    other[1] = torch.randn(3, 8, 25, 2)
+
+    with torch.no_grad():
+        out, out_other = model(x), model(other)
+
+    assert not torch.allclose(out[0], out_other[0])
+    assert "depend on the rest of its batch" in get_card("blockgcn").notes
+
+
+def test_builder_takes_upstream_model_args_as_they_stand():
+    model = build(
+        "blockgcn",
+        num_class=120,
+        num_point=25,
+        num_person=2,
+        graph="graph.ntu_rgb_d.Graph",
+        graph_args={"labeling_mode": "spatial"},
+        window_size=64,
+        joint_label=[0] * 25,
+        adaptive=True,
+        num_set=3,
+        drop_out=0,
+    )
+
+    assert model.fc.out_features == 120
+
+
+def test_builder_rejects_another_graph_with_a_fix():
+    with pytest.raises(ModelConfigError, match=r"(?s)graph.*fix:"):
+        build("blockgcn", graph="graph.ucla.Graph")
+
+
+def test_forward_rejects_joints_of_another_clip_length():
+    model = build("blockgcn", num_classes=5)
+
+    with pytest.raises(ModelConfigError, match="joint has shape"):
+        model(torch.randn(1, 3, 8, 25, 2), joint=torch.randn(1, 3, 6, 25, 2))
+
+
+def test_building_without_giotto_ph_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "gph", None)  # makes `import gph` fail
+
+    with pytest.raises(SkelabError, match=r"(?s)giotto-ph.*skelab\[blockgcn\]"):
+        build("blockgcn")
