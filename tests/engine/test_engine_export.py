@@ -103,7 +103,8 @@ def test_export_command_refuses_weights_without_a_config(tmp_path, capsys):
     code = main(["export", str(weights), "--format", "onnx"])
 
     assert code == 1
-    assert "holds no config" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "carries no config" in err and "--config" in err
 
 
 def test_export_command_says_why_a_model_cannot_be_exported(tmp_path, capsys, monkeypatch):

@@ -61,8 +61,7 @@ class DeprecatedAlias(argparse.Action):
 
     def __call__(self, parser, namespace, values, option_string=None):
         if not self._warned:
-            warn = f"skelab: warning: {option_string} is deprecated; use {self.new}"
-            print(warn, file=sys.stderr)
+            warn_deprecated(str(option_string), self.new)
             self._warned = True
         if self.convert is not None:
             values = self.convert(values)
@@ -200,23 +199,44 @@ def _is_pseudo(folder: Path) -> bool:
     return len(parts) > 1 and parts[1] in ("proc", "sys")
 
 
-def positive(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    return _int_at_least(text, 1)
+def path(text: str) -> Path:
+    """argparse type of every path argument: not empty (`Path("")` would be the current folder).
+
+    `skelab.cli.main.build_parser` gives it to every argument declared with `type=Path`."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path names no file or folder")
+    return Path(text)
 
 
-def non_negative(text: str) -> int:
-    """argparse type: an integer >= 0."""
-    return _int_at_least(text, 0)
+def int_range(lo: int, hi: int | None = None) -> Callable[[str], int]:
+    """argparse type: an integer in [lo, hi] (no upper end when hi is None)."""
+
+    def check(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < lo or (hi is not None and value > hi):
+            span = f">= {lo}" if hi is None else f"between {lo} and {hi:,}"
+            raise argparse.ArgumentTypeError(f"must be {span}, got {value:,}")
+        return value
+
+    check.__name__ = "integer"  # argparse names the type in "invalid integer value: ..."
+    return check
 
 
-def _int_at_least(text: str, lo: int) -> int:
+positive = int_range(1)
+non_negative = int_range(0)
+
+
+def fraction(text: str) -> float:
+    """argparse type: a number in [0, 1)."""
     try:
-        value = int(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < lo:
-        raise argparse.ArgumentTypeError(f"must be >= {lo}, got {value}")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 and < 1, got {text}")
     return value
 
 
@@ -229,3 +249,37 @@ def positive_float(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
     return value
+
+
+# --- a trained model: RUN (a run folder or a checkpoint), one way for every command -----------
+
+
+def warn_deprecated(old: str, new: str) -> None:
+    """The one line a deprecated spelling prints (`DeprecatedAlias` and positional forms)."""
+    print(f"skelab: warning: {old} is deprecated; use {new}", file=sys.stderr)
+
+
+def add_run_argument(
+    p: argparse.ArgumentParser,
+    *,
+    nargs: str | None = None,
+    config: bool = True,
+    help: str = "a run folder written by `skelab train`, or a checkpoint file (.pt)",
+) -> None:
+    """Positional RUN, `--checkpoint best|last` and (with `config`) `--config PRESET_OR_YAML`;
+    commands turn them into (config, checkpoint) with `skelab.engine.rundir.resolve_trained`."""
+    # dest "trained": `args.run` is the subcommand's entry point
+    p.add_argument("trained", type=Path, nargs=nargs, metavar="RUN", help=help)
+    p.add_argument(
+        "--checkpoint",
+        choices=("best", "last"),
+        default="best",
+        help="inside a run folder: best (the epoch train.select chose) or last [best]",
+    )
+    if config:
+        p.add_argument(
+            "--config",
+            default=None,
+            metavar="PRESET_OR_YAML",
+            help="config for weights that carry none (e.g. `skelab models import` files)",
+        )

@@ -1,4 +1,5 @@
-"""`skelab eval`: evaluate saved weights on the test split and write their scores."""
+"""`skelab eval`: evaluate a trained model (a run folder or a checkpoint) on the test split and
+write its scores."""
 
 from __future__ import annotations
 
@@ -6,27 +7,30 @@ import argparse
 import json
 from pathlib import Path
 
-from skelab.cli._common import add_set_option
+from skelab.cli._common import add_run_argument, add_set_option, warn_deprecated
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "eval",
-        help="evaluate weights on the test split; writes scores/eval_<weights>_test.npz",
-        epilog="example:\n  skelab eval ntu60-xsub/stgcn-lite-joint "
-        "--weights work_dir/ntu60-xsub/stgcn-lite-joint/checkpoints/best.pt\n"
-        "  skelab eval ntu60-xsub/stgcn-joint --weights stgcn_import.pt --set data.path=x.npz "
-        "--work-dir runs/eval --per-class\n"
-        "  skelab eval runs/st/config.yaml --weights runs/st/checkpoints/best.pt "
-        "--observe 0.1,0.3,0.5,1.0",
+        help="evaluate a trained model on the test split; writes scores/eval_<weights>_test.npz",
+        epilog="example:\n  skelab eval work_dir/ntu60-xsub/stgcn-lite-joint\n"
+        "  skelab eval runs/st --checkpoint last --per-class\n"
+        "  skelab eval stgcn_import.pt --config ntu60-xsub/stgcn-joint --set data.path=x.npz "
+        "--work-dir runs/eval\n"
+        "  skelab eval runs/st --observe 0.1,0.3,0.5,1.0",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("config", help="preset name or YAML file the weights were trained with")
+    add_run_argument(
+        p,
+        help="a run folder written by `skelab train` or a checkpoint file (.pt); "
+        "(deprecated: a preset or YAML with --weights)",
+    )
     p.add_argument(
         "--weights",
         type=Path,
-        required=True,
-        help="a run's checkpoints/best.pt or last.pt, or a `skelab models import` file",
+        default=None,
+        help="deprecated: `skelab eval CONFIG --weights W` is `skelab eval W --config CONFIG`",
     )
     add_set_option(p, help="override a config key, e.g. data.path=NTU60_CS.npz (repeatable)")
     p.add_argument(
@@ -54,29 +58,42 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def default_work_dir(weights: Path) -> Path:
     """`<run>/checkpoints/best.pt` -> `<run>`; any other file -> its folder."""
-    parent = weights.resolve().parent
-    return parent.parent if parent.name == "checkpoints" else parent
+    from skelab.engine.rundir import RunDir
+
+    run = RunDir.of_checkpoint(weights)
+    return run.path if run is not None else weights.resolve().parent
 
 
 def run(args: argparse.Namespace) -> int:
     from skelab.engine.evaluate import evaluate_weights
-    from skelab.engine.presets import load_config
+    from skelab.engine.fromdata import class_names_of
+    from skelab.engine.rundir import resolve_trained
     from skelab.engine.summary import percent, summarize_scores
-    from skelab.skeletons import class_names
 
-    cfg = load_config(args.config, args.overrides)
-    work_dir = args.work_dir or default_work_dir(args.weights)
-    if args.observe is not None:
-        return _run_observe(args, cfg, work_dir)
+    ratios = None
+    if args.observe is not None:  # a bad ratio is an argument error, before any file is read
+        from skelab.engine.early import parse_ratios
+
+        ratios = parse_ratios(args.observe)
+    source, config = args.trained, args.config
+    if args.weights is not None:  # the old form: the positional is the config
+        warn_deprecated("`skelab eval CONFIG --weights W`", "`skelab eval W --config CONFIG`")
+        source, config = args.weights, config or str(args.trained)
+    cfg, weights = resolve_trained(
+        source, config=config, checkpoint=args.checkpoint, overrides=args.overrides
+    )
+    work_dir = args.work_dir or default_work_dir(weights)
+    if ratios is not None:
+        return _run_observe(args, cfg, weights, work_dir, ratios)
     result, path = evaluate_weights(
-        cfg, args.weights, work_dir=work_dir, progress=not args.no_progress
+        cfg, weights, work_dir=work_dir, progress=not args.no_progress
     )
     if args.json:
         print(
             json.dumps(
                 {
                     "config": cfg.name,
-                    "weights": str(args.weights),
+                    "weights": str(weights),
                     "top1": result.top1,
                     "top5": result.top5,
                     "loss": result.loss,
@@ -88,26 +105,27 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(
         f"{cfg.name}: test top-1 {percent(result.top1)}, top-5 {percent(result.top5)} "
-        f"on {len(result.labels)} clips ({args.weights})"
+        f"on {len(result.labels)} clips ({weights})"
     )
     if path is not None:
         print(f"scores: {path}")
     if args.per_class:
-        names = class_names(cfg.data.num_classes)
+        names = class_names_of(cfg)
         print(summarize_scores(result.scores, result.labels, names).to_text())
     return 0
 
 
-def _run_observe(args: argparse.Namespace, cfg, work_dir: Path) -> int:
-    from skelab.engine.early import observe_curve, parse_ratios, save_curve
+def _run_observe(
+    args: argparse.Namespace, cfg, weights: Path, work_dir: Path, ratios: list[float]
+) -> int:
+    from skelab.engine.early import observe_curve, save_curve
     from skelab.engine.summary import percent
 
-    ratios = parse_ratios(args.observe)
-    points = observe_curve(cfg, args.weights, ratios, progress=not args.no_progress)
+    points = observe_curve(cfg, weights, ratios, progress=not args.no_progress)
     png = save_curve(
         points,
-        Path(work_dir) / f"early_action_{args.weights.stem}.png",
-        title=f"{cfg.name}: early-action top-1 ({args.weights.name})",
+        Path(work_dir) / f"early_action_{weights.stem}.png",
+        title=f"{cfg.name}: early-action top-1 ({weights.name})",
     )
     if args.json:
         rows = [
@@ -117,14 +135,14 @@ def _run_observe(args: argparse.Namespace, cfg, work_dir: Path) -> int:
             json.dumps(
                 {
                     "config": cfg.name,
-                    "weights": str(args.weights),
+                    "weights": str(weights),
                     "observe": rows,
                     "curve": str(png),
                 }
             )
         )
         return 0
-    print(f"{cfg.name}: early-action evaluation of {args.weights} on the test split")
+    print(f"{cfg.name}: early-action evaluation of {weights} on the test split")
     print("observed  top-1    top-5")
     for p in points:
         print(f"{100 * p.observe:7.0f}%  {percent(p.result.top1):>7}  {percent(p.result.top5):>7}")

@@ -6,26 +6,28 @@ import argparse
 import json
 from pathlib import Path
 
+from skelab.cli._common import add_run_argument
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export",
         help="export a checkpoint to ONNX or TorchScript and check its logits against PyTorch",
-        description="Rebuilds the model from the config stored in WEIGHTS (a run's "
-        "checkpoints/best.pt or last.pt), exports it for the run's window with a free batch "
+        description="Rebuilds the model of RUN (a run folder, or a checkpoint file) from its "
+        "config, exports it for the run's window with a free batch "
         "axis, then runs the file on a new batch (ONNX under ONNX Runtime, CPU) and compares "
         "its logits with PyTorch's (max difference <= 1e-4 x max(1, |logits|)).",
-        epilog="example:\n  skelab export work_dir/ntu60-xsub/ctrgcn-joint/checkpoints/best.pt "
-        "--format onnx\n  skelab export runs/a/checkpoints/last.pt --format torchscript "
-        "--out a.ts.pt --json",
+        epilog="example:\n  skelab export work_dir/ntu60-xsub/ctrgcn-joint --format onnx\n"
+        "  skelab export runs/a --checkpoint last --format torchscript --out a.ts.pt --json\n"
+        "  skelab export ctrgcn_import.pt --config ntu60-xsub/ctrgcn-joint --format onnx",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("weights", type=Path, help="a skelab training checkpoint (it holds its config)")
+    add_run_argument(p)
     p.add_argument(
         "--format", dest="fmt", choices=("onnx", "torchscript"), required=True, help="file format"
     )
     p.add_argument(
-        "--out", type=Path, default=None, help="output file (WEIGHTS stem + .onnx or .ts.pt)"
+        "--out", type=Path, default=None, help="output file (checkpoint stem + .onnx or .ts.pt)"
     )
     p.add_argument("--no-check", action="store_true", help="skip the comparison with PyTorch")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -34,8 +36,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from skelab.engine.export import export_weights
+    from skelab.engine.rundir import resolve_trained
 
-    result = export_weights(args.weights, fmt=args.fmt, out=args.out, check=not args.no_check)
+    cfg, weights = resolve_trained(args.trained, config=args.config, checkpoint=args.checkpoint)
+    result = export_weights(weights, cfg=cfg, fmt=args.fmt, out=args.out, check=not args.no_check)
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0

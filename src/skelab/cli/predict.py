@@ -6,15 +6,19 @@ import argparse
 import json
 from pathlib import Path
 
-from skelab.cli._common import add_set_option
+from skelab.cli._common import add_run_argument, add_set_option, positive
+
+KEYPOINT_FORMATS = ("coco-json", "openpose-json", "npy", "pose-npz")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "predict",
         help="top-5 classes with names and probabilities for each sample of the input",
-        description="Predict with a run folder (config.yaml + checkpoints/best.pt) or a weights "
-        "file. INPUT is an NPZ or prepared folder (one split), or raw NTU .skeleton files "
+        description="Predict with RUN: a run folder (its config.yaml and the checkpoint "
+        "--checkpoint names) or a checkpoint file. INPUT is an NPZ or prepared folder (one "
+        "split), or raw NTU .skeleton files "
         "(preprocessed as upstream does). Clips are resampled as the run's test transform does.",
         epilog="example:\n"
         "  skelab predict work_dir/ntu60-xsub/ctrgcn-joint S001C001P001R001A001.skeleton\n"
@@ -22,27 +26,42 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "  skelab predict ctrgcn_import.pt NTU60_CS.npz --config ntu60-xsub/ctrgcn-joint --json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("model", type=Path, help="a run folder or a weights file")
+    add_run_argument(p)
     p.add_argument(
         "inputs", nargs="+", type=Path, help="an NPZ, a prepared folder, or .skeleton files"
-    )
-    p.add_argument(
-        "--config",
-        default=None,
-        help="preset or YAML for weights that carry no config (e.g. `skelab models import` files)",
     )
     add_set_option(p, help="override a config key, e.g. train.device=cpu (repeatable)")
     p.add_argument("--split", default="test", help="split of an NPZ or prepared folder [test]")
     p.add_argument("--limit", type=int, default=0, help="print only the first N samples (0 = all)")
     p.add_argument("--json", action="store_true", help="print one JSON object per sample")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t = p.add_argument_group(
+        "timeline of a long recording (--stride)",
+        "INPUT is one keypoint file that `skelab data import-keypoints` reads (a COCO-format "
+        "JSON, an OpenPose folder, a .npy array) or a `skelab pose` NPZ, or a video with "
+        "--estimator and --pose-model. Windows of the model's length slide by S frames; "
+        "consecutive windows with the same top class merge into one segment.",
+    )
+    t.add_argument("--stride", type=positive, metavar="S", help="frames between windows")
+    t.add_argument("--span", type=positive, help="frames per window [the run's data.window]")
+    t.add_argument("--format", choices=KEYPOINT_FORMATS,
+                   help="keypoint format of INPUT [guessed from its name]")  # fmt: skip
+    t.add_argument("--windows", action="store_true", help="every window, not merged segments")
+    t.add_argument("--plot", type=Path, metavar="PNG", help="write the timeline as a PNG strip")
+    t.add_argument("--estimator", choices=("rtmlib", "ultralytics"),
+                   help="pose estimator for a video INPUT (see `skelab pose`)")  # fmt: skip
+    t.add_argument("--pose-model", type=Path, help="local weight file of the estimator")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from skelab.engine.predict import predict, resolve_model
 
-    cfg, weights = resolve_model(args.model, config=args.config, overrides=args.overrides)
+    if args.stride is not None:
+        return _run_timeline(args)
+    cfg, weights = resolve_model(
+        args.trained, config=args.config, overrides=args.overrides, checkpoint=args.checkpoint
+    )
     preds = predict(cfg, weights, args.inputs, split=args.split, progress=not args.no_progress)
     if args.limit > 0:
         preds = preds[: args.limit]
@@ -54,4 +73,59 @@ def run(args: argparse.Namespace) -> int:
         print(f"{p.sample}{truth}")
         for c, name, prob in p.top:
             print(f"  {100 * prob:6.2f}%  {c:3d}  {name}")
+    return 0
+
+
+def _run_timeline(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from skelab.engine.rundir import resolve_trained
+    from skelab.engine.timeline import timeline
+    from skelab.errors import ConfigError
+
+    if len(args.inputs) != 1:
+        raise ConfigError("--stride", f"needs one long input, got {len(args.inputs)}",
+                          fix="run skelab predict once per recording")  # fmt: skip
+    source = args.inputs[0]
+    video = source.suffix.lower() in VIDEO_SUFFIXES
+    if video and (args.estimator is None or args.pose_model is None):
+        raise ConfigError(
+            "--estimator/--pose-model",
+            f"{source} is a video",
+            fix="add --estimator rtmlib --pose-model rtmo.onnx (a local file)",
+        )
+    cfg, weights = resolve_trained(
+        args.trained, config=args.config, overrides=args.overrides, checkpoint=args.checkpoint
+    )
+    with tempfile.TemporaryDirectory(prefix="skelab-predict-") as tmp:
+        if video:
+            from skelab.pose import estimate_video
+
+            source = estimate_video(
+                source,
+                Path(tmp) / "pose.npz",
+                estimator=args.estimator,
+                model=args.pose_model,
+                progress=not args.no_progress,
+            )
+        segments = timeline(
+            cfg,
+            weights,
+            source,
+            stride=args.stride,
+            span=args.span,
+            fmt=None if video else args.format,
+            merged=not args.windows,
+        )
+    rows = [s.to_dict() for s in segments]
+    if args.plot is not None:
+        from skelab.viz.timeline import plot_timeline
+
+        plot_timeline(rows, args.plot, title=str(args.inputs[0].name))
+    if args.json:
+        print(json.dumps({"timeline": rows}))
+        return 0
+    for seg in segments:
+        c, name, prob = seg.top[0]
+        print(f"frames {seg.start:6d}-{seg.end:<6d} {100 * prob:6.2f}%  {c:3d}  {name}")
     return 0

@@ -22,6 +22,7 @@ from skelab.engine.build import LoaderLike
 from skelab.engine.config import Config
 from skelab.engine.distributed import DistInfo, all_gather_objects
 from skelab.engine.metrics import save_scores, topk_accuracy
+from skelab.engine.rundir import RunDir
 from skelab.engine.step import forward
 from skelab.errors import SkelabError
 
@@ -160,7 +161,7 @@ def evaluate_weights(
     out = None
     if work_dir is not None:
         out = save_scores(
-            Path(work_dir) / "scores" / f"eval_{Path(weights).stem}_test.npz",
+            RunDir(work_dir).eval_scores(weights),
             result.scores,
             result.labels,
             result.index,

@@ -28,12 +28,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
 
 from skelab.errors import ConfigError, SkelabError
+
+if TYPE_CHECKING:
+    from skelab.engine.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -243,24 +246,24 @@ def verify_export(
 
 
 def export_weights(
-    weights: str | Path, *, fmt: str, out: str | Path | None = None, check: bool = True
+    weights: str | Path,
+    *,
+    fmt: str,
+    out: str | Path | None = None,
+    check: bool = True,
+    cfg: Config | None = None,
 ) -> ExportResult:
-    """The library side of `skelab export`: rebuild the model of a skelab checkpoint from the
-    config stored in it, load its weights strictly, export and check."""
+    """The library side of `skelab export`: rebuild the model of a checkpoint from `cfg` (by
+    default the config stored in the checkpoint), load its weights strictly, export and check.
+    `skelab.engine.rundir.resolve_trained` gives both from a run folder or a checkpoint."""
     from skelab.engine.build import build_model, load_weights
-    from skelab.engine.checkpoint import load_checkpoint
-    from skelab.engine.configfile import from_dict
+    from skelab.engine.rundir import resolve_trained
     from skelab.models import get_card
 
     check_format(fmt)
     weights = Path(weights)
-    ckpt = load_checkpoint(weights)
-    if not isinstance(ckpt.get("config"), dict):
-        raise SkelabError(
-            f"{weights} holds no config, so the model to rebuild is unknown",
-            fix="export a training checkpoint (a run's checkpoints/best.pt or last.pt)",
-        )
-    cfg = from_dict(ckpt["config"], where=f"{weights} (config)")
+    if cfg is None:
+        cfg, weights = resolve_trained(weights)
     reason = unsupported_reason(cfg.model.name, fmt)
     if reason:
         raise SkelabError(f"{cfg.model.name} cannot be exported to {fmt}: {reason}")

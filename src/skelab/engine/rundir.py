@@ -212,6 +212,30 @@ def _config_of_checkpoint(path: Path, overrides: Sequence[str]) -> Config:
     return from_dict(raw, where=where)
 
 
+def find_checkpoint(path: str | Path, checkpoint: str = "best") -> Path:
+    """The checkpoint file a run folder or checkpoint file names (see `resolve_trained`)."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    if not path.is_dir():
+        raise SkelabError(
+            f"{path} does not exist",
+            fix="pass a run folder written by `skelab train` or a checkpoint file (.pt)",
+        )
+    run = RunDir(path)
+    wanted = run.checkpoint(checkpoint)
+    if not wanted.is_file() and checkpoint == "best" and run.last.is_file():
+        log.warning("%s has no checkpoints/best.pt (no epoch chosen yet); using last.pt", path)
+        return run.last
+    if not wanted.is_file():
+        raise SkelabError(
+            f"{path} holds no checkpoints/{wanted.name}",
+            fix="pass a run folder written by `skelab train` (train it at least one "
+            "epoch), or a checkpoint file",
+        )
+    return wanted
+
+
 def resolve_trained(
     path: str | Path,
     *,
@@ -229,34 +253,13 @@ def resolve_trained(
     from skelab.engine.presets import load_config
 
     path = Path(path)
-    if path.is_dir():
-        run = RunDir(path)
-        wanted = run.checkpoint(checkpoint)
-        weights = wanted
-        if not wanted.is_file() and checkpoint == "best" and run.last.is_file():
-            log.warning("%s has no checkpoints/best.pt (no epoch chosen yet); using last.pt", path)
-            weights = run.last
-        if not weights.is_file():
-            raise SkelabError(
-                f"{path} holds no checkpoints/{wanted.name}",
-                fix="pass a run folder written by `skelab train` (train it at least one "
-                "epoch), or a checkpoint file",
-            )
-        if config is not None:
-            cfg = load_config(config, overrides)
-        elif run.config.is_file():
-            cfg = load_config(run.config, overrides)
-        else:
-            cfg = _config_of_checkpoint(weights, overrides)
-    elif path.is_file():
-        weights = path
-        cfg = load_config(config, overrides) if config is not None else None
-        if cfg is None:
-            cfg = _config_of_checkpoint(path, overrides)
+    weights = find_checkpoint(path, checkpoint)
+    run = RunDir(path) if path.is_dir() else None
+    if config is not None:
+        cfg = load_config(config, overrides)
+    elif run is not None and run.config.is_file():
+        cfg = load_config(run.config, overrides)
     else:
-        raise SkelabError(
-            f"{path} does not exist",
-            fix="pass a run folder written by `skelab train` or a checkpoint file (.pt)",
-        )
+        cfg = _config_of_checkpoint(weights, overrides)
     log.info("using checkpoint %s", weights)
     return cfg, weights
