@@ -90,12 +90,15 @@ def coco_arrays(tmp_path: Path) -> tuple[Path, Path]:
 def test_arrays_import_with_a_named_layout_and_class_names(coco_arrays, tmp_path):
     d, csv = coco_arrays
 
-    out = import_arrays(d, csv, tmp_path / "out", skeleton=get_skeleton("coco17"))
+    out = import_arrays(
+        d, csv, tmp_path / "out", skeleton=get_skeleton("coco17"), normalise="none"
+    )
 
     train = open_prepared(out, "train")
     assert train.skeleton.name == "coco17" and train.storage.shape == (2, 8, 3, 17, 1)
-    assert train.y.tolist() == [1, 0]  # class names numbered in sorted order: sit, wave
-    assert read_meta(out)["class_names"] == ["sit", "wave"]
+    assert train.y.tolist() == [0, 1]  # class names numbered in order of appearance
+    assert read_meta(out)["class_names"] == ["wave", "sit"]
+    assert train.class_names == ("wave", "sit")
     first = np.load(d / "c0.npy").transpose(0, 2, 1)  # (T, C, V)
     np.testing.assert_array_equal(train.storage[0, :5, :, :, 0], first)
 

@@ -51,7 +51,8 @@ class SkeletonDataset:
         self.lengths = lengths
         self.persons = persons
         self.num_classes = int(num_classes)
-        self.class_names = _class_names(self.num_classes)
+        self.class_names = _class_names(self.num_classes)  # a prepared folder's own names
+        self.channels = "xyz"  # or "xy-score": 2-D keypoints (x, y, score), from meta.json
         self.path = Path(path)
         self.split = split
         self.source_format = source_format

@@ -13,13 +13,13 @@ feeders' normalisation (centring, scaling) stays a transform, as for NTU.
   18), plus a label JSON per split (`{clip: {"label_index", "has_skeleton"}}`). As ST-GCN's
   `feeder_kinetics.py`: channels (x, y, score), up to 5 people read per frame, x and y shifted
   by -0.5 and zeroed where the score is 0, people sorted per frame by total score, 2 kept.
-* `import_arrays`: a folder of `(T, V, C)` `.npy` arrays, a CSV `file,label[,split]` and a
-  layout (a named one, or an edge list and a centre joint).
+* `import_arrays`: a folder of `(T, V, C)` `.npy` arrays, a CSV `file,label[,split]` read by
+  `skelab.data.labels` and a layout (a named one, or an edge list and a centre joint); 2-D
+  keypoints (x, y, score) are normalised per clip by `skelab.data.keypoints2d`.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from collections.abc import Iterator
@@ -50,7 +50,10 @@ def _padded_chunks(samples: list[np.ndarray], frames: int) -> Iterator[np.ndarra
         yield out
 
 
-def _write(out_dir, by_split, *, num_classes, class_names, skeleton, source, overwrite) -> Path:
+def _write(
+    out_dir, by_split, *, num_classes, class_names, skeleton, source, overwrite,
+    channels="xyz", normalise="none",
+) -> Path:  # fmt: skip
     frames = max(len(s) for samples, _ in by_split.values() for s in samples)
     streams = {}
     for split, (samples, labels) in by_split.items():
@@ -64,6 +67,8 @@ def _write(out_dir, by_split, *, num_classes, class_names, skeleton, source, ove
         skeleton=skeleton,
         source=source,
         overwrite=overwrite,
+        channels=channels,
+        normalise=normalise,
     )
 
 
@@ -177,7 +182,7 @@ def import_kinetics(
     source = {"kind": "kinetics-skeleton", "splits": {k: str(v) for k, v in clip_dirs.items()}}
     return _write(
         out_dir, by_split, num_classes=num_classes, class_names=names,
-        skeleton=OPENPOSE18, source=source, overwrite=overwrite,
+        skeleton=OPENPOSE18, source=source, overwrite=overwrite, channels="xy-score",
     )  # fmt: skip
 
 
@@ -198,40 +203,77 @@ def read_edges(path: str | Path) -> list[tuple[int, int]]:
     return edges
 
 
+ESTIMATOR_LAYOUTS = ("coco17", "openpose18")  # image keypoints: 2-D unless --coords says not
+COORDS = ("2d", "3d")
+
+
+def arrays_coords(skeleton: Skeleton, coords: str | None) -> str:
+    """`2d` or `3d`: as given, else `2d` for the pose-estimator layouts (coco17, openpose18),
+    whose keypoints are image pixels, and `3d` for every other layout."""
+    if coords is None:
+        return "2d" if skeleton.name in ESTIMATOR_LAYOUTS else "3d"
+    if coords not in COORDS:
+        raise DataFormatError(
+            "--coords", f"{coords!r} is not 2d or 3d", fix="use --coords 2d or 3d"
+        )
+    return coords
+
+
+def _as_2d_clip(x: np.ndarray, path: Path) -> np.ndarray:
+    """(T, V, 2 or 3) keypoints to (M=1, T, V, 3) (x, y, score); (x, y) alone get score 1 where
+    the joint is not at (0, 0), the usual mark of a joint the estimator missed."""
+    if x.shape[2] == 2:
+        seen = (x != 0).any(axis=2, keepdims=True).astype(np.float32)
+        x = np.concatenate([x, seen], axis=2)
+    elif x.shape[2] != 3:
+        raise DataFormatError(
+            path,
+            f"{x.shape[2]} channels, 2-D keypoints have 3 (x, y, score) or 2 (x, y)",
+            fix="save (frames, joints, 3) arrays of x, y, score, or pass --coords 3d",
+        )
+    return x[None]
+
+
 def import_arrays(
     array_dir: str | Path,
     labels_csv: str | Path,
     out_dir: str | Path,
     *,
     skeleton: Skeleton,
+    num_classes: int | None = None,
+    classes_file: str | Path | None = None,
+    coords: str | None = None,
+    normalise: str | None = None,
     overwrite: bool = False,
 ) -> Path:
     """A folder of (T, V, C) `.npy` arrays to a prepared folder (M = 1), labelled by a CSV.
 
-    The CSV has a header with `file` and `label` and optionally `split` (train or test; default
-    train). Labels are 0-based integers, or class names (numbered in sorted order)."""
+    Labels follow `skelab.data.labels` (integers kept, names in order of first appearance or of
+    `classes_file`; `num_classes` allows gaps). `coords` is `2d` or `3d` (default: `2d` for
+    coco17 and openpose18, else `3d`). 2-D arrays are (x, y, score) pixels, or (x, y) with the
+    score taken as 1 where a joint is not at (0, 0); each clip is normalised by
+    `skelab.data.keypoints2d.normalise_2d` with `normalise` (default `body`) and meta.json
+    records `channels: xy-score` and the mode. 3-D values are stored as read."""
+    from skelab.data.keypoints2d import normalise_2d
+    from skelab.data.labels import read_label_table
+
     array_dir, labels_csv, out_dir = Path(array_dir), Path(labels_csv), Path(out_dir)
     check_exists(out_dir, overwrite)
-    with open(labels_csv, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    if not rows or not {"file", "label"} <= set(rows[0]):
+    coords = arrays_coords(skeleton, coords)
+    if coords == "3d" and normalise not in (None, "none"):
         raise DataFormatError(
-            labels_csv, "needs a header with the columns file and label (and optionally split)",
-            fix="write e.g. `file,label,split` then `clip001.npy,3,train`",
-        )  # fmt: skip
-    raw_labels = [r["label"].strip() for r in rows]
-    numeric = all(lab.isdigit() for lab in raw_labels)
-    names = sorted(set(raw_labels), key=int if numeric else str)
-    index = {lab: (int(lab) if numeric else i) for i, lab in enumerate(names)}
-    num_classes = max(index.values()) + 1
-    class_names = [f"class {i}" for i in range(num_classes)] if numeric else names
+            "--normalise",
+            f"{normalise!r} is for 2-D keypoints, but the arrays are read as 3-D",
+            fix="drop --normalise, or pass --coords 2d for (x, y, score) pixels",
+        )
+    mode = (normalise or "body") if coords == "2d" else "none"
+    table = read_label_table(
+        labels_csv, num_classes=num_classes, classes_file=classes_file, files_root=array_dir
+    )
     by_split: dict[str, tuple[list, list]] = {}
     channels = None
-    for n, row in enumerate(rows, start=2):
-        split = (row.get("split") or "train").strip()
-        if split not in ("train", "test"):
-            raise DataFormatError(f"{labels_csv}:{n}", f"split {split!r}", fix="use train or test")
-        path = array_dir / row["file"].strip()
+    for row in table.rows:
+        path = array_dir / row.file
         try:
             x = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as err:
@@ -247,11 +289,15 @@ def import_arrays(
         if channels is not None and x.shape[2] != channels:
             raise DataFormatError(path, f"{x.shape[2]} channels, the first array has {channels}")
         channels = x.shape[2]
-        samples, labels = by_split.setdefault(split, ([], []))
-        samples.append(np.asarray(x, dtype=np.float32).transpose(0, 2, 1)[..., None])
-        labels.append(index[raw_labels[n - 2]])
+        x = np.asarray(x, dtype=np.float32)
+        if coords == "2d":
+            x = normalise_2d(_as_2d_clip(x, path), skeleton, mode)[0]
+        samples, labels = by_split.setdefault(row.split, ([], []))
+        samples.append(x.transpose(0, 2, 1)[..., None])  # (T, C, V, M=1)
+        labels.append(row.label)
     source = {"kind": "arrays", "path": str(array_dir.resolve()), "labels": str(labels_csv)}
     return _write(
-        out_dir, by_split, num_classes=num_classes, class_names=class_names,
+        out_dir, by_split, num_classes=table.num_classes, class_names=table.class_names,
         skeleton=skeleton, source=source, overwrite=overwrite,
+        channels="xy-score" if coords == "2d" else "xyz", normalise=mode,
     )  # fmt: skip

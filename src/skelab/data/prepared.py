@@ -34,7 +34,15 @@ from skelab.data import formats
 from skelab.data.archive import reading
 from skelab.data.dataset import SkeletonDataset
 from skelab.data.scan import scan_split
-from skelab.data.writer import FORMAT, LAYOUT, VERSION, SplitStream, check_exists, write_prepared
+from skelab.data.writer import (
+    CHANNELS,
+    FORMAT,
+    LAYOUT,
+    VERSION,
+    SplitStream,
+    check_exists,
+    write_prepared,
+)
 from skelab.errors import DataFormatError, SkelabError
 from skelab.skeletons import NTU25, Skeleton, class_names
 
@@ -265,7 +273,41 @@ def open_prepared(folder: str | Path, split: str) -> SkeletonDataset:
         source_format="prepared",
     )
     ds.skeleton = skeleton  # set here too so folders keep their layout with any dataset class
+    ds.class_names = _class_names(folder, meta, num_classes)
+    ds.channels = _channels(folder, meta)
     return ds
+
+
+def _class_names(folder: Path, meta: dict, num_classes: int) -> tuple[str, ...]:
+    """meta.json's class names (NW-UCLA's, a label CSV's), checked against the class count."""
+    names = meta.get("class_names")
+    if names is None:
+        return class_names(num_classes)
+    if (
+        not isinstance(names, list)
+        or len(names) != num_classes
+        or not all(isinstance(n, str) for n in names)
+    ):
+        raise DataFormatError(
+            folder / "meta.json",
+            f"must be a list of {num_classes} names (num_classes), got {str(names):.80}",
+            key="class_names",
+            fix=_rebuild(folder, meta),
+        )
+    return tuple(names)
+
+
+def _channels(folder: Path, meta: dict) -> str:
+    """What the channel axis holds: `xyz` (default) or `xy-score` (2-D keypoints)."""
+    channels = meta.get("channels", "xyz")
+    if channels not in CHANNELS:
+        raise DataFormatError(
+            folder / "meta.json",
+            f"{channels!r} is not one of {', '.join(CHANNELS)}",
+            key="channels",
+            fix=_rebuild(folder, meta),
+        )
+    return channels
 
 
 def verify_prepared(folder: str | Path, progress: formats.Progress | None = None) -> list[str]:

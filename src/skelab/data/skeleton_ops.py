@@ -128,11 +128,17 @@ def skateformer_augment(
     augment: str,
     intra_p: float,
     g: torch.Generator | None,
+    planar: bool = False,
 ) -> Tensor:
     """SkateFormer's training augmentation of x (N, 3, W, 25, 2): the intra-instance ops listed
     in `augment` (each p 0.5) on samples whose `family` draw is below `intra_p`; skeleton-AdaIN
     towards `ref` (N, 3, W, 25, 2) on the samples `inter` marks. Parameters are drawn for every
-    sample, so the draws do not depend on which ops end up applied."""
+    sample, so the draws do not depend on which ops end up applied.
+
+    `planar`: x holds 2-D keypoints (x, y, score). Shear, rotation and scale then act on x and
+    y only (their 2x2 block; the score row and column are the identity), the axis-zeroing op
+    picks among x and y, and AdaIN measures bones in x and y; the score travels with its joint
+    (flip, swap, joint drop) and never mixes into a coordinate."""
     dev, size, w_ = x.device, len(x), x.shape[2]
     intra = family < intra_p  # (N,)
     flags = _rand((size, len(SKATEFORMER_AUGMENTS)), g) < 0.5
@@ -156,13 +162,20 @@ def skateformer_augment(
     angles[torch.arange(size), axis] = angle
     r_mat = torch.where(on["2"][:, None, None], rotation_xyz(angles), eye)
     c_mat = torch.where(on["3"][:, None, None], torch.diag_embed(scale), eye)
-    linear = (c_mat @ r_mat @ s_mat).to(dev)  # shear, then rotate, then scale
+    linear = c_mat @ r_mat @ s_mat  # shear, then rotate, then scale
+    if planar:
+        linear[:, 2, :] = 0.0
+        linear[:, :, 2] = 0.0
+        linear[:, 2, 2] = 1.0
+    linear = linear.to(dev)
 
     swap = on["a"].to(dev)[:, None, None, None, None]
     x = torch.where(swap, x.flip(-1), x)
     x = torch.einsum("nij,njtvm->nitvm", linear, x)
     flip = on["4"].to(dev)[:, None, None, None, None]
     x = torch.where(flip, x[:, :, :, list(NTU_FLIP_PERMUTATION)], x)
+    if planar:
+        zero_axis = zero_axis % 2  # the same draw, among x and y
     keep_axis = ~(on["8"][:, None] & (torch.arange(3)[None, :] == zero_axis[:, None]))
     x = x * keep_axis.to(dev, x.dtype)[:, :, None, None, None]
     drop = (
@@ -173,7 +186,11 @@ def skateformer_augment(
     x = x * (~drop).to(dev, x.dtype)[:, None, :, :, None]
 
     if inter is not None and ref is not None:
-        x = torch.where(inter.to(dev)[:, None, None, None, None], _adain(x, ref), x)
+        if planar:
+            mixed = torch.cat([_adain(x[:, :2], ref[:, :2]), x[:, 2:]], dim=1)
+        else:
+            mixed = _adain(x, ref)
+        x = torch.where(inter.to(dev)[:, None, None, None, None], mixed, x)
     return x
 
 

@@ -33,6 +33,7 @@ class Subset:
         self.class_names = dataset.class_names
         self.num_frames = dataset.num_frames
         self.skeleton = dataset.skeleton
+        self.channels = getattr(dataset, "channels", "xyz")
         self.path = dataset.path
         self.split = dataset.split
 

@@ -189,6 +189,7 @@ class BatchTransform:
         inter_p: float | None = None,
         observe: float = 1.0,
         skeleton: Skeleton = NTU25,
+        channels: str = "xyz",
     ) -> None:
         if style not in STYLES:
             raise ConfigError(
@@ -231,7 +232,12 @@ class BatchTransform:
                 f"must be in (0, 1] and is for evaluation only, got {observe!r} (train={train})",
                 fix="e.g. observe=0.5 on a test transform (train=False) to see half of each clip",
             )
+        if channels not in ("xyz", "xy-score"):
+            raise ConfigError(
+                "channels", f"{channels!r} is not xyz or xy-score", fix="pass ds.channels"
+            )
         self.skeleton = skeleton
+        self.channels = channels
         self._parent = stream_parents(style, modality, skeleton)  # fails here, not mid-epoch
         self.observe = float(observe)
         self.style, self.window, self.modality, self.train = style, int(window), modality, train
@@ -373,6 +379,8 @@ class BatchTransform:
         if self._rotates:
             theta = self.rotate_theta
             angles = _urand((size, 3), generator).astype(np.float64) * (2 * theta) - theta
+            if self.channels == "xy-score":
+                angles[:, :2] = 0.0  # 2-D: in the image plane only, the score is not a z
             rotation = torch.from_numpy(rotation_np(angles).astype(np.float32))
         if self.observe != 1.0:
             # a frame past the observed part reads zeros, as past the end of a shorter clip
@@ -428,6 +436,7 @@ class BatchTransform:
                 augment=self.augment,
                 intra_p=self.intra_p,
                 g=generator,
+                planar=self.channels == "xy-score",
             )
         x = self._modality(x)
         if self.style == "skateformer":
@@ -446,6 +455,8 @@ class BatchTransform:
         return self.apply(gather_frames(x, plan.rows, plan.frames), plan, generator)
 
     def _modality(self, x: Tensor) -> Tensor:
+        if self.channels == "xy-score" and self.modality != "joint":
+            return self._modality_2d(x)
         m, c = self.modality, HYPERGCN_CENTER
         if m == "motion":
             return motion(x)
@@ -459,3 +470,17 @@ class BatchTransform:
         if self.style == "hypergcn":
             b[:, :, :, c] = x[:, :, :, c]
         return b if m == "bone" else motion(b)
+
+    def _modality_2d(self, x: Tensor) -> Tensor:
+        """Bones and motion of 2-D keypoints: x and y as for 3-D, the score channel the mean
+        score of the two joints (or frames) involved, as PYSKL does for 2-D bones."""
+        xy, score = x[:, :2], x[:, 2:3]
+        m = self.modality
+        if m in ("bone", "bone_motion"):
+            parent = list(self._parent)
+            xy, score = bones(xy, self._parent), (score + score[:, :, :, parent]) / 2
+        if m in ("motion", "bone_motion"):
+            nxt = torch.zeros_like(score)
+            nxt[:, :, :-1] = (score[:, :, 1:] + score[:, :, :-1]) / 2
+            xy, score = motion(xy), nxt
+        return torch.cat([xy, score], dim=1)

@@ -27,6 +27,7 @@ FORMAT = "skelab-prepared"
 VERSION = 1
 LAYOUT = "NTCVM"
 LAYOUT_AXES = "N, T, C, V (joints), M (persons)"
+CHANNELS = ("xyz", "xy-score")  # meta.json `channels`; folders without the key hold xyz
 
 
 @dataclass
@@ -151,11 +152,17 @@ def write_prepared(
     overwrite: bool = False,
     created: str | None = None,
     layout_axes: str = LAYOUT_AXES,
+    channels: str = "xyz",
+    normalise: str = "none",
 ) -> Path:
     """Write `out_dir` from the splits; refuses NaN/inf values and all-zero samples.
 
     `layout_axes` is meta.json's description of the x axes (NTU NPZs name their channels).
+    `channels` says what C holds: `xyz` (3-D joints) or `xy-score` (2-D keypoints and their
+    scores); `normalise` how 2-D keypoints were normalised (`skelab.data.keypoints2d`).
     """
+    if channels not in CHANNELS:
+        raise DataFormatError(out_dir, f"channels {channels!r}", fix=f"use one of {CHANNELS}")
     out_dir = Path(out_dir)
     check_exists(out_dir, overwrite)
     with atomic_dir(out_dir, overwrite=overwrite) as tmp:
@@ -173,6 +180,8 @@ def write_prepared(
             "num_classes": int(num_classes),
             "class_names": list(class_names),
             "skeleton": skeleton.to_dict(),
+            "channels": channels,
+            "normalise": normalise,
             "splits": splits_meta,
             "checksums": checksums,
         }
