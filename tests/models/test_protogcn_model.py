@@ -1,0 +1,114 @@
+"""ProtoGCN on tiny inputs: layouts, the PYSKL model dict, the contrastive loss and its memory."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from skelab.errors import ModelConfigError, SkelabError
+from skelab.models import build
+
+
+def _tiny(**opts):
+    torch.manual_seed(0)
+    return build("protogcn", num_classes=5, num_prototype=8, **opts)
+
+
+def test_protogcn_takes_a_coco_layout_and_sizes_the_contrast_head_v_squared():
+    model = _tiny(skeleton="coco17").train()
+    x = torch.randn(2, 3, 8, 17, 2)  # (N, C, T, V, M)
+
+    logits = model(x)
+    terms = model.auxiliary_losses(logits=logits, labels=torch.tensor([0, 1]))
+
+    assert logits.shape == (2, 5)
+    assert model.cls_head.csc_loss.cl_fc.in_features == 17 * 17
+    assert set(terms) == {"csc"} and torch.isfinite(terms["csc"])
+
+
+def test_protogcn_eval_forward_skips_the_prototype_branch():
+    model = _tiny().eval()
+
+    with torch.no_grad():
+        logits = model(torch.randn(1, 3, 8, 25, 2))
+
+    assert logits.shape == (1, 5)
+    with pytest.raises(SkelabError, match="training-mode forward"):
+        model.auxiliary_losses(logits=logits, labels=torch.tensor([0]))
+
+
+def test_protogcn_memory_moves_only_for_correctly_predicted_classes():
+    model = _tiny().train()
+    logits = model(torch.randn(2, 3, 8, 25, 2))
+    pred = int(logits.argmax(1)[0])
+    other = (pred + 1) % 5
+    labels = torch.tensor([pred, other])  # sample 0 correct; sample 1 wrong unless pred[1]==other
+    before = model.cls_head.csc_loss.avg_f.clone()
+
+    model.auxiliary_losses(logits=logits, labels=labels)
+
+    moved = (model.cls_head.csc_loss.avg_f - before).abs().sum(0) > 0
+    correct = set(int(c) for c, p in zip(labels, logits.argmax(1)) if c == p)
+    assert set(torch.nonzero(moved).flatten().tolist()) == correct
+
+
+def test_protogcn_contrastive_loss_trains_the_prototypes_and_dead_alpha_entries_stay_idle():
+    model = _tiny().train()
+    with torch.no_grad():  # alpha and beta start at 0, which makes the refinement graph 0
+        model.backbone.gcn[9].gcn.alpha.fill_(0.5)
+        model.backbone.gcn[9].gcn.beta.fill_(0.5)
+    logits = model(torch.randn(2, 3, 8, 25, 2))
+
+    model.auxiliary_losses(logits=logits, labels=torch.tensor([0, 1]))["csc"].backward()
+
+    assert model.backbone.prn.query_matrix.weight.grad.abs().sum() > 0
+    assert model.cls_head.csc_loss.cl_fc.weight.grad.abs().sum() > 0
+    assert model.cls_head.fc_cls.weight.grad is None  # the loss sees detached logits
+    alpha_grad = model.backbone.gcn[9].gcn.alpha.grad
+    assert alpha_grad is not None and torch.all(alpha_grad[1:] == 0)
+
+
+def test_protogcn_memory_is_saved_with_the_model():
+    model = _tiny()
+
+    assert model.state_dict()["cls_head.csc_loss.avg_f"].shape == (256, 5)
+
+
+def test_protogcn_accepts_pyskl_model_dict_with_python_tuples():
+    cfg = {
+        "type": "RecognizerGCN",
+        "backbone": {
+            "type": "ProtoGCN",
+            "num_prototype": 100,
+            "tcn_ms_cfg": [(3, 1), (3, 2), (3, 3), (3, 4), ("max", 3), "1x1"],
+            "graph_cfg": {"layout": "coco_new", "mode": "random", "num_filter": 8},
+        },
+        "cls_head": {"type": "SimpleHead", "joint_cfg": "coco_new", "num_classes": 9,
+                     "in_channels": 384, "weight": 0.3},
+    }  # fmt: skip
+
+    model = build("protogcn", **cfg)
+
+    assert model.backbone.prn.query_matrix.out_features == 100
+    assert model.cls_head.weight == 0.3
+    assert model.cls_head.fc_cls.out_features == 9
+    assert model.backbone.gcn[0].gcn.A.shape == (8, 20, 20)
+
+
+@pytest.mark.parametrize(
+    ("cfg", "match"),
+    [
+        ({"backbone": {"base_channels": 64}}, "base_channels=64"),
+        ({"backbone": {"graph_cfg": {"mode": "spatial"}}}, "mode='spatial'"),
+        ({"cls_head": {"joint_cfg": "coco"}}, "does not match layout"),
+        ({"type": "RecognizerGCN3D"}, "not ProtoGCN's recognizer"),
+    ],
+)
+def test_protogcn_rejects_pyskl_options_it_cannot_build(cfg, match):
+    with pytest.raises(ModelConfigError, match=match):
+        build("protogcn", **cfg)
+
+
+def test_protogcn_num_joints_must_match_the_layout():
+    with pytest.raises(ModelConfigError, match="num_joints=17"):
+        build("protogcn", num_joints=17)
