@@ -48,7 +48,7 @@ def test_protogcn_memory_moves_only_for_correctly_predicted_classes():
     model.auxiliary_losses(logits=logits, labels=labels)
 
     moved = (model.cls_head.csc_loss.avg_f - before).abs().sum(0) > 0
-    correct = set(int(c) for c, p in zip(labels, logits.argmax(1)) if c == p)
+    correct = set(int(c) for c, p in zip(labels, logits.argmax(1), strict=True) if c == p)
     assert set(torch.nonzero(moved).flatten().tolist()) == correct
 
 
