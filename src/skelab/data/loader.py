@@ -49,6 +49,7 @@ class Batch:
     y: Tensor  # (B,) int64
     index: Tensor  # (B,) int64 sample positions in the split
     index_t: Tensor | None  # (B, W) float32 (skateformer style), else None
+    joint: Tensor | None = None  # (B, 3, W, V, 2) raw joints (blockgcn style), else None
 
 
 @dataclass
@@ -196,7 +197,7 @@ class BatchLoader:
         if s.plan is None:
             return Batch(frames, y, index, None)
         out = self.transform.apply(frames, s.plan, s.generator)
-        return Batch(out.x, y, index, out.index_t)
+        return Batch(out.x, y, index, out.index_t, out.joint)
 
     def __iter__(self) -> Iterator[Batch]:
         batches = self.batches()

@@ -40,7 +40,8 @@ def stream_parents(style: str, modality: str, skeleton: Skeleton) -> tuple[int, 
 
     The ctrgcn style takes the layout's own bones (`Skeleton.bone_parents`), and only for a
     bone modality, so a layout without bones still gives joint and motion streams. SkateFormer
-    and Hyper-GCN reorder and pair NTU's 25 joints, so their styles refuse any other layout.
+    and Hyper-GCN reorder and pair NTU's 25 joints, and BlockGCN centres on NTU's joint 21, so
+    their styles refuse any other layout.
     """
     if style == "ctrgcn":
         return skeleton.bone_parents if modality.startswith("bone") else None
@@ -51,6 +52,8 @@ def stream_parents(style: str, modality: str, skeleton: Skeleton) -> tuple[int, 
             f"{skeleton.name!r} ({skeleton.num_joints} joints)",
             fix="--set data.style=ctrgcn (its bones follow the data's layout)",
         )
+    if style == "blockgcn":  # CTR-GCN's bone pairs, NTU's root slot handled by the style
+        return CTRGCN_PARENT if modality.startswith("bone") else None
     return SKATEFORMER_PARENT if style == "skateformer" else HYPERGCN_PARENT
 
 

@@ -6,7 +6,8 @@ them. This is their one definition.
 
 from __future__ import annotations
 
-STYLES = ("ctrgcn", "skateformer", "hypergcn")  # upstream feeder whose steps a transform copies
+# upstream feeder whose steps a transform copies
+STYLES = ("ctrgcn", "skateformer", "hypergcn", "blockgcn")
 MODALITIES = ("joint", "bone", "motion", "bone_motion")
 # SkateFormer's intra-instance augmentations (upstream `aug_method` codes), in the order upstream
 # applies them: a person swap, 1 shear, 2 rotate, 3 scale, 4 left/right flip, 8 zero one axis,

@@ -15,6 +15,11 @@ reference/models-transformer.md §1.13, §3.10, §4):
 * ``"hypergcn"`` (ntu25 only): Hyper-GCN `feeders/feeder_ntu.py`: the CTR-GCN steps, with the
   joint stream centred on joint 21 (slot 20 keeps its absolute trajectory), Hyper-GCN's bone
   pairs with slot 20 absolute, motion of the uncentred joints.
+* ``"blockgcn"`` (ntu25 only): BlockGCN `feeders/feeder_ntu.py` (@7b45971): the CTR-GCN steps,
+  then the joint stream centred on joint 21 (slot 20 absolute), CTR-GCN's bone pairs with slot
+  20 absolute, and motion of those streams (joint motion is the motion of the *centred* joint
+  stream). The output also holds `joint`, the raw cropped, resized and rotated joints, which
+  upstream's feeder returns first and BlockGCN's topology branch reads, whatever the stream.
 
 How the batch version works: `plan()` turns the valid lengths into source-frame indices for
 every output frame (two per frame, blended by a weight, which covers crop + linear resize and
@@ -92,6 +97,7 @@ PAST_END = np.iinfo(np.int32).max  # a plan frame index that reads zeros on any 
 class TransformOutput:
     x: Tensor  # (N, C, W, V, M), V of the layout, or 24 for the skateformer style
     index_t: Tensor | None  # (N, W) float, skateformer style only
+    joint: Tensor | None = None  # (N, C, W, V, M) raw joints before the modality, blockgcn style
 
 
 @dataclass
@@ -438,11 +444,12 @@ class BatchTransform:
                 g=generator,
                 planar=self.channels == "xy-score",
             )
+        joint = x if self.style == "blockgcn" else None
         x = self._modality(x)
         if self.style == "skateformer":
             x = x[:, :, :, list(SKATEFORMER_24_ORDER)]
         index_t = plan.index_t.to(dev) if plan.index_t is not None else None
-        return TransformOutput(x if x.is_contiguous() else x.contiguous(), index_t)
+        return TransformOutput(x if x.is_contiguous() else x.contiguous(), index_t, joint)
 
     def __call__(
         self,
@@ -458,6 +465,10 @@ class BatchTransform:
         if self.channels == "xy-score" and self.modality != "joint":
             return self._modality_2d(x)
         m, c = self.modality, HYPERGCN_CENTER
+        if self.style == "blockgcn":
+            out = bones(x, self._parent) if m.startswith("bone") else x - x[:, :, :, c : c + 1]
+            out[:, :, :, c] = x[:, :, :, c]  # joint 21 keeps its absolute trajectory
+            return motion(out) if m.endswith("motion") else out
         if m == "motion":
             return motion(x)
         if m == "joint":

@@ -82,7 +82,12 @@ def evaluate(
             dynamic_ncols=True,
         ):
             logits = forward(
-                model, batch.x, batch.index_t, needs_index_t=needs_index_t, dtype=dtype
+                model,
+                batch.x,
+                batch.index_t,
+                needs_index_t=needs_index_t,
+                dtype=dtype,
+                joint=getattr(batch, "joint", None),  # raw joints, blockgcn style only
             )
             scores.append(logits.float().cpu())
             labels.append(batch.y.cpu())

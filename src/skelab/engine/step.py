@@ -68,12 +68,15 @@ def forward(
     *,
     needs_index_t: bool,
     dtype: torch.dtype | None,
+    joint: Tensor | None = None,
 ) -> Tensor:
-    """Logits of `model` on `x` under autocast; `index_t` goes only to models that need it."""
+    """Logits of `model` on `x` under autocast; `index_t` goes only to models that need it,
+    `joint` (the raw joints, blockgcn data style) to every model when the batch has it."""
+    extra = {} if joint is None else {"joint": joint}
     with autocast(x.device, dtype):
         if needs_index_t:
-            return model(x, index_t=index_t)
-        return model(x)
+            return model(x, index_t=index_t, **extra)
+        return model(x, **extra)
 
 
 def train_step(
@@ -90,6 +93,7 @@ def train_step(
     label_smoothing: float,
     clip_grad: float,
     forward_model: nn.Module | None = None,
+    joint: Tensor | None = None,
 ) -> dict[str, Tensor]:
     """One optimizer step on (x, y) with the lr already set; returns detached loss terms,
     their sum as "loss" and the number of correct top-1 predictions as "correct".
@@ -113,6 +117,7 @@ def train_step(
                 index_t[start:stop] if index_t is not None else None,
                 needs_index_t=needs_index_t,
                 dtype=dtype,
+                joint=joint[start:stop] if joint is not None else None,
             )
             loss, terms = compute_loss(
                 model, logits, y[start:stop], label_smoothing=label_smoothing

@@ -189,6 +189,7 @@ class Trainer:
             label_smoothing=self.cfg.loss.label_smoothing,
             clip_grad=t.clip_grad,
             forward_model=self.forward_model,
+            joint=getattr(batch, "joint", None),  # raw joints, blockgcn style only
         )
         self.step += 1
         return out
