@@ -11,16 +11,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "ensemble",
         help="fuse several runs' test scores (weighted sum of logits): top-1 / top-5",
-        description="Fuse the test scores of each run's best checkpoint. The runs must share "
+        description="Fuse the test scores of each run's best checkpoint (the epoch the run's "
+        "train.select rule chose; --checkpoint last for the last epoch). The runs must share "
         "the split, the sample order and the class count. --search picks the weights on the "
         "held-out part of the TRAINING split (runs trained with data.holdout > 0), never on "
-        "the test split.",
+        "the test split; the output names the rule that chose each run's checkpoint.",
         epilog="example:\n  skelab ensemble work_dir/ntu60-xsub/ctrgcn-{joint,bone,joint-motion,"
         "bone-motion} --weights 0.6,0.6,0.4,0.4\n"
         "  skelab ensemble runs/joint runs/bone --search --json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("runs", nargs="+", type=Path, help="run folders written by `skelab train`")
+    p.add_argument(
+        "runs",
+        nargs="+",
+        type=Path,
+        metavar="RUN",
+        help="run folders written by `skelab train` (or a checkpoint inside one)",
+    )
+    p.add_argument(
+        "--checkpoint",
+        choices=("best", "last"),
+        default="best",
+        help="each run's best (the epoch train.select chose) or last checkpoint [best]",
+    )
     how = p.add_mutually_exclusive_group()
     how.add_argument(
         "--weights",
@@ -53,18 +66,29 @@ def run(args: argparse.Namespace) -> int:
     from skelab.engine.ensemble import ensemble
     from skelab.engine.summary import percent
 
-    result = ensemble(args.runs, weights=_parse_weights(args.weights), search=args.search)
+    result = ensemble(
+        args.runs,
+        weights=_parse_weights(args.weights),
+        search=args.search,
+        checkpoint=args.checkpoint,
+    )
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0
-    print("fusing the test scores of each run's best checkpoint (weighted sum of logits):")
+    print(f"fusing the test scores of each run's {args.checkpoint} checkpoint (sum of logits):")
     for r, w, t in zip(result.runs, result.weights, result.member_top1, strict=True):
-        print(f"  {w:4.2f} x {r.run_dir} (epoch {r.epoch}, top-1 {percent(t)})")
+        print(f"  {w:4.2f} x {r.run_dir} (epoch {r.epoch}, top-1 {percent(t)}; {r.chosen_by})")
     if result.searched:
         print(
             f"weights chosen on the held-out part of the training split "
             f"({result.holdout_samples} samples, fused top-1 {percent(result.holdout_top1 or 0)}); "
             "the test split was not used to choose them"
+        )
+    if result.test_chose_checkpoints:
+        print(
+            "note: the test split chose the checkpoint of runs trained with train.select=test "
+            "(upstream's rule), so this test figure is not untouched; train with "
+            "--set train.select=holdout for one that is"
         )
     print(
         f"ensemble of {len(result.runs)} runs: test top-1 {percent(result.top1)}, "

@@ -5,8 +5,11 @@ top-1 / top-5 are read from it. Before fusing, the runs must agree on the split 
 scored on (benchmark, labels), the sample order (`index`) and the class count; a mismatch stops
 with an error, because misaligned score files fuse into nonsense without any other sign.
 
-By default each run contributes the test scores of its best checkpoint: the evaluated epoch
-with the highest test top-1 (`metrics.jsonl`, the epoch `checkpoints/best.pt` holds).
+By default each run contributes the test scores of its best checkpoint: the epoch
+`checkpoints/best.pt` holds, chosen by the run's `train.select` rule (test top-1, upstream's
+rule; the held-out part of the training split; or the last epoch); `checkpoint="last"` takes the
+last epoch. The result names the rule of every run, so a fused figure says whether the test split
+chose any checkpoint.
 
 `search_weights` chooses the weights on the held-out part of the TRAINING split
 (`scores/epoch_<N>_holdout.npz`, written when the runs were trained with `data.holdout > 0`),
@@ -24,7 +27,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from skelab.engine.metrics import load_scores, read_metrics, topk_accuracy
+from skelab.engine.config import SELECT_WORDS
+from skelab.engine.metrics import load_scores, topk_accuracy
+from skelab.engine.rundir import RunDir, run_of
 from skelab.errors import SkelabError
 
 # Candidate weights per run for `search_weights`: 0, 0.2, ..., 1 (6 ** runs combinations).
@@ -43,6 +48,15 @@ class RunScores:
     scores: np.ndarray  # (N, C) float32 logits
     labels: np.ndarray  # (N,) int64
     index: np.ndarray  # (N,) int64
+    select: str = "test"  # the run's train.select: what chose `epoch` (checkpoint "best")
+    checkpoint: str = "best"
+
+    @property
+    def chosen_by(self) -> str:
+        """In words: what chose this run's epoch."""
+        if self.checkpoint == "last":
+            return "last epoch (--checkpoint last)"
+        return f"{SELECT_WORDS.get(self.select, self.select)} (train.select={self.select})"
 
     @property
     def num_classes(self) -> int:
@@ -62,6 +76,11 @@ class EnsembleResult:
     holdout_samples: int = 0
     member_top1: list[float] = field(default_factory=list)
 
+    @property
+    def test_chose_checkpoints(self) -> bool:
+        """Whether the test split chose the epoch of any run (train.select=test)."""
+        return any(r.checkpoint == "best" and r.select == "test" for r in self.runs)
+
     def to_dict(self) -> dict[str, object]:
         return {
             "top1": self.top1,
@@ -69,60 +88,69 @@ class EnsembleResult:
             "weights": self.weights,
             "samples": int(len(self.runs[0].labels)),
             "runs": [
-                {"run": str(r.run_dir), "epoch": r.epoch, "top1": t}
+                {
+                    "run": str(r.run_dir),
+                    "epoch": r.epoch,
+                    "top1": t,
+                    "checkpoint": r.checkpoint,
+                    "select": r.select if r.checkpoint == "best" else "last",
+                    "chosen_by": r.chosen_by,
+                }
                 for r, t in zip(self.runs, self.member_top1, strict=True)
             ],
-            "scores": "test scores of each run's best checkpoint",
+            "scores": f"test scores of each run's {self.runs[0].checkpoint} checkpoint",
+            "test_chose_checkpoints": self.test_chose_checkpoints,
             "weights_from": "held-out part of the training split" if self.searched else "given",
             "holdout_top1": self.holdout_top1,
             "holdout_samples": self.holdout_samples,
         }
 
 
-def _run_config(run_dir: Path) -> dict:
-    path = run_dir / "config.yaml"
-    if not path.is_file():
-        raise SkelabError(
-            f"{run_dir} is not a run folder (no config.yaml)",
-            fix="pass the folders `skelab train` wrote, e.g. work_dir/ntu60-xsub/ctrgcn-joint",
-        )
-    raw = yaml.safe_load(path.read_text()) or {}
+def _run_config(run: RunDir) -> dict:
+    raw = yaml.safe_load(run.config.read_text()) or {}
     return raw if isinstance(raw, dict) else {}
 
 
 def best_epoch(run_dir: str | Path) -> int:
-    """The evaluated epoch with the highest test top-1 (the first if tied): `best.pt`'s epoch."""
-    records = [r for r in read_metrics(run_dir) if "test_top1" in r]
-    if not records:
-        raise SkelabError(
-            f"{run_dir}: metrics.jsonl holds no evaluated epoch",
-            fix="train the run until it has been evaluated at least once",
-        )
-    best = max(records, key=lambda r: (r["test_top1"], -r["epoch"]))
-    return int(best["epoch"])
+    """The epoch `checkpoints/best.pt` holds (chosen by the run's train.select)."""
+    return run_of(run_dir).chosen_epoch("best")
 
 
 def load_run_scores(
-    run_dir: str | Path, *, part: str = "test", epoch: int | None = None
+    run_dir: str | Path,
+    *,
+    part: str = "test",
+    epoch: int | None = None,
+    checkpoint: str = "best",
 ) -> RunScores:
-    """A run's scores on `part` ("test" or "holdout") at `epoch` (default: the best one)."""
-    run_dir = Path(run_dir)
-    cfg = _run_config(run_dir)
-    epoch = best_epoch(run_dir) if epoch is None else epoch
-    path = run_dir / "scores" / f"epoch_{epoch}_{part}.npz"
+    """A run's scores on `part` ("test" or "holdout") at `epoch` (default: the epoch of
+    `checkpoints/<checkpoint>.pt`). `run_dir` may also be a checkpoint file inside the run."""
+    run = run_of(run_dir)
+    cfg = _run_config(run)
+    epoch = run.chosen_epoch(checkpoint) if epoch is None else epoch
+    path = run.epoch_scores(epoch, part)
     if not path.is_file():
         fix = (
             "retrain the runs with --set data.holdout=0.05 (a held-out part of the training "
-            "split), or pass --weights instead of --search"
+            "split), or give the fusion weights instead of --search"
             if part == "holdout"
             else "evaluate the run at that epoch, or pass another run folder"
         )
-        raise SkelabError(f"{run_dir}: no {part} scores for epoch {epoch} ({path.name})", fix=fix)
+        raise SkelabError(f"{run.path}: no {part} scores for epoch {epoch} ({path.name})", fix=fix)
     arrays = load_scores(path)
-    name = str(cfg.get("name") or run_dir.name)
+    name = str(cfg.get("name") or run.path.name)
     data = cfg.get("data") or {}
     benchmark = name.split("/")[0] if "/" in name else str(data.get("path", ""))
-    return RunScores(run_dir, name, benchmark, epoch, part, **arrays)
+    return RunScores(
+        run.path,
+        name,
+        benchmark,
+        epoch,
+        part,
+        **arrays,
+        select=run.select_rule(),
+        checkpoint=checkpoint,
+    )
 
 
 def check_aligned(runs: Sequence[RunScores]) -> None:
@@ -180,12 +208,14 @@ def ensemble(
     *,
     weights: Sequence[float] | None = None,
     search: bool = False,
+    checkpoint: str = "best",
 ) -> EnsembleResult:
-    """Fuse the best-checkpoint test scores of `run_dirs` with `weights` (default all 1), or
-    with weights searched on the held-out training samples (`search`)."""
+    """Fuse the test scores of `run_dirs` at the epoch of their `checkpoint` ("best": the one
+    each run's train.select chose; "last") with `weights` (default all 1), or with weights
+    searched on the held-out training samples (`search`)."""
     if search and weights is not None:
-        raise SkelabError("--weights and --search exclude each other", fix="pass one of them")
-    runs = [load_run_scores(d) for d in run_dirs]
+        raise SkelabError("fusion weights and --search exclude each other", fix="pass one of them")
+    runs = [load_run_scores(d, checkpoint=checkpoint) for d in run_dirs]
     check_aligned(runs)
     holdout_top1, holdout_n = None, 0
     if search:
@@ -246,7 +276,7 @@ def train_streams(
         stream = preset_parts(preset)[2]
         work_dir = work_root / stream if work_root is not None else Path("work_dir") / preset
         trainer = Trainer(cfg, work_dir=work_dir, progress=progress)
-        trainer.fit(resume=resume and (work_dir / "checkpoints" / "last.pt").is_file())
+        trainer.fit(resume=resume and RunDir(work_dir).last.is_file())
         run_dirs.append(work_dir)
         main = trainer.dist.is_main
     return run_dirs, ensemble(run_dirs, search=True) if main and len(run_dirs) > 1 else None

@@ -81,7 +81,4 @@ class MetricsWriter:
 
 def read_metrics(work_dir: str | Path) -> list[dict[str, Any]]:
     """The records of a run's `metrics.jsonl`, in order."""
-    path = RunDir(work_dir).metrics
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return RunDir(work_dir).records()

@@ -25,6 +25,7 @@ no `select` key and always chose by test top-1; it loads as `select="test"`. Ver
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
@@ -113,6 +114,43 @@ class RunDir:
             )
         return self.best if which == "best" else self.last
 
+    def records(self) -> list[dict[str, Any]]:
+        """The records of metrics.jsonl, in order ([] when there is none)."""
+        if not self.metrics.is_file():
+            return []
+        return [json.loads(line) for line in self.metrics.read_text().splitlines() if line.strip()]
+
+    def select_rule(self) -> str:
+        """The run's train.select (runs from before the option chose by test top-1)."""
+        import yaml
+
+        raw = yaml.safe_load(self.config.read_text()) if self.config.is_file() else None
+        train = raw.get("train") if isinstance(raw, dict) else None
+        rule = train.get("select") if isinstance(train, dict) else None
+        return str(rule or "test")
+
+    def chosen_epoch(self, which: str = "best") -> int:
+        """The epoch (1-based) `checkpoints/<which>.pt` holds, read from metrics.jsonl."""
+        self.checkpoint(which)  # checks `which`
+        epochs = [r for r in self.records() if not r.get("final")]
+        if not epochs:
+            raise SkelabError(
+                f"{self.path}: metrics.jsonl holds no epoch",
+                fix="train the run at least one epoch",
+            )
+        if which == "last":
+            return int(epochs[-1]["epoch"])
+        chosen = [r for r in epochs if r.get("best_epoch")]
+        if chosen:
+            return int(chosen[-1]["best_epoch"])
+        evaluated = [r for r in epochs if "test_top1" in r]  # before train.select: test top-1
+        if not evaluated:
+            raise SkelabError(
+                f"{self.path}: metrics.jsonl holds no evaluated epoch",
+                fix="train the run until it has been evaluated at least once",
+            )
+        return int(max(evaluated, key=lambda r: (r["test_top1"], -r["epoch"]))["epoch"])
+
     def is_run(self) -> bool:
         """A folder `skelab train` wrote: config.yaml or a checkpoints/ folder."""
         return self.config.is_file() or self.checkpoints.is_dir()
@@ -180,6 +218,21 @@ class Checkpoint:
         known = {f.name for f in fields(cls)} - {"version"}
         values = {k: v for k, v in obj.items() if k in known}
         return cls(**values, version=version)
+
+
+def run_of(path: str | Path) -> RunDir:
+    """The run folder `path` names: the folder itself, or the run a checkpoint file lies in."""
+    path = Path(path)
+    if path.is_file():
+        run = RunDir.of_checkpoint(path)
+        if run is None or not run.config.is_file():
+            raise SkelabError(
+                f"{path} is not a checkpoint inside a run folder, and this command reads the "
+                "run's scores and metrics",
+                fix="pass the run folder `skelab train` wrote",
+            )
+        return run
+    return RunDir(path).require()
 
 
 def checkpoint_version(obj: Any) -> int | None:
