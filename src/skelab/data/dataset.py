@@ -53,6 +53,7 @@ class SkeletonDataset:
         self.num_classes = int(num_classes)
         self.class_names = _class_names(self.num_classes)  # a prepared folder's own names
         self.channels = "xyz"  # or "xy-score": 2-D keypoints (x, y, score), from meta.json
+        self.normalise = "none"  # how 2-D keypoints were normalised (`skelab.data.keypoints2d`)
         self.path = Path(path)
         self.split = split
         self.source_format = source_format

@@ -275,6 +275,7 @@ def open_prepared(folder: str | Path, split: str) -> SkeletonDataset:
     ds.skeleton = skeleton  # set here too so folders keep their layout with any dataset class
     ds.class_names = _class_names(folder, meta, num_classes)
     ds.channels = _channels(folder, meta)
+    ds.normalise = str(meta.get("normalise", "none"))  # 2-D: body, box or none (pixels)
     return ds
 
 
