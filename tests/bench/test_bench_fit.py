@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from skelab.bench import fit as fitmod
-from skelab.bench.fit import fit_config, parse_bytes
+from skelab.bench.fit import fit_config
 from skelab.bench.memory import GIB, MemoryProbe, model_config
+from skelab.bench.units import parse_bytes
 from skelab.engine.presets import load_config
 from skelab.errors import ConfigError
 

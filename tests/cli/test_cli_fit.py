@@ -30,10 +30,11 @@ def test_fit_table_names_the_preset_to_use(capsys):
 
 
 def test_fit_rejects_a_budget_that_is_not_a_size(capsys):
-    code = main(["fit", "--memory", "lots", "--model", "mlp"])
+    with pytest.raises(SystemExit) as exc:  # refused while parsing, before torch loads
+        main(["fit", "--memory", "lots", "--model", "mlp"])
 
-    assert code == 2
-    assert "fix: give a size such as --memory 8GiB" in capsys.readouterr().err
+    assert exc.value.code == 2
+    assert "--memory: 'lots' is not a memory size; e.g. 8GiB" in capsys.readouterr().err
 
 
 def test_fit_measure_needs_cuda(capsys):

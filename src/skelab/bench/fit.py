@@ -15,30 +15,13 @@ that.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from skelab.bench.memory import GIB, MemoryProbe, probe_memory
+from skelab.bench.memory import MemoryProbe, probe_memory
 from skelab.errors import ConfigError
 
 DEFAULT_MARGIN = 0.10
-_UNITS = {"": GIB, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "kib": 2**10, "mib": 2**20, "gib": GIB}
-
-
-def parse_bytes(text: str) -> int:
-    """'8GiB', '8 GB', '7.5gib', '8000MiB' -> bytes; a bare number means GiB."""
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", text)
-    unit = m.group(2).lower() if m else ""
-    if m is None or unit not in _UNITS or float(m.group(1)) <= 0:
-        raise ConfigError(
-            "--memory",
-            f"{text!r} is not a memory size",
-            fix="give a size such as --memory 8GiB, 8GB or 8000MiB",
-        )
-    return int(float(m.group(1)) * _UNITS[unit])
-
-
 @dataclass(frozen=True)
 class FitRow:
     """One answer of `skelab fit`."""
@@ -76,7 +59,7 @@ def _answer(
     forward = full if largest >= full else _divisor_at_most(full, largest)
     flags = []
     if preset:
-        flags.append(preset)
+        flags += [preset, *_differences_from(preset, cfg)]
     if forward != cfg.train.chunk_size:
         flags.append(f"--set train.forward_batch_size={0 if forward == full else forward}")
     if probe.precision != "fp32":
@@ -103,6 +86,27 @@ def _answer(
         flags=" ".join(flags),
         note="; ".join(notes),
     )
+
+
+def _differences_from(preset: str, cfg: Any) -> list[str]:
+    """`--set KEY=VALUE` for every key where `cfg` differs from `preset` (e.g. data.window from
+    `--window`), so that pasting the flags into `skelab train` gives the config that was fitted."""
+    import json
+
+    from skelab.engine.presets import load_config
+    from skelab.engine.resume import config_diff
+
+    base, mine = load_config(preset).to_dict(), cfg.to_dict()
+    flags = []
+    for key in config_diff(base, mine):
+        if key == "name" or key.startswith("info."):
+            continue  # a label and descriptions, not the recipe
+        value: Any = mine
+        for part in key.split("."):
+            value = value[part]
+        text = value if isinstance(value, str) else json.dumps(value)
+        flags.append(f"--set {key}={text}")
+    return flags
 
 
 def _recipe_changes(base: Any, other: Any) -> str:

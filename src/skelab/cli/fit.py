@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+
+from skelab.cli._common import (
+    add_device_option,
+    add_json_option,
+    add_precision_option,
+    add_progress_option,
+    fraction,
+    int_range,
+)
 
 COLUMNS = [
     ("model", "model"),
@@ -32,30 +40,46 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "  skelab fit --memory 8GiB --model ctrgcn --device cuda --measure",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--memory", required=True, help="GPU memory budget, e.g. 8GiB, 8GB, 8000MiB")
+    p.add_argument(
+        "--memory", required=True, type=memory_size,
+        help="GPU memory budget, e.g. 8GiB, 8GB, 8000MiB",
+    )  # fmt: skip
     who = p.add_mutually_exclusive_group()
     who.add_argument("--model", action="append", default=[], help="model name (repeatable)")
     who.add_argument("--preset", action="append", default=[], help="preset name (repeatable)")
-    p.add_argument("--window", type=int, default=None, help="frames (default: the preset's)")
-    p.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32")
-    p.add_argument("--margin", type=float, default=None, help="safety margin (default 0.10)")
+    p.add_argument(
+        "--window", type=int_range(1, 100_000), default=None, help="frames (default: the preset's)"
+    )
+    add_precision_option(p, default="fp32")
+    p.add_argument("--margin", type=fraction, default=None, help="safety margin (default 0.10)")
     p.add_argument("--measure", action="store_true", help="CUDA: run two real steps at the answer")
-    p.add_argument("--device", default="auto", help="device for --measure (default auto)")
-    p.add_argument("--json", action="store_true", help="print JSON rows instead of the table")
+    add_device_option(p, help="device for --measure: cpu, cuda, cuda:N or auto (default auto)")
+    add_json_option(p, help="print JSON rows instead of the table")
+    add_progress_option(p)
     p.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+def memory_size(text: str) -> int:
+    """argparse type of --memory: bytes (checked before torch loads)."""
+    from skelab.bench.units import parse_bytes
+    from skelab.errors import ConfigError
 
-    from skelab.bench.fit import DEFAULT_MARGIN, fit_config, measure_row, parse_bytes
+    try:
+        return parse_bytes(text)
+    except ConfigError as err:
+        raise argparse.ArgumentTypeError(f"{err.problem.split(': ', 1)[1]}; e.g. 8GiB") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from skelab.bench.fit import DEFAULT_MARGIN, fit_config, measure_row
     from skelab.bench.memory import GIB, model_config
+    from skelab.cli._progress import progress_bar
     from skelab.engine.build import resolve_device
     from skelab.engine.presets import load_config
     from skelab.errors import ConfigError
     from skelab.models import list_models
 
-    budget = parse_bytes(args.memory)
+    budget = args.memory
     margin = DEFAULT_MARGIN if args.margin is None else args.margin
     device = resolve_device(args.device) if args.measure else None
     if device is not None and device.type != "cuda":
@@ -71,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
             cfg = model_config(name, window=args.window)
             jobs.append((cfg, cfg.name if "/" in cfg.name else ""))
     rows = []
-    for cfg, preset in tqdm(jobs, desc="fit", unit="model", file=sys.stderr, disable=None):
+    for cfg, preset in progress_bar(jobs, desc="fit", unit="model", enabled=not args.no_progress):
         row = fit_config(
             cfg, budget_bytes=budget, precision=args.precision, preset=preset, margin=margin
         )
@@ -94,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
             item.update(recipe_kept=d["recipe_kept"], note=d["note"], margin=d["margin"])
             out.append(item)
         print(json.dumps(out, indent=2))
-        return 0
+        return 0 if all(r["forward_batch"] > 0 for r in rows) else 1
     from skelab.bench.report import format_table
 
     print(

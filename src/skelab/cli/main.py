@@ -14,6 +14,7 @@ import logging
 import os
 import pkgutil
 import sys
+from pathlib import Path
 from types import ModuleType
 
 from skelab import __version__
@@ -47,7 +48,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod in discover(cli_pkg):
         mod.add_parser(sub)
+    _refuse_empty_paths(parser)
     return parser
+
+
+def _refuse_empty_paths(parser: argparse.ArgumentParser) -> None:
+    """Every `type=Path` argument of the tree refuses an empty string (Path("") is "." and
+    would quietly name the current folder)."""
+    from skelab.cli._common import path
+
+    for action in parser._actions:
+        if action.type is Path:
+            action.type = path
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _refuse_empty_paths(child)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,11 +89,26 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("skelab: interrupted", file=sys.stderr)
         return 130
+    except (MemoryError, RuntimeError) as err:
+        if isinstance(err, RuntimeError) and not _out_of_memory(err):
+            raise
+        if os.environ.get("SKELAB_DEBUG"):
+            raise
+        first = (str(err).splitlines() or ["MemoryError"])[0][:200]
+        print(f"skelab: error: out of memory ({first})\n  fix: ask for less: a smaller batch, "
+              "window, sample count or model", file=sys.stderr)  # fmt: skip
+        return 1
     except BrokenPipeError:
         # The reader went away (`skelab ... | head`): normal use, not an error. Point stdout at
         # /dev/null so the interpreter's final flush does not raise again on the closed pipe.
         _silence_stdout()
         return 0
+
+
+def _out_of_memory(err: RuntimeError) -> bool:
+    """torch's allocation failures (CPU and CUDA) are RuntimeErrors; nothing else is caught."""
+    text = str(err)
+    return "out of memory" in text or "can't allocate memory" in text or "alloc_cpu" in text
 
 
 def _silence_stdout() -> None:
