@@ -322,19 +322,34 @@ class OptimConfig(_Section):
 
 @dataclass(frozen=True)
 class SchedConfig(_Section):
-    """Learning-rate schedule: warm-up, then step decay (per epoch) or cosine (per step)."""
+    """Learning-rate schedule: warm-up, then step decay (per epoch), cosine (per step) or
+    DeGCN's cosine_step (per epoch: cosine while above `cosine_until`, then step decay)."""
 
     _name = "sched"
     name: str = _key(
-        "step", "step (set per epoch) or cosine (per step)", choices=("step", "cosine")
+        "step",
+        "step (set per epoch), cosine (per step) or cosine_step (per epoch)",
+        choices=("step", "cosine", "cosine_step"),
     )
     warmup_epochs: int = _key(0, "linear warm-up length in epochs", lo=0, fix="e.g. 5; 0 = none")
     milestones: tuple[int, ...] = _key((), "step: epochs where lr is multiplied by gamma")
     gamma: float = _key(0.1, "step decay factor", lo=0.0, hi=1.0, lo_open=True, fix="e.g. 0.1")
     min_lr: float = _key(0.0, "cosine: final lr; step: floor of the lr", lo=0.0, fix="e.g. 1e-5")
     warmup_lr: float = _key(1e-7, "cosine: lr at the first warm-up step", lo=0.0, fix="e.g. 1e-7")
+    cosine_epochs: int = _key(
+        0, "cosine_step: epochs the cosine spans after warm-up", lo=0, fix="e.g. 60 (DeGCN)"
+    )
+    cosine_until: float = _key(
+        0.0, "cosine_step: the cosine lr is used while above this", lo=0.0, fix="e.g. 0.01"
+    )
 
     def _check(self) -> None:
+        if self.name == "cosine_step" and self.cosine_epochs < 1:
+            raise ConfigError(
+                "sched.cosine_epochs",
+                f"cosine_step needs a cosine of at least 1 epoch, got {self.cosine_epochs}",
+                fix="e.g. 60, as DeGCN's configs (cosine_epoch)",
+            )
         if list(self.milestones) != sorted(set(self.milestones)) or any(
             m < 1 for m in self.milestones
         ):

@@ -10,6 +10,12 @@
   otherwise lr = min_lr + (base - min_lr) * (1 + cos(pi * t / T)) / 2. The warm-up lies inside
   the cosine span, as in SkateFormer.
 
+* `cosine_step` (DeGCN `main.py`), set once at the start of each epoch: the same warm-up as
+  `step`; then, while e < warmup_epochs + cosine_epochs and the cosine
+  base * (1 + cos(pi * (e - warmup_epochs) / cosine_epochs)) / 2 is above `cosine_until`, that
+  cosine; otherwise the `step` rule (milestones count from epoch 0). DeGCN: base 0.1, 5 + 60
+  epochs, until 0.01, milestones 35/60/75: cosine for epochs 5-52, then 0.01, 0.001, 0.0001.
+
 `evaluates_after` is the evaluation cadence: after epoch `eval_from` and every `eval_every`-th
 epoch from there, and always after the last one.
 
@@ -47,9 +53,14 @@ def learning_rate(
     epochs: int,
 ) -> float:
     """The learning rate for optimizer step `step_in_epoch` of 0-based `epoch`."""
-    if sched.name == "step":
+    if sched.name in ("step", "cosine_step"):
         if epoch < sched.warmup_epochs:
             return base_lr * (epoch + 1) / sched.warmup_epochs
+        if sched.name == "cosine_step":
+            done = (epoch - sched.warmup_epochs) / sched.cosine_epochs
+            lr_cos = 0.5 * base_lr * (1.0 + math.cos(math.pi * done))
+            if done < 1 and lr_cos > sched.cosine_until:
+                return lr_cos
         lr = base_lr * sched.gamma ** bisect.bisect_right(sched.milestones, epoch)
         return max(lr, sched.min_lr)
     t = epoch * steps_per_epoch + step_in_epoch
