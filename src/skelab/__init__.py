@@ -15,7 +15,9 @@ import importlib
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "data", "engine", "errors", "models", "skeletons", "load_config"]
+__all__ = [
+    "__version__", "data", "engine", "errors", "models", "skeletons", "load_config", "Predictor",
+]  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
@@ -23,4 +25,6 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f"skelab.{name}")
     if name == "load_config":
         return importlib.import_module("skelab.engine.config").load_config
+    if name == "Predictor":  # frames one at a time, an answer every stride (skelab.engine.timeline)
+        return importlib.import_module("skelab.engine.timeline").Predictor
     raise AttributeError(f"module 'skelab' has no attribute {name!r}")

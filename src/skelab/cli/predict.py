@@ -43,7 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "consecutive windows with the same top class merge into one segment.",
     )
     t.add_argument("--stride", type=positive, metavar="S", help="frames between windows")
-    t.add_argument("--span", type=positive, help="frames per window [the run's data.window]")
+    t.add_argument("--span", type=positive,
+                   help="frames per window [median training clip, else data.window]")  # fmt: skip
     t.add_argument("--format", choices=KEYPOINT_FORMATS,
                    help="keypoint format of INPUT [guessed from its name]")  # fmt: skip
     t.add_argument("--windows", action="store_true", help="every window, not merged segments")

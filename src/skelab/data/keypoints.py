@@ -624,7 +624,8 @@ def import_keypoints(
     }
     _write(
         out_dir, by_split, num_classes=table.num_classes, class_names=table.class_names,
-        skeleton=layout, source=source, overwrite=overwrite,
+        skeleton=layout, source=source, overwrite=overwrite, channels="xy-score",
+        normalise=normalise,
     )  # fmt: skip
     return ImportReport(
         out=out_dir,
