@@ -27,8 +27,10 @@ def _deterministic_torch():
     yield
 
 
-def _tiny_npz(path: Path) -> Path:
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
     """5-D layout NPZ: 4 separable classes, 48 train and 16 test clips of 12 frames."""
+    path = tmp_path_factory.mktemp("tiny_data") / "tiny.npz"
     rng = np.random.default_rng(0)
 
     def split(n):
@@ -43,33 +45,36 @@ def _tiny_npz(path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained_runs(tmp_path_factory) -> tuple[Path, Path]:
+def tiny_config(tiny_data):
+    """`tiny_config(*overrides)`: ntu60-xsub/mlp-joint cut down to tiny_data (2 epochs of 5
+    steps, data.holdout 0.25, CPU), then `overrides` (`key=value` strings)."""
+    from skelab.engine.presets import load_config
+
+    base = [
+        f"data.path={tiny_data}",
+        "data.num_classes=4",
+        "data.window=8",
+        "data.holdout=0.25",
+        "model.options={segments: 2, hidden: [16]}",
+        "train.epochs=2",
+        "train.batch_size=8",
+        "train.test_batch_size=8",
+        "train.device=cpu",
+    ]
+    return lambda *overrides: load_config("ntu60-xsub/mlp-joint", [*base, *overrides])
+
+
+@pytest.fixture(scope="session")
+def trained_runs(tmp_path_factory, tiny_config) -> tuple[Path, Path]:
     """Two tiny trained run folders (mlp, 2 epochs, data.holdout 0.25, seeds 1 and 2) on the
     same data: for the commands that take a trained model (eval, predict, export, viz run,
     ensemble). Tests must not write into them; copy one first."""
-    from skelab.engine.presets import load_config
     from skelab.engine.trainer import Trainer
 
     root = tmp_path_factory.mktemp("trained")
-    data = _tiny_npz(root / "tiny.npz")
     runs = []
     for seed in (1, 2):
-        cfg = load_config(
-            "ntu60-xsub/mlp-joint",
-            [
-                f"data.path={data}",
-                "data.num_classes=4",
-                "data.window=8",
-                "data.holdout=0.25",
-                "model.options={segments: 2, hidden: [16]}",
-                "train.epochs=2",
-                "train.batch_size=8",
-                "train.test_batch_size=8",
-                "train.device=cpu",
-                f"train.seed={seed}",
-            ],
-        )
         run = root / f"run{seed}"
-        Trainer(cfg, work_dir=run, progress=False).fit()
+        Trainer(tiny_config(f"train.seed={seed}"), work_dir=run, progress=False).fit()
         runs.append(run)
     return runs[0], runs[1]

@@ -63,10 +63,8 @@ def test_export_takes_a_run_folder(trained_runs, tmp_path, capsys):
     assert code == 0 and _json(capsys)["ok"] and target.is_file()
 
 
-def test_predict_takes_a_run_folder(trained_runs, capsys):
-    data = trained_runs[0].parent / "tiny.npz"
-
-    code = main(["predict", str(trained_runs[0]), str(data), "--json", "--no-progress"])
+def test_predict_takes_a_run_folder(trained_runs, tiny_data, capsys):
+    code = main(["predict", str(trained_runs[0]), str(tiny_data), "--json", "--no-progress"])
 
     lines = capsys.readouterr().out.splitlines()
     assert code == 0 and len(lines) == 16

@@ -55,10 +55,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print("next:")
     print(f"  tensorboard --logdir {r.work_dir}/tensorboard")
-    print(
-        f"  skelab eval {r.work_dir}/config.yaml --weights {r.work_dir}/checkpoints/best.pt "
-        "--per-class"
-    )
+    print(f"  skelab eval {r.work_dir} --per-class")
     print(
         f"  skelab train {PRESET} --set data.path={r.config.data.path} "
         "--set train.epochs=20 --work-dir my-run"

@@ -46,13 +46,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--weights",
         default=None,
-        help="start from these weights: a skelab checkpoint or an upstream file "
-        "(sets train.weights)",
+        help="start from these weights: a run folder (its best checkpoint), a skelab "
+        "checkpoint or an upstream file (sets train.weights)",
     )
     p.add_argument(
         "--drop-head",
         action="store_true",
         help="with --weights: start the classifier afresh when the class count differs",
+    )
+    p.add_argument(
+        "--select",
+        choices=("test", "holdout", "last"),
+        default=None,
+        help="how checkpoints/best.pt is chosen (train.select): test = best test top-1, "
+        "upstream's rule [default]; holdout = best top-1 on data.holdout, test read once "
+        "after training; last = the last epoch",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(run=run)
@@ -64,7 +72,7 @@ def default_work_dir(name: str) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from skelab.engine.presets import load_config
-    from skelab.engine.summary import percent
+    from skelab.engine.summary import fit_summary
     from skelab.engine.trainer import Trainer
 
     overrides = list(args.overrides)
@@ -72,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
         overrides.append(f"train.weights={args.weights}")
     if args.drop_head:
         overrides.append("train.drop_head=true")
+    if args.select:
+        overrides.append(f"train.select={args.select}")
     if args.streams:
         return _run_streams(args, overrides)
     cfg = load_config(args.config, overrides)
@@ -79,12 +89,7 @@ def run(args: argparse.Namespace) -> int:
     trainer = Trainer(cfg, work_dir=work_dir, progress=not args.no_progress)
     result = trainer.fit(resume=args.resume)
     if trainer.dist.is_main:
-        last = result.last_eval
-        print(
-            f"{cfg.name}: {result.epochs_done} epochs; best test top-1 "
-            f"{percent(result.best_top1)} at epoch {result.best_epoch}"
-            + (f"; last top-1 {percent(last.top1)}, top-5 {percent(last.top5)}" if last else "")
-        )
+        print(fit_summary(cfg.name, result))
         print(f"run folder: {work_dir}  (checkpoints/best.pt, scores/, metrics.jsonl)")
     return 0
 
@@ -103,11 +108,14 @@ def _run_streams(args: argparse.Namespace, overrides: list[str]) -> int:
     if fused is None:
         return 0
     for r, w, t in zip(fused.runs, fused.weights, fused.member_top1, strict=True):
-        print(f"{r.name}: best test top-1 {percent(t)} at epoch {r.epoch} (weight {w:g})")
+        print(f"{r.name}: test top-1 {percent(t)} at epoch {r.epoch}, chosen by {r.chosen_by} "
+              f"(weight {w:g})")  # fmt: skip
     print(
         f"fused {len(run_dirs)} streams: test top-1 {percent(fused.top1)}, top-5 "
         f"{percent(fused.top5)}; weights chosen on {fused.holdout_samples} held-out training "
         "samples, not on the test split"
+        + ("; the checkpoints were chosen on the test split" if fused.test_chose_checkpoints
+           else "")  # fmt: skip
     )
     print(f"`skelab ensemble {' '.join(map(str, run_dirs))} --search` repeats the fusion")
     return 0

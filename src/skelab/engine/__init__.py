@@ -7,12 +7,14 @@
 * `skelab.engine.step`: one training step (chunks, loss, mixed precision, clipping), shared by
   `skelab train` and `skelab bench`.
 * `skelab.engine.evaluate`: `evaluate(model, loader)` and `evaluate_weights` (`skelab eval`).
-* `skelab.engine.trainer`: `Trainer(cfg, work_dir=...).fit(resume=...)` and the run-folder
-  layout (config.yaml, metrics.jsonl, checkpoints/, scores/, tensorboard/);
+* `skelab.engine.trainer`: `Trainer(cfg, work_dir=...).fit(resume=...)`;
   `skelab.engine.resume`: what a resumed run may change.
+* `skelab.engine.rundir`: a run: the folder layout (`RunDir`: config.yaml, metrics.jsonl,
+  checkpoints/, scores/, tensorboard/, viz/), the versioned checkpoint format (`Checkpoint`) and
+  `resolve_trained`, which every command taking a trained model uses.
 * `skelab.engine.schedule`: the learning-rate schedules and their cadence; `losses`: the loss;
   `oom`: out-of-memory advice.
-* `skelab.engine.checkpoint`: checkpoint reads and RNG state capture.
+* `skelab.engine.checkpoint`: checkpoint file reads and RNG state capture.
 * `skelab.engine.metrics`: top-k accuracy, scores files, metrics.jsonl / TensorBoard.
 * `skelab.engine.distributed`: torchrun / DDP helpers.
 * After training: `skelab.engine.ensemble` (fusing runs, `--streams all`; weights searched on

@@ -1,4 +1,4 @@
-"""Checkpoints: atomic writes and safe reads.
+"""Checkpoint files: atomic writes, safe reads, RNG state as plain values.
 
 A checkpoint is written with `skelab.files.atomic_save` (temp file, fsync, rename), so a write
 killed half-way leaves the previous file intact. Reading goes through `skelab.files.load_torch`
@@ -6,12 +6,9 @@ killed half-way leaves the previous file intact. Reading goes through `skelab.fi
 only, never pickled objects: RNG states are stored as tensors and numbers
 (`capture_rng_state`), configs as plain dicts.
 
-A training checkpoint (`checkpoints/last.pt`, `checkpoints/best.pt`) is a dict:
-`format` ("skelab-train-1"), `model` (state dict), `model_name`, `config` (the resolved config
-as a dict), `optimizer`, `scaler` (fp16 grad scaler, or {}), `epoch` (epochs completed),
-`step` (optimizer steps taken), `best_top1`, `best_epoch`, `rng` (every RNG state) and
-`metrics` (the last epoch's metrics). `skelab eval --weights` also reads a bare state dict or
-`{"model": state_dict}` as written by `skelab models import`.
+What a training checkpoint holds (its keys and format version) is
+`skelab.engine.rundir.Checkpoint`. Commands that take a trained model also read a bare state
+dict or `{"model": state_dict}` as written by `skelab models import` (`model_state_from`).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from pathlib import Path
 from skelab.engine.config import Config
 from skelab.engine.evaluate import evaluate_weights
 from skelab.engine.presets import load_config
+from skelab.engine.rundir import RunDir
 from skelab.engine.summary import ClassSummary, summarize_scores
 from skelab.engine.trainer import Trainer
 from skelab.errors import SkelabError
@@ -149,7 +150,7 @@ def run_demo(
     fit = Trainer(cfg, work_dir=work_dir, progress=progress).fit()
     log.info("[4/4] evaluating the best checkpoint (epoch %d) on the test split", fit.best_epoch)
     result, scores_path = evaluate_weights(
-        cfg, work_dir / "checkpoints" / "best.pt", work_dir=work_dir, progress=progress
+        cfg, RunDir(work_dir).best, work_dir=work_dir, progress=progress
     )
     names = NTU120_CLASSES[:classes]  # the synthetic classes are NTU's A1.. in order
     return DemoResult(

@@ -1,11 +1,11 @@
 """Starting a run from weights (`train.weights`, `skelab train --weights`): the lab's `--weights`.
 
-The file is a skelab checkpoint, a `skelab models import` file, or an upstream checkpoint whose
-keys the model renames itself (`upstream_key_map`, as `skelab.models.upstream` does). Loading
-is strict: every key and shape must fit, with one exception the user asks for: with
-`train.drop_head`, the classifier's keys whose shape differs (another class count) are skipped
-and keep their fresh initialisation. The skipped keys are returned, logged, and written at the
-top of the run's config.yaml.
+The source is a run folder (its best checkpoint), a skelab checkpoint, a `skelab models import`
+file, or an upstream checkpoint whose keys the model renames itself (`upstream_key_map`, as
+`skelab.models.upstream` does). Loading is strict: every key and shape must fit, with one
+exception the user asks for: with `train.drop_head`, the classifier's keys whose shape differs
+(another class count) are skipped and keep their fresh initialisation. The skipped keys are
+returned, logged, and written at the top of the run's config.yaml.
 """
 
 from __future__ import annotations
@@ -50,9 +50,11 @@ def _renamed(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[str, torc
 
 def load_initial_weights(model: nn.Module, path: str | Path, *, drop_head: bool) -> list[str]:
     """Load `path` into `model` strictly (see the module docstring); returns the skipped keys."""
+    from skelab.engine.rundir import find_checkpoint
     from skelab.models.upstream import read_state_dict
     from skelab.models.weights import check_state_dict
 
+    path = find_checkpoint(path)  # a run folder names its best checkpoint
     state = _renamed(model, read_state_dict(path))
     expected = model.state_dict()
     head = head_keys(model)

@@ -96,3 +96,22 @@ def epoch_line(r: dict[str, Any], epochs: int, best_top1: float, best_epoch: int
 def percent(x: float) -> str:
     """0.8731 -> '87.31%'; NaN (nothing evaluated) -> 'n/a'."""
     return "n/a" if math.isnan(x) else f"{100 * x:.2f}%"
+
+
+def fit_summary(name: str, result: Any) -> str:
+    """What `skelab train` prints at the end of a run (a `FitResult`): the chosen epoch, the rule
+    that chose it (train.select) and its figures; select=holdout adds the one test evaluation."""
+    head = f"{name}: {result.epochs_done} epochs; best.pt = epoch {result.best_epoch}, chosen by "
+    head += f"{result.select_words} (train.select={result.select})"
+    last = result.last_eval
+    if result.select == "holdout":
+        final = result.final_eval
+        head += f"; held-out top-1 {percent(result.best_top1)}"
+        if final is not None:
+            head += f"; test top-1 {percent(final.top1)}, top-5 {percent(final.top5)}"
+        return head
+    if result.select == "test":
+        head += f"; test top-1 {percent(result.best_top1)}"
+    if last is not None:
+        head += f"; last epoch test top-1 {percent(last.top1)}, top-5 {percent(last.top5)}"
+    return head

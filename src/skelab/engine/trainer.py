@@ -157,6 +157,7 @@ class Trainer:
         self.best_top1 = -1.0
         self.best_epoch = 0
         self.final_eval: EvalResult | None = None
+        self._best_state: dict[str, Tensor] | None = None  # select=holdout: best.pt's weights
 
     # ------------------------------------------------------------------ one step, one epoch
 
@@ -389,6 +390,8 @@ class Trainer:
         improved = chosen is not None and (select == "last" or chosen > self.best_top1)
         if improved:
             self.best_top1, self.best_epoch = float(chosen), self.epoch
+            if select == "holdout":  # for the final evaluation, also when nothing is written
+                self._best_state = _copy_state(self.model)
         record.update(select=select, best_epoch=self.best_epoch)
         record["epoch_time_s"] = time.perf_counter() - t0
         if self.writes and self.run is not None:
@@ -408,16 +411,13 @@ class Trainer:
                 "train.select=holdout chose no epoch: the held-out part was never evaluated",
                 fix="set data.holdout > 0 and let the run evaluate (train.eval_every)",
             )
-        current = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        if self.best_epoch != self.epoch:
-            if self.run is None or not self.run.best.is_file():
-                raise SkelabError(
-                    "train.select=holdout needs checkpoints/best.pt for the final evaluation, "
-                    "and this run writes no files",
-                    fix="give the run a folder (--out)",
-                )
+        current = _copy_state(self.model)
+        if self._best_state is not None:  # None after a resume: best.pt holds the weights
+            self.model.load_state_dict(self._best_state)
+        elif self.best_epoch != self.epoch:
+            assert self.run is not None, "a resumed run has a folder"
             best = Checkpoint.from_dict(load_checkpoint(self.run.best), where=self.run.best)
-            load_strict(self.model, best.model, where=self.run.best)
+            load_strict(self.model, best.model, where=self.run.best, fix="do not edit best.pt")
         ev = self.evaluate()
         self.model.load_state_dict(current)
         self.final_eval = ev
@@ -463,3 +463,8 @@ class Trainer:
             f"batch {self.cfg.train.batch_size}, amp {self.cfg.train.amp}; run in {where}; "
             f"best.pt: {SELECT_WORDS[self.cfg.train.select]} (train.select={self.cfg.train.select})"
         )
+
+
+def _copy_state(model: nn.Module) -> dict[str, Tensor]:
+    """A detached copy of `model`'s state dict (on its device)."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}

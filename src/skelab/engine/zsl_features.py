@@ -35,6 +35,7 @@ from skelab.engine.build import (
     resolve_device,
 )
 from skelab.engine.evaluate import evaluate
+from skelab.engine.rundir import RunDir
 from skelab.engine.trainer import Trainer
 from skelab.errors import ConfigError, DataFormatError, SkelabError
 from skelab.zeroshot.features import finished_meta, write_folder
@@ -119,7 +120,7 @@ def train_backbone(
         test_loader=_loader(cfg, eval_view, train=False, device=device),
         progress=progress,
     )
-    resume = (work_dir / "checkpoints" / "last.pt").is_file()
+    resume = RunDir(work_dir).last.is_file()
     if resume:
         log.info("%s: resuming the backbone run found there", work_dir)
     trainer.fit(resume=resume)
