@@ -34,15 +34,29 @@ HYPERGCN_PARENT = tuple(
     {21: 7, 22: 7, 23: 11, 24: 11}.get(v, p) for v, p in enumerate(CTRGCN_PARENT)
 )
 
+# PYSKL's K-bone pairs for 'nturgb+d' (`JointToKB`), 0-based child -> the joint it is taken from.
+PYSKL_KBONE_PARENT = _parents(
+    ((0, 20), (1, 1), (2, 2), (3, 20), (4, 4), (5, 20), (6, 4), (7, 5), (8, 8), (9, 20), (10, 8),
+     (11, 9), (12, 1), (13, 0), (14, 12), (15, 13), (16, 1), (17, 0), (18, 16), (19, 17),
+     (21, 7), (20, 20), (22, 6), (23, 11), (24, 10))
+)  # fmt: skip
+
 
 def stream_parents(style: str, modality: str, skeleton: Skeleton) -> tuple[int, ...] | None:
     """The bone parents a transform style uses on data of `skeleton`'s layout, None if none.
 
     The ctrgcn style takes the layout's own bones (`Skeleton.bone_parents`), and only for a
     bone modality, so a layout without bones still gives joint and motion streams. SkateFormer
-    and Hyper-GCN reorder and pair NTU's 25 joints, and BlockGCN centres on NTU's joint 21, so
-    their styles refuse any other layout.
+    and Hyper-GCN reorder and pair NTU's 25 joints, BlockGCN centres on NTU's joint 21, and the
+    pyskl style uses PYSKL's 'nturgb+d' pairs (and its K-bone pairs), so these styles refuse any
+    other layout. Only the pyskl style has the K-bone modalities.
     """
+    if modality.startswith("k_bone") and style != "pyskl":
+        raise ConfigError(
+            "data.modality",
+            f"{modality!r} is PYSKL's K-bone stream, which only the pyskl style derives",
+            fix="--set data.style=pyskl, or use joint, bone, motion or bone_motion",
+        )
     if style == "ctrgcn":
         return skeleton.bone_parents if modality.startswith("bone") else None
     if skeleton != NTU25:
@@ -52,6 +66,10 @@ def stream_parents(style: str, modality: str, skeleton: Skeleton) -> tuple[int, 
             f"{skeleton.name!r} ({skeleton.num_joints} joints)",
             fix="--set data.style=ctrgcn (its bones follow the data's layout)",
         )
+    if style == "pyskl":  # PYSKL's 'nturgb+d' bone pairs are CTR-GCN's
+        if modality.startswith("k_bone"):
+            return PYSKL_KBONE_PARENT
+        return CTRGCN_PARENT if modality.startswith("bone") else None
     if style == "blockgcn":  # CTR-GCN's bone pairs, NTU's root slot handled by the style
         return CTRGCN_PARENT if modality.startswith("bone") else None
     return SKATEFORMER_PARENT if style == "skateformer" else HYPERGCN_PARENT

@@ -21,6 +21,17 @@ reference/models-transformer.md §1.13, §3.10, §4):
   stream). The output also holds `joint`, the raw cropped, resized and rotated joints, which
   upstream's feeder returns first and BlockGCN's topology branch reads, whatever the stream.
 
+* ``"pyskl"`` (ntu25, xyz only): ProtoGCN's PYSKL pipeline (firework8/ProtoGCN @ddf7f27,
+  datasets/pipelines/pose_related.py and sampling.py): `PreNormalize3D(align_spine=False)`
+  (centre on joint 2 of the first frame's first person; absent joints stay 0), `RandomRot`
+  (train; theta 0.2 in ProtoGCN's configs, CTR-GCN's matrices), the optional `Spatial_Flip`
+  (`flip_p`) and `Part_Drop` (`part_drop_p`), `GenSkeFeat` (j, b, k = K-bone, and their
+  motion, taken *before* sampling: the motion of an output frame is the next source frame
+  minus it, 0 at the last valid frame), then `UniformSampleDecode` (whole clip; W segments,
+  one frame each; W <= L < 2W: the gap rule; L < W: a loop from a random start). At test time
+  upstream seeds NumPy with 255 for every sample; skelab replays exactly those draws (per
+  distinct length, with NumPy's legacy generator), so test clips equal upstream's.
+
 How the batch version works: `plan()` turns the valid lengths into source-frame indices for
 every output frame (two per frame, blended by a weight, which covers crop + linear resize and
 uniform sampling alike) and, when the style rotates, one 3x3 rotation per sample. Its random
@@ -44,6 +55,10 @@ Differences from upstream, all deliberate:
   to float32.
 * The valid length is the count of frames holding any non-zero value; upstream tests the
   frame's sum, which differs only when values cancel exactly.
+* The pyskl style takes the valid frames as one block from frame 0 and the persons in the
+  stored order. PYSKL's `PreNormalize3D` also drops frames where the first person is absent
+  and puts the person present in more frames first; prepared NTU data already has the busier
+  person first and no gaps, so this only matters for other data.
 * SkateFormer's skeleton-AdaIN picks its same-class reference sample from the *batch* (a
   different sample with the same label; none means no AdaIN for that sample), not from the whole
   training set, since a batch transform sees only the batch. Bone lengths are transferred per
@@ -54,6 +69,7 @@ Differences from upstream, all deliberate:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,7 +89,7 @@ from skelab.data.skeleton_ops import (
 )
 from skelab.data.styles import MODALITIES, SKATEFORMER_AUGMENTS, SKATEFORMER_INTER_P, STYLES
 from skelab.errors import ConfigError
-from skelab.skeletons import NTU25, SKATEFORMER_24_ORDER, Skeleton
+from skelab.skeletons import NTU25, NTU_FLIP_PERMUTATION, SKATEFORMER_24_ORDER, Skeleton
 
 __all__ = [  # rotation_xyz, bones, motion and the parents are re-exported from skeleton_ops
     "CTRGCN_PARENT",
@@ -90,6 +106,12 @@ __all__ = [  # rotation_xyz, bones, motion and the parents are re-exported from 
 ]
 
 HYPERGCN_CENTER = 20  # 0-based joint 21, spine shoulder
+PYSKL_TEST_SEED = 255  # UniformSampleDecode's test-time NumPy seed
+PYSKL_CENTER = 1  # PreNormalize3D centres on joint 2 (0-based 1) of the first frame, person 0
+# Part_Drop's limbs (0-based NTU joints): left arm + hand, left leg, right arm + hand, right leg
+PYSKL_PARTS: tuple[tuple[int, ...], ...] = (
+    (4, 5, 6, 7, 22, 21), (12, 13, 14, 15), (8, 9, 10, 11, 24, 23), (16, 17, 18, 19),
+)  # fmt: skip
 PAST_END = np.iinfo(np.int32).max  # a plan frame index that reads zeros on any clip
 
 
@@ -117,6 +139,8 @@ class SamplePlan:
     family: Tensor | None  # (N,) float64 draw choosing intra / inter / no augmentation
     inter: Tensor | None  # (N,) bool: skeleton-AdaIN applies
     rotation: Tensor | None = None  # (N, 3, 3) float32 CTR-GCN rotation, new xyz = R @ xyz
+    flip: Tensor | None = None  # (N,) bool, pyskl style: NTU's left/right joint swap
+    part: Tensor | None = None  # (N,) int64, pyskl style: limb zeroed (0-3), -1 for none
 
 
 def _check_generator(g: torch.Generator | None) -> None:
@@ -188,7 +212,7 @@ class BatchTransform:
         train: bool = False,
         p_interval: tuple[float, ...] | None = None,
         rotate: bool | None = None,
-        rotate_theta: float = 0.3,
+        rotate_theta: float | None = None,
         min_crop: int = 64,
         augment: str | None = None,
         intra_p: float = 0.5,
@@ -196,6 +220,8 @@ class BatchTransform:
         observe: float = 1.0,
         skeleton: Skeleton = NTU25,
         channels: str = "xyz",
+        flip_p: float = 0.0,
+        part_drop_p: float = 0.0,
     ) -> None:
         if style not in STYLES:
             raise ConfigError(
@@ -242,6 +268,19 @@ class BatchTransform:
             raise ConfigError(
                 "channels", f"{channels!r} is not xyz or xy-score", fix="pass ds.channels"
             )
+        for key, value in (("flip_p", flip_p), ("part_drop_p", part_drop_p)):
+            if not 0.0 <= value <= 1.0 or (value and style != "pyskl"):
+                raise ConfigError(
+                    f"data.{key}",
+                    f"must be in [0, 1] and needs style pyskl, got {value!r} ({style} style)",
+                    fix=f"--set data.style=pyskl, or --set data.{key}=0",
+                )
+        if style == "pyskl" and channels != "xyz":
+            raise ConfigError(
+                "data.style",
+                "pyskl is PYSKL's 3-D NTU pipeline; the data holds 2-D keypoints",
+                fix="--set data.style=ctrgcn (any layout, 2-D aware)",
+            )
         self.skeleton = skeleton
         self.channels = channels
         self._parent = stream_parents(style, modality, skeleton)  # fails here, not mid-epoch
@@ -249,7 +288,10 @@ class BatchTransform:
         self.style, self.window, self.modality, self.train = style, int(window), modality, train
         self.p_interval = p
         self.rotate = rotate if rotate is not None else (train and style != "skateformer")
-        self.rotate_theta = float(rotate_theta)
+        theta = rotate_theta if rotate_theta is not None else (0.2 if style == "pyskl" else 0.3)
+        self.rotate_theta = float(theta)
+        self.flip_p = float(flip_p) if train else 0.0
+        self.part_drop_p = float(part_drop_p) if train else 0.0
         self.min_crop = int(min_crop)
         self.augment = augment if train else ""
         self.intra_p = float(intra_p) if self.augment else 0.0
@@ -346,6 +388,8 @@ class BatchTransform:
             # (the tolerance keeps e.g. 0.1 * 30 from rounding up to 4)
             n = np.maximum(np.ceil(self.observe * n - 1e-9).astype(np.int64), 1)
         size, w_ = len(n), self.window
+        if self.style == "pyskl":
+            return self._pyskl_plan(n, generator)
         length, begin = self._crop(n, generator)
         if self.style == "skateformer":
             i0, i1, weight = self._uniform(length, generator)
@@ -383,11 +427,7 @@ class BatchTransform:
                 else:
                     inter = None
         if self._rotates:
-            theta = self.rotate_theta
-            angles = _urand((size, 3), generator).astype(np.float64) * (2 * theta) - theta
-            if self.channels == "xy-score":
-                angles[:, :2] = 0.0  # 2-D: in the image plane only, the score is not a z
-            rotation = torch.from_numpy(rotation_np(angles).astype(np.float32))
+            rotation = self._rotation(size, generator)
         if self.observe != 1.0:
             # a frame past the observed part reads zeros, as past the end of a shorter clip
             frames = np.where(frames >= n[:, None], PAST_END, frames)
@@ -396,6 +436,76 @@ class BatchTransform:
             return None if a is None else torch.from_numpy(np.ascontiguousarray(a))
 
         return SamplePlan(t(rows), t(frames), t(weight), t(index_t), t(family), t(inter), rotation)
+
+    def _rotation(self, size: int, generator: torch.Generator | None) -> Tensor:
+        """(N, 3, 3) float32 rotations, angles U(-theta, theta) per axis (float64 maths)."""
+        theta = self.rotate_theta
+        angles = _urand((size, 3), generator).astype(np.float64) * (2 * theta) - theta
+        if self.channels == "xy-score":
+            angles[:, :2] = 0.0  # 2-D: in the image plane only, the score is not a z
+        return torch.from_numpy(rotation_np(angles).astype(np.float32))
+
+    def _pyskl_plan(self, n: np.ndarray, g: torch.Generator | None) -> SamplePlan:
+        """UniformSampleDecode over the whole clip; slots: the W sampled frames, the frames
+        after them (for motion; the last valid frame is its own successor), then frame 0 (the
+        centre). Draw order: sampling, rotation, flip, part drop, the dropped part."""
+        size, w_ = len(n), self.window
+        if self.train:
+            i0 = _pyskl_train_frames(n, w_, g)
+        else:
+            test = [_pyskl_test_frames(int(v), w_) for v in n]
+            i0 = np.stack(test) if size else np.zeros((0, w_), np.int64)
+        i1 = np.minimum(i0 + 1, (n - 1)[:, None])
+        frames = np.concatenate([i0, i1, np.zeros((size, 1), np.int64)], axis=1)
+        rows = np.repeat(np.arange(size), 2 * w_ + 1).reshape(size, 2 * w_ + 1)
+        rotation = self._rotation(size, g) if self._rotates else None
+        flip = part = None
+        if self.flip_p > 0:
+            flip = torch.from_numpy(_urand((size,), g, torch.float64) < self.flip_p)
+        if self.part_drop_p > 0:
+            hit = _urand((size,), g, torch.float64) < self.part_drop_p
+            which = np.floor(_urand((size,), g, torch.float64) * len(PYSKL_PARTS)).astype(np.int64)
+            part = torch.from_numpy(np.where(hit, which, -1))
+        if self.observe != 1.0:
+            frames = np.where(frames >= n[:, None], PAST_END, frames)
+        weight = torch.zeros(size, w_)
+        return SamplePlan(
+            torch.from_numpy(rows), torch.from_numpy(np.ascontiguousarray(frames)), weight,
+            None, None, None, rotation, flip, part,
+        )  # fmt: skip
+
+    def _apply_pyskl(self, src: Tensor, plan: SamplePlan) -> TransformOutput:
+        """PreNormalize3D, RandomRot, flip / part drop and GenSkeFeat on the planned frames."""
+        n, _, c, v, m = src.shape
+        w_ = self.window
+        centre = src[:, 2 * w_, :, PYSKL_CENTER, 0][:, None, :, None, None]  # (N, 1, C, 1, 1)
+        moving = self.modality.endswith("motion")
+        frames = src[:, : 2 * w_] if moving else src[:, :w_]  # (N, S, C, V, M)
+        # absent joints (all channels 0) stay 0, as PreNormalize3D's mask keeps them
+        x = (frames - centre) * (frames != 0).any(dim=2, keepdim=True)
+        x = x.transpose(1, 2)  # (N, C, S, V, M)
+        if self._rotates:
+            if plan.rotation is None:
+                raise ConfigError(
+                    "plan",
+                    "has no rotation, but this transform rotates",
+                    fix="make the plan with this transform's own plan()",
+                )
+            rot = plan.rotation.to(src.device, src.dtype)
+            x = torch.bmm(rot, x.reshape(n, c, -1)).view(x.shape)
+        if plan.flip is not None:
+            flipped = x[:, :, :, list(NTU_FLIP_PERMUTATION)]
+            x = torch.where(plan.flip.to(src.device)[:, None, None, None, None], flipped, x)
+        if plan.part is not None:
+            keep = torch.ones(n, v, dtype=src.dtype)
+            for k, joints in enumerate(PYSKL_PARTS):
+                keep[np.ix_((plan.part == k).numpy(), joints)] = 0.0
+            x = x * keep.to(src.device)[:, None, None, :, None]
+        if self._parent is not None:
+            x = bones(x, self._parent)
+        if moving:
+            x = x[:, :, w_:] - x[:, :, :w_]  # next source frame minus this one
+        return TransformOutput(x.contiguous(), None)
 
     @property
     def _rotates(self) -> bool:
@@ -418,6 +528,8 @@ class BatchTransform:
                 f"{self.skeleton.name!r} ({len(self._parent)} joints), the data has {v}",
                 fix="build the transform with the data's layout, skeleton=ds.skeleton",
             )
+        if self.style == "pyskl":
+            return self._apply_pyskl(src, plan)
         x = torch.empty(n, c, w_, v, m, dtype=src.dtype, device=dev)  # (N, C, W, V, M)
         # blend straight into the model's layout: one pass, no separate transpose copy
         slots = src.transpose(1, 2)  # (N, C, S, V, M) view
@@ -495,3 +607,41 @@ class BatchTransform:
             nxt[:, :, :-1] = (score[:, :, 1:] + score[:, :, :-1]) / 2
             xy, score = motion(xy), nxt
         return torch.cat([xy, score], dim=1)
+
+
+def _pyskl_train_frames(n: np.ndarray, w_: int, g: torch.Generator | None) -> np.ndarray:
+    """UniformSampleDecode's training frames (N, W) for valid lengths n, from the generator:
+    L >= 2W one frame per segment [i L // W, (i + 1) L // W); W <= L < 2W L - W of the W + 1
+    gaps picked, one frame skipped at each; L < W W frames looping from a random start."""
+    seg = np.arange(w_)
+    starts = seg[None, :] * n[:, None] // w_
+    ends = (seg[None, :] + 1) * n[:, None] // w_
+    pick = _urand((len(n), w_), g)
+    keys = _urand((len(n), w_ + 1), g)
+    first = np.floor(_urand((len(n),), g, torch.float64) * n).astype(np.int64)
+    in_segment = starts + (pick * (ends - starts)).astype(np.int64)
+    gap_rank = keys.argsort(axis=1, kind="stable").argsort(axis=1, kind="stable")
+    skipped = gap_rank < (n - w_)[:, None]
+    spaced = seg[None, :] + np.cumsum(skipped[:, :w_], axis=1)
+    looped = (first[:, None] + seg[None, :]) % n[:, None]
+    long_, short = (n >= 2 * w_)[:, None], (n < w_)[:, None]
+    return np.where(long_, in_segment, np.where(short, looped, spaced))
+
+
+@functools.lru_cache(maxsize=4096)
+def _pyskl_test_frames(length: int, w_: int) -> np.ndarray:
+    """UniformSampleDecode's test frames for one valid length: upstream reseeds NumPy's legacy
+    generator with 255 for every sample, so the draws depend on the length alone."""
+    rs = np.random.RandomState(PYSKL_TEST_SEED)
+    rs.rand()  # the crop ratio, 1 for the whole clip
+    rs.randint(1)  # the crop offset, 0
+    if length < w_:
+        start = rs.randint(0, length)
+        return (np.arange(start, start + w_) % length).astype(np.int64)
+    if length < 2 * w_:
+        gaps = rs.choice(w_ + 1, length - w_, replace=False)
+        skip = np.zeros(w_ + 1, dtype=np.int64)
+        skip[gaps] = 1
+        return np.arange(w_) + np.cumsum(skip)[:-1]
+    bounds = np.array([i * length // w_ for i in range(w_ + 1)])
+    return (bounds[:w_] + rs.randint(np.diff(bounds))).astype(np.int64)

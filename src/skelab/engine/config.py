@@ -170,6 +170,19 @@ class DataConfig(_Section):
         fix="64 as upstream; the lab's SkateFormer tiny uses 32",
     )
     random_rot: bool = _key(True, "random rotation of training clips (ctrgcn/hypergcn styles)")
+    rot_theta: float | None = _key(
+        None,
+        "largest random rotation angle per axis, radians; null = the style's upstream choice "
+        "(0.3; pyskl 0.2, ProtoGCN's RandomRot)",
+        lo=0.0,
+        fix="e.g. 0.3, or leave it null",
+    )
+    flip_p: float = _key(
+        0.0, "pyskl style: share of training clips flipped left/right (Spatial_Flip)", **_SHARE
+    )
+    part_drop_p: float = _key(
+        0.0, "pyskl style: share of training clips with one limb zeroed (Part_Drop)", **_SHARE
+    )
     aug_method: str | None = _key(
         None,
         f"SkateFormer's intra-instance augmentations, codes of {SKATEFORMER_AUGMENTS!r}; "
