@@ -71,7 +71,7 @@ def test_fit_switches_to_bf16_before_changing_the_recipe(monkeypatch):
     row = fit_config(cfg, budget_bytes=4 * GIB, preset="ntu60-xsub/ctrgcn-joint")
 
     assert row.precision == "bf16" and row.recipe_kept
-    assert "--set train.amp=bf16" in row.flags
+    assert "--set train.precision=bf16" in row.flags
     assert row.note.startswith("fp32 does not fit")
 
 

@@ -63,7 +63,7 @@ def _answer(
     if forward != cfg.train.chunk_size:
         flags.append(f"--set train.forward_batch_size={0 if forward == full else forward}")
     if probe.precision != "fp32":
-        flags.append(f"--set train.amp={probe.precision}")
+        flags.append(f"--set train.precision={probe.precision}")
     notes = []
     if forward < full:
         notes.append(f"{full // forward} forward passes of {forward} per update (same update)")

@@ -25,6 +25,9 @@ from skelab.data.styles import MODALITIES, SKATEFORMER_AUGMENTS, SKATEFORMER_INT
 from skelab.errors import ConfigError
 
 AMP = ("none", "bf16", "fp16")
+PRECISIONS = ("fp32", "bf16", "fp16")
+# Old key -> (new key, old value -> new value). They keep working for one release, with a warning.
+RENAMED_KEYS = {"train.amp": ("train.precision", {"none": "fp32"})}
 # train.select: how checkpoints/best.pt is chosen, in words for summaries and metrics
 SELECT_RULES = ("test", "holdout", "last")
 SELECT_WORDS = {
@@ -262,7 +265,12 @@ class TrainConfig(_Section):
     eval_from: int = _key(
         1, "no evaluation before this epoch", lo=1, fix="1 evaluates from the start"
     )
-    amp: str = _key("none", "mixed precision (CUDA; fp16 adds a grad scaler)", choices=AMP)
+    precision: str = _key(
+        "fp32",
+        "arithmetic precision on CUDA: fp32, bf16 or fp16 (fp16 adds a grad scaler); "
+        "train.amp (none|bf16|fp16) is its deprecated name",
+        choices=PRECISIONS,
+    )
     compile: bool = _key(False, "wrap the model in torch.compile")
     seed: int = _key(1, "seeds python, numpy, torch and the data order")
     device: str = _key("auto", "auto | cpu | cuda | cuda:N")
@@ -297,6 +305,11 @@ class TrainConfig(_Section):
                 f"{self.device!r} is not auto, cpu, cuda or cuda:N",
                 fix="use auto (CUDA when available), cpu or cuda",
             )
+
+    @property
+    def amp(self) -> str:
+        """The autocast setting as the training step reads it: "none", "bf16" or "fp16"."""
+        return "none" if self.precision == "fp32" else self.precision
 
     @property
     def chunk_size(self) -> int:

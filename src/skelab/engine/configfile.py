@@ -10,14 +10,30 @@ from __future__ import annotations
 
 import difflib
 import functools
+import logging
 import types
 import typing
 from collections.abc import Mapping
 from dataclasses import MISSING, fields
 from typing import Any
 
-from skelab.engine.config import _SECTION_CLASSES, Config, _plain
+from skelab.engine.config import _SECTION_CLASSES, RENAMED_KEYS, Config, _plain
 from skelab.errors import ConfigError
+
+log = logging.getLogger(__name__)
+_warned: set[str] = set()
+
+
+def renamed(key: str, value: Any) -> tuple[str, Any]:
+    """A deprecated key's new name and value (`train.amp: none` -> `train.precision: fp32`),
+    with a warning the first time; any other key unchanged."""
+    if key not in RENAMED_KEYS:
+        return key, value
+    new, values = RENAMED_KEYS[key]
+    if key not in _warned:
+        _warned.add(key)
+        log.warning("skelab: warning: %s is deprecated; use %s", key, new)
+    return new, values.get(value, value) if isinstance(value, str) else value
 
 
 def valid_keys() -> list[str]:
@@ -142,7 +158,8 @@ def from_dict(raw: Mapping[str, Any], *, where: str | None = None, name: str = "
         hints = _hints(cls)
         values = {}
         for key, value in body.items():
-            dotted = f"{section}.{key}"
+            dotted, value = renamed(f"{section}.{key}", value)
+            key = dotted.split(".", 1)[1]
             if key not in hints:
                 raise _unknown(dotted, where)
             values[key] = _coerce(dotted, value, hints[key], where)

@@ -35,7 +35,7 @@ def memory_advice(cfg: Config) -> str:
     if cfg.data.window > 32:
         tips.append(f"--set data.window={max(32, cfg.data.window * 3 // 4 // 8 * 8)}")
     if cfg.train.amp == "none":
-        tips.append("--set train.amp=bf16")
+        tips.append("--precision bf16")
     if cfg.train.test_batch_size > 16:
         tips.append(f"--set train.test_batch_size={cfg.train.test_batch_size // 2}")
     return "try " + "; or ".join(tips) if tips else "use a GPU with more memory"
@@ -46,7 +46,8 @@ def out_of_memory_error(cfg: Config) -> SkelabError:
     return SkelabError(
         f"CUDA ran out of memory running {cfg.name or cfg.model.name} "
         f"(batch {cfg.train.batch_size}, forward batch {cfg.train.chunk_size}, "
-        f"test batch {cfg.train.test_batch_size}, window {cfg.data.window}, amp {cfg.train.amp})",
+        f"test batch {cfg.train.test_batch_size}, window {cfg.data.window}, "
+        f"precision {cfg.train.precision})",
         fix=memory_advice(cfg),
     )
 

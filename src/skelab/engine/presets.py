@@ -50,7 +50,7 @@ from typing import Any
 import yaml
 
 from skelab.engine.config import Config
-from skelab.engine.configfile import _unknown, from_dict, valid_keys
+from skelab.engine.configfile import _unknown, from_dict, renamed, valid_keys
 from skelab.errors import ConfigError, UnknownNameError
 
 # preset stream name -> data.modality
@@ -295,6 +295,7 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[tuple[str, Any]]
     out = copy.deepcopy(dict(raw))
     known = set(valid_keys())
     for key, value in overrides:
+        key, value = renamed(key, value)
         parts = key.split(".")
         free = key.startswith("model.options.") and len(parts) > 2
         if key not in known and not free:

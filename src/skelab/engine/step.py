@@ -30,19 +30,20 @@ log = logging.getLogger(__name__)
 
 
 def amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
-    """`train.amp` ("none" | "bf16" | "fp16") as an autocast dtype; None means float32.
+    """`train.amp` ("none" | "bf16" | "fp16"; train.precision fp32 is "none") as an autocast
+    dtype; None means float32.
 
     Mixed precision applies on CUDA only: on another device it is ignored with a warning."""
     if amp == "none":
         return None
     if device.type != "cuda":
-        log.warning("train.amp=%s applies on CUDA only; training in float32 on %s", amp, device)
+        log.warning("train.precision=%s applies on CUDA only; float32 on %s", amp, device)
         return None
     if amp == "bf16" and not torch.cuda.is_bf16_supported():
         raise ConfigError(
-            "train.amp",
+            "train.precision",
             f"bf16 is not supported on {device}",
-            fix="--set train.amp=fp16 (with a grad scaler) or --set train.amp=none",
+            fix="--precision fp16 (with a grad scaler) or --precision fp32",
         )
     return torch.bfloat16 if amp == "bf16" else torch.float16
 
