@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from skelab.engine.config import from_dict
+from skelab.engine.configfile import from_dict
 from skelab.engine.trainer import Trainer
 from skelab.models import build, count_parameters
 

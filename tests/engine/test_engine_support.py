@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from skelab.engine.config import Config, from_dict
+from skelab.engine.config import Config
+from skelab.engine.configfile import from_dict
 
 
 @dataclass

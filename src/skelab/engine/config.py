@@ -36,12 +36,6 @@ SELECT_WORDS = {
     "last": "last epoch",
 }
 
-# Moved to skelab.engine.configfile / .presets; still importable from here (see __getattr__).
-_MOVED_TO_CONFIGFILE = ("from_dict", "key_reference", "valid_keys")
-_MOVED_TO_PRESETS = frozenset(
-    "STREAMS apply_overrides configs_root default_name list_presets load_config load_raw merge "
-    "parse_overrides preset_parts".split()
-)
 
 
 def _key(
@@ -511,16 +505,3 @@ def _plain(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [_plain(v) for v in obj]
     return obj
-
-
-def __getattr__(name: str) -> Any:
-    # The preset machinery moved to skelab.engine.presets; old imports keep working.
-    if name in _MOVED_TO_PRESETS:
-        from skelab.engine import presets
-
-        return getattr(presets, name)
-    if name in _MOVED_TO_CONFIGFILE:
-        from skelab.engine import configfile
-
-        return getattr(configfile, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
