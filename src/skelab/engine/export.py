@@ -46,11 +46,17 @@ TOLERANCE = 1e-4
 EXPORT_BATCH = 2  # traced with this batch ...
 CHECK_BATCH = 3  # ... and checked with another, so a batch size baked into the graph shows
 
-# model name -> format -> why it cannot be exported. Empty: with torch 2.13 and onnxruntime 1.32
-# every registered model exports to both formats, which tests/engine/test_engine_export.py checks
+# model name -> format -> why it cannot be exported. With torch 2.13 and onnxruntime 1.32 every
+# other registered model exports to both formats, which tests/engine/test_engine_export.py checks
 # for each (model, format) pair not listed here. A model added later that cannot be exported
 # goes here with the reason, and `skelab export` says it before trying.
-UNSUPPORTED: dict[str, dict[str, str]] = {}
+_PERSISTENCE = (
+    "its topology branch computes persistent homology with giotto-ph's ripser on NumPy arrays, "
+    "which the exporter cannot trace (a traced graph would freeze one batch's persistence pairs)"
+)
+UNSUPPORTED: dict[str, dict[str, str]] = {
+    "blockgcn": {"onnx": _PERSISTENCE, "torchscript": _PERSISTENCE},
+}
 
 
 @dataclass(frozen=True)
@@ -191,6 +197,9 @@ def export_model(
     model = model.eval()
     names = ["x", "index_t"] if needs_index_t else ["x"]
     traced_on = example_inputs(shape, batch=EXPORT_BATCH, needs_index_t=needs_index_t)
+    if path.is_dir():
+        raise ConfigError("--out", f"{path} is a folder; a file name is needed",
+                          fix=f"--out {path / ('model' + SUFFIX[fmt])}")  # fmt: skip
     partial = path.with_name(f".{path.name}.partial")
     try:
         with torch.no_grad(), _quiet_exporter():
@@ -199,16 +208,17 @@ def export_model(
             else:
                 traced = torch.jit.trace(model, traced_on, check_trace=False)
                 torch.jit.save(traced, str(partial))
+        partial.replace(path)
     except SkelabError:
         raise
     except Exception as exc:  # the exporters raise many types; name the model and the cause
-        partial.unlink(missing_ok=True)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SkelabError(
             f"exporting {model_name} to {fmt} failed: {first[:300]}",
             fix="try the other format; if it is a model skelab ships, please report it",
         ) from exc
-    partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)  # gone after the rename; left only by a failure
     inputs = {"x": ["N", *shape]} | ({"index_t": ["N", shape[1]]} if needs_index_t else {})
     if not check:
         return ExportResult(path, fmt, model_name, inputs, float("nan"), float("nan"), TOLERANCE)
@@ -252,10 +262,12 @@ def export_weights(
     out: str | Path | None = None,
     check: bool = True,
     cfg: Config | None = None,
+    overwrite: bool = False,
 ) -> ExportResult:
     """The library side of `skelab export`: rebuild the model of a checkpoint from `cfg` (by
     default the config stored in the checkpoint), load its weights strictly, export and check.
-    `skelab.engine.rundir.resolve_trained` gives both from a run folder or a checkpoint."""
+    `skelab.engine.rundir.resolve_trained` gives both from a run folder or a checkpoint. An
+    existing output file is replaced only with `overwrite`."""
     from skelab.engine.build import build_model, load_weights
     from skelab.engine.rundir import resolve_trained
     from skelab.models import get_card
@@ -274,6 +286,10 @@ def export_weights(
     if target.resolve() == weights.resolve():
         raise ConfigError(
             "--out", f"{target} is the checkpoint itself", fix="choose another file name"
+        )
+    if target.exists() and not overwrite:
+        raise ConfigError(
+            "--out", f"{target} exists", fix="add --overwrite, or choose another --out"
         )
     needs = get_card(cfg.model.name).needs_index_t
     result = export_model(
