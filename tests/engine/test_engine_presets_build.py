@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from skelab.engine.build import build_model
-from skelab.engine.presets import list_presets, load_config, preset_parts
+from skelab.engine.presets import STREAMS, list_presets, load_config, preset_parts
 from skelab.models import get_card, list_models
 
 PRESETS = list_presets()
@@ -24,7 +24,7 @@ def test_preset_validates_and_names_a_registered_model(name):
     assert cfg.model.name in list_models()
     assert cfg.info.description
     _, model, stream = preset_parts(name)
-    assert stream in {"joint", "bone", "joint-motion", "bone-motion"}
+    assert stream in STREAMS
     if get_card(cfg.model.name).needs_index_t:
         assert cfg.data.style == "skateformer"
 

@@ -12,14 +12,18 @@ Each block may carry a `preset:` section, read from that file only (never inheri
 
     preset:
       title: CTR-GCN                      # a _base block with a title generates presets
-      streams: [joint, joint-motion]      # default: all four of STREAMS
+      streams: [joint, joint-motion]      # default: DEFAULT_STREAMS (the four classic ones)
+      stream_options:                     # changes for one stream, merged after the modality
+        bone: {model: {options: {num_prototype: 100}}}
       description: "{title}, {stream} stream, {dataset}"   # default uses {stream_words}
-      benchmarks:                         # changes for one benchmark, merged last
+      benchmarks:                         # changes for one benchmark ("bench") or one
+                                          # benchmark's stream ("bench/stream"), merged last
         ntu120-xsub: {train: {epochs: 60}}
 
 A dataset block's `preset.title` names the benchmark in descriptions. The generated preset
 `<benchmark>/<model>-<stream>` is the dataset block, then the model block, then
-`data.modality` and `info.description`, then the model's `benchmarks` entry, merged in that order.
+`data.modality` and `info.description`, then the model's `stream_options` entry of the stream,
+then its `benchmarks` entries of the benchmark and of the benchmark's stream, merged in that order.
 
 Inheritance: `extends: X` (or a list, merged left to right) names the file(s) a config builds
 on. X is a shipped block or preset (`_base/stgcn.yaml`, `ntu60-xsub/stgcn-joint`) or, when it
@@ -54,10 +58,18 @@ from skelab.engine.configfile import _unknown, from_dict, renamed, valid_keys
 from skelab.errors import ConfigError, UnknownNameError
 
 # preset stream name -> data.modality
-STREAMS = {"joint": "joint", "bone": "bone", "joint-motion": "motion", "bone-motion": "bone_motion"}
+STREAMS = {
+    "joint": "joint",
+    "bone": "bone",
+    "joint-motion": "motion",
+    "bone-motion": "bone_motion",
+    "k-bone": "k_bone",  # PYSKL's K-bone (ProtoGCN), pyskl style only
+    "k-bone-motion": "k_bone_motion",
+}
+DEFAULT_STREAMS = ("joint", "bone", "joint-motion", "bone-motion")  # when a block names none
 MEMORY_FILE = "_memory.json"
 MEMORY_FORMAT = 1
-_PRESET_KEYS = {"title", "streams", "description", "benchmarks"}
+_PRESET_KEYS = {"title", "streams", "description", "benchmarks", "stream_options"}
 _DEFAULT_DESCRIPTION = "{title}, {stream_words} stream, {dataset}"
 
 
@@ -121,7 +133,7 @@ def _block(rel: str) -> tuple[dict[str, Any], dict[str, Any]]:
             where=where,
             fix="see skelab.engine.presets for the preset: section",
         )
-    streams = meta.get("streams", list(STREAMS))
+    streams = meta.get("streams", list(DEFAULT_STREAMS))
     if not isinstance(streams, list) or set(streams) - set(STREAMS):
         raise ConfigError(
             "preset.streams",
@@ -146,7 +158,7 @@ def _generated() -> dict[str, tuple[str, str, str]]:
             meta = _block(f"_base/{model}.yaml")[1]
             if not meta.get("title"):
                 continue
-            for stream in meta.get("streams", list(STREAMS)):
+            for stream in meta.get("streams", list(DEFAULT_STREAMS)):
                 out[f"{bench}/{model}-{stream}"] = (bench, model, stream)
     return out
 
@@ -183,7 +195,10 @@ def _generated_raw(name: str) -> tuple[dict[str, Any], str]:
     )
     raw = merge(data_raw, model_raw)
     raw = merge(raw, {"data": {"modality": STREAMS[stream]}, "info": {"description": description}})
-    raw = merge(raw, (meta.get("benchmarks") or {}).get(bench, {}))
+    raw = merge(raw, (meta.get("stream_options") or {}).get(stream, {}))
+    benchmarks = meta.get("benchmarks") or {}
+    raw = merge(raw, benchmarks.get(bench, {}))
+    raw = merge(raw, benchmarks.get(f"{bench}/{stream}", {}))
     return raw, f"<skelab>/configs/_base/{model}.yaml (as {name})"
 
 
