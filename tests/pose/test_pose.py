@@ -1,0 +1,202 @@
+"""skelab pose: real decoding (PyAV) and real estimator glue (rtmlib's RTMO and RTMPose, a
+YOLO-pose ONNX export) on a small video made here, with small ONNX models built here that have
+the real models' inputs and outputs. The models "see" the brightest spot: every joint is put
+near it, so the test knows where the keypoints must land after letterboxing is undone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from skelab.cli.main import main
+from skelab.data.keypoints import clip_array, read_pose_npz
+from skelab.errors import SkelabError
+from skelab.pose.run import estimate_video
+
+W, H, FRAMES, SIDE = 128, 96, 12, 8  # video size, frames, the bright square's side
+
+
+def square_centre(t: int) -> tuple[float, float]:
+    return 20 + 7 * t + SIDE / 2, 30 + 3 * t + SIDE / 2
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory) -> Path:
+    """A grey 128x96 video with a white square moving right and down."""
+    path = tmp_path_factory.mktemp("video") / "square.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+        for t in range(FRAMES):
+            img = np.full((H, W, 3), 114, np.uint8)
+            x, y = (int(v - SIDE / 2) for v in square_centre(t))
+            img[y : y + SIDE, x : x + SIDE] = 255
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def _const(name: str, values, dtype=TensorProto.FLOAT):
+    arr = np.asarray(values)
+    return helper.make_tensor(name, dtype, arr.shape, arr.reshape(-1).tolist())
+
+
+def _spot_nodes(inp: str) -> list:
+    """Nodes giving `xf`, `yf` (1,): the brightness centroid of `inp` (1, 3, 128, 128) above
+    its darkest row/column, to the 4th power (compression noise in the grey background and
+    padding then weighs nothing)."""
+    nodes = [helper.make_node("ReduceSum", [inp, "ax1"], ["s"], keepdims=0)]  # (1, H, W)
+    for axis, name in (("ax1", "xf"), ("ax2", "yf")):  # sum over rows -> profile over x
+        nodes += [
+            helper.make_node("ReduceSum", ["s", axis], [f"{name}_p"], keepdims=0),  # (1, 128)
+            helper.make_node("ReduceMin", [f"{name}_p"], [f"{name}_m"], axes=[1], keepdims=1),
+            helper.make_node("Sub", [f"{name}_p", f"{name}_m"], [f"{name}_d"]),
+            helper.make_node("Pow", [f"{name}_d", "four"], [f"{name}_c"]),  # the peak dominates
+            helper.make_node("Mul", [f"{name}_c", "idx"], [f"{name}_w"]),
+            helper.make_node("ReduceSum", [f"{name}_w", "ax1"], [f"{name}_num"], keepdims=0),
+            helper.make_node("ReduceSum", [f"{name}_c", "ax1"], [f"{name}_den"], keepdims=0),
+            helper.make_node("Div", [f"{name}_num", f"{name}_den"], [name]),  # (1,)
+        ]
+    return nodes
+
+
+def _common_inits() -> list:
+    return [_const("ax1", [1], TensorProto.INT64), _const("ax2", [2], TensorProto.INT64),
+            _const("idx", np.arange(128) + 0.5), _const("four", [4.0])]  # fmt: skip
+
+
+def _keypoint_nodes() -> list:
+    """`kp` (17, 3): joint j at (xf + 2j, yf + 2j), score 0.8 (a body 45 pixels across)."""
+    return [
+        helper.make_node("Add", ["xf", "offs"], ["kx"]),  # (17,)
+        helper.make_node("Add", ["yf", "offs"], ["ky"]),
+        helper.make_node("Unsqueeze", ["kx", "ax_last"], ["kx1"]),
+        helper.make_node("Unsqueeze", ["ky", "ax_last"], ["ky1"]),
+        helper.make_node("Concat", ["kx1", "ky1", "kscore"], ["kp"], axis=1),  # (17, 3)
+    ]
+
+
+def _keypoint_inits() -> list:
+    return [
+        _const("offs", 2.0 * np.arange(17)),
+        _const("ax_last", [1], TensorProto.INT64), _const("kscore", np.full((17, 1), 0.8)),
+    ]  # fmt: skip
+
+
+def _save(tmp: Path, name: str, nodes, inits, inp: str, shape, outputs) -> Path:
+    graph = helper.make_graph(
+        nodes, name, [helper.make_tensor_value_info(inp, TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in outputs], inits,
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    path = tmp / f"{name}.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def rtmo(tmp_path_factory) -> Path:
+    """RTMO's interface: input (1, 3, 128, 128) BGR pixels; dets (1, N, 5) x1 y1 x2 y2 score,
+    keypoints (1, N, 17, 3) in input pixels."""
+    nodes = _spot_nodes("input") + _keypoint_nodes() + [
+        helper.make_node("Sub", ["xf", "ten"], ["x1"]),
+        helper.make_node("Sub", ["yf", "ten"], ["y1"]),
+        helper.make_node("Add", ["xf", "ten"], ["x2"]),
+        helper.make_node("Add", ["yf", "ten"], ["y2"]),
+        helper.make_node("Concat", ["x1", "y1", "x2", "y2", "p"], ["d"], axis=0),
+        helper.make_node("Reshape", ["d", "dshape"], ["dets"]),
+        helper.make_node("Reshape", ["kp", "kshape"], ["keypoints"]),
+    ]  # fmt: skip
+    inits = _common_inits() + _keypoint_inits() + [
+        _const("ten", [10.0]), _const("p", [0.9]),
+        _const("dshape", [1, 1, 5], TensorProto.INT64),
+        _const("kshape", [1, 1, 17, 3], TensorProto.INT64),
+    ]  # fmt: skip
+    return _save(tmp_path_factory.mktemp("rtmo"), "rtmo", nodes, inits, "input",
+                 [1, 3, 128, 128], [("dets", [1, 1, 5]), ("keypoints", [1, 1, 17, 3])])  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def yolo(tmp_path_factory) -> Path:
+    """YOLO-pose's interface: images (1, 3, 128, 128) RGB in [0, 1]; output0 (1, 56, N):
+    cx, cy, w, h, score, 17 x (x, y, visibility). Anchor 0 finds the spot (0.9), anchor 1 is a
+    duplicate of it (0.8, NMS must drop it), anchor 2 is below the score threshold."""
+    nodes = _spot_nodes("images") + _keypoint_nodes() + [
+        helper.make_node("Reshape", ["kp", "flat"], ["kpf"]),  # (51,)
+        helper.make_node("Concat", ["xf", "yf", "wh", "p0", "kpf"], ["a0"], axis=0),  # (56,)
+        helper.make_node("Concat", ["xf", "yf", "wh", "p1", "kpf"], ["a1"], axis=0),
+        helper.make_node("Unsqueeze", ["a0", "ax_last"], ["c0"]),
+        helper.make_node("Unsqueeze", ["a1", "ax_last"], ["c1"]),
+        helper.make_node("Concat", ["c0", "c1", "c2"], ["cols"], axis=1),  # (56, 3)
+        helper.make_node("Unsqueeze", ["cols", "ax0"], ["output0"]),
+    ]  # fmt: skip
+    inits = _common_inits() + _keypoint_inits() + [
+        _const("flat", [51], TensorProto.INT64), _const("wh", [20.0, 20.0]),
+        _const("p0", [0.9]), _const("p1", [0.8]), _const("c2", np.full((56, 1), 0.01)),
+        _const("ax0", [0], TensorProto.INT64),
+    ]  # fmt: skip
+    return _save(tmp_path_factory.mktemp("yolo"), "yolo", nodes, inits, "images",
+                 [1, 3, 128, 128], [("output0", [1, 56, 3])])  # fmt: skip
+
+
+def _assert_on_the_square(npz: Path) -> None:
+    det = read_pose_npz(npz)
+    assert det.frame.tolist() == list(range(FRAMES))  # one person per frame
+    assert det.all_frames().tolist() == list(range(FRAMES))
+    for t in range(FRAMES):
+        cx, cy = square_centre(t)
+        nose = det.keypoints[t, 0]
+        assert abs(nose[0] - cx) <= 3 and abs(nose[1] - cy) <= 3, (t, nose, (cx, cy))
+        assert nose[2] == pytest.approx(0.8)
+
+
+def test_rtmo_through_rtmlib_finds_the_square_in_frame_pixels(video, rtmo, tmp_path):
+    out = estimate_video(video, tmp_path / "p.npz", estimator="rtmlib", model=rtmo)
+
+    _assert_on_the_square(out)
+
+
+def test_yolo_pose_export_undoes_the_letterbox_and_drops_duplicates(video, yolo, tmp_path):
+    out = estimate_video(video, tmp_path / "p.npz", estimator="ultralytics", model=yolo)
+
+    _assert_on_the_square(out)
+    assert read_pose_npz(out).score.tolist() == pytest.approx([0.9] * FRAMES)
+
+
+def test_missing_model_file_says_where_to_put_one(video, tmp_path):
+    with pytest.raises(SkelabError, match=r"(?s)rtmo-s\.onnx not found; skelab never downloads.*"
+                       r"fix: put an RTMO or RTMPose \.onnx"):  # fmt: skip
+        estimate_video(
+            video, tmp_path / "p.npz", estimator="rtmlib", model=tmp_path / "rtmo-s.onnx"
+        )
+    assert not (tmp_path / "p.npz").exists()
+
+
+def test_pose_cli_writes_keypoints_that_the_importer_tracks(video, yolo, tmp_path, capsys):
+    code = main(["pose", str(video), "--out", str(tmp_path / "p.npz"), "--estimator",
+                 "ultralytics", "--model", str(yolo), "--no-progress"])  # fmt: skip
+
+    assert code == 0
+    assert f"{FRAMES} people in {FRAMES} of {FRAMES} frames" in capsys.readouterr().out
+    tracked, layout = clip_array(tmp_path / "p.npz")
+    assert layout.name == "coco17" and tracked.x.shape == (2, FRAMES, 17, 3)
+    assert tracked.skipped == []
+
+
+def test_pose_cli_refuses_to_replace_its_output(video, yolo, tmp_path, capsys):
+    (tmp_path / "p.npz").write_bytes(b"old")
+
+    code = main(["pose", str(video), "--out", str(tmp_path / "p.npz"), "--estimator",
+                 "ultralytics", "--model", str(yolo)])  # fmt: skip
+
+    assert code == 2 and "--overwrite" in capsys.readouterr().err
+    assert (tmp_path / "p.npz").read_bytes() == b"old"
