@@ -1,0 +1,355 @@
+"""Training step and batch-1 latency: upstream's own model code vs skelab, before and after.
+
+Every side runs in its own worker process, so no side shares imports, caches or allocator state
+with another:
+
+* `upstream`: the upstream repository's model file, imported from a checkout of the repo
+  (`--upstream-root/<owner>+<name>`, the repo root on `sys.path`, as its `main.py` does);
+* `before`: skelab's model code from an earlier commit, unpacked outside the repo
+  (`git archive <commit> src | tar -x -C DIR`, then `--before DIR/src`);
+* `after`: skelab's model code in this working tree.
+
+All sides load the same golden upstream state dict (`../shared/golden/<model>.state_dict.pt`:
+upstream keys, randomised weights; skelab goes through its upstream-checkpoint import), are built
+with the golden constructor arguments (dropouts 0) and draw the same batch from the same seed.
+Before any timing each worker reports its logits in eval and in train mode; the table gives
+the largest |difference| from upstream's.
+
+A training step is zero_grad, forward, the loss upstream's training script uses (cross-entropy;
+Hyper-GCN adds its divergence loss on the virtual joints), backward and an SGD step (momentum
+0.9, Nesterov, weight decay 4e-4). Latency is `model.eval()` + `torch.no_grad()` at batch 1. The
+coordinator asks the workers in turn, one step each, rotating the order every round, so that the
+sides see the same host load; figures are medians. Every worker uses the same thread count.
+
+    .venv/bin/python benchmarks/bench_upstream.py --models skateformer \
+        --upstream-root /tmp/hup --before /tmp/skelab_before/src --repeats 5
+
+Results: benchmarks/results/upstream_<tag>.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+REPO = HERE.parents[1]
+RESULTS = HERE.parent / "results"
+
+# model -> (golden fixture, upstream repo folder, module, class, input points, needs index_t)
+MODELS: dict[str, tuple[str, str, str, str, int, bool]] = {
+    "skateformer": (
+        "skateformer_ntu60",
+        "KAIST-VICLab+SkateFormer",
+        "model.SkateFormer",
+        "SkateFormer_",
+        24,
+        True,
+    ),
+    "ctrgcn": ("ctrgcn_ntu60", "Uason-Chen+CTR-GCN", "model.ctrgcn", "Model", 25, False),
+    "hypergcn": (
+        "hypergcn_base_ntu60",
+        "6UOOON9+Hyper-GCN",
+        "model.hypergcn_base",
+        "Model",
+        25,
+        False,
+    ),
+    "msg3d": ("msg3d_ntu60", "kenziyuliu+MS-G3D", "model.msg3d", "Model", 25, False),
+    "freqmixformer": (
+        "freqmixformer_ntu60",
+        "wenhanwu95+FreqMixFormer",
+        "model.skefreqmixformer",
+        "Model",
+        25,
+        False,
+    ),
+    "stgcn": ("stgcn_ntu60", "yysijie+st-gcn", "net.st_gcn", "Model", 25, False),
+}
+
+# ------------------------------------------------------------------------------------------
+# Worker: one side, one model; JSON commands on stdin, JSON replies on a private pipe.
+
+
+def _divergence(hyper: list) -> object:
+    """Hyper-GCN's divergence loss on the virtual joints (upstream main.py `DivergenceLoss`)."""
+    import torch
+
+    total = 0.0
+    for h in hyper:
+        v = h.shape[0]
+        norm = torch.norm(h, dim=-1, keepdim=True)
+        cos = torch.relu((h @ h.T) / (norm @ norm.T + 1e-8))
+        total = total + (cos.sum() - v) / (v * (v - 1))
+    return total / len(hyper)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    reply = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # anything the model code prints goes to stderr, not into the replies
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(args.threads)
+    fixture, _, module, cls, points, needs_t = MODELS[args.model]
+    golden = Path(args.golden)
+    meta = json.loads((golden / f"{fixture}.json").read_text())
+    state = torch.load(golden / f"{fixture}.state_dict.pt", map_location="cpu", weights_only=True)
+    options = meta["upstream_constructor"]
+    if args.side == "upstream":
+        import importlib
+
+        # Upstream code moves tensors with `.cuda(x.get_device())` (Hyper-GCN); on the CPU that
+        # is a no-op here, the only change made to running upstream.
+        torch.Tensor.cuda = lambda self, *a, **k: self  # type: ignore[method-assign]
+
+        model = getattr(importlib.import_module(module), cls)(**options)
+        model.load_state_dict(state, strict=True)
+    else:
+        from skelab.models import build, load_upstream_checkpoint
+
+        model = load_upstream_checkpoint(build(args.model, **options), state)
+
+    def batch(n: int) -> tuple:
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(n, 3, args.window, points, 2, generator=g)
+        y = torch.randint(0, 60, (n,), generator=g)
+        extra = (torch.linspace(-1, 1, args.window).expand(n, -1).contiguous(),) if needs_t else ()
+        return (x, *extra), y
+
+    def logits_and_aux(out) -> tuple:
+        if isinstance(out, tuple):  # upstream Hyper-GCN: (logits, virtual joints per layer)
+            logits, aux = out
+            return logits, (_divergence(aux) if args.model == "hypergcn" else 0.0)
+        extra = getattr(model, "auxiliary_losses", None)
+        aux = sum(extra().values()) if extra is not None and model.training else 0.0
+        return out, aux
+
+    inputs, y = batch(args.batch)
+    inputs1, _ = batch(1)
+    opt = torch.optim.SGD(
+        model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=4e-4
+    )
+
+    def step() -> float:
+        start = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        logits, aux = logits_and_aux(model(*inputs))
+        (F.cross_entropy(logits, y) + aux).backward()
+        opt.step()
+        return time.perf_counter() - start
+
+    def latency() -> float:
+        start = time.perf_counter()
+        with torch.no_grad():
+            model(*inputs1)
+        return time.perf_counter() - start
+
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        if cmd["op"] == "logits":
+            out = {}
+            for mode in ("eval", "train"):
+                model.train(mode == "train")
+                with torch.no_grad():
+                    out[mode] = logits_and_aux(model(*inputs))[0].tolist()
+            reply.write(json.dumps(out) + "\n")
+        elif cmd["op"] == "step":
+            model.train()
+            reply.write(json.dumps({"s": step()}) + "\n")
+        elif cmd["op"] == "latency":
+            model.eval()
+            reply.write(json.dumps({"s": latency()}) + "\n")
+        elif cmd["op"] == "quit":
+            break
+    return 0
+
+
+# ------------------------------------------------------------------------------------------
+# Coordinator
+
+
+class Side:
+    """A worker process for one side of one model."""
+
+    def __init__(self, name: str, model: str, args: argparse.Namespace) -> None:
+        self.name = name
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+        env.update({k: str(args.threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")})
+        paths: list[str] = []
+        cwd = REPO
+        if name == "upstream":
+            cwd = Path(args.upstream_root) / MODELS[model][1]
+            paths = [str(cwd), *args.upstream_path]
+        elif name == "before":
+            paths = [args.before]
+        env["PYTHONPATH"] = os.pathsep.join(paths)
+        cmd = [sys.executable, str(HERE), "--worker", name, "--model", model]
+        cmd += ["--golden", str(Path(args.golden).resolve()), "--threads", str(args.threads)]
+        cmd += ["--batch", str(args.batch), "--window", str(args.window)]
+        self.proc = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def ask(self, op: str) -> dict:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps({"op": op}) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{self.name} worker died (see its stderr above)")
+        return json.loads(line)
+
+    def close(self) -> None:
+        try:
+            self.ask("quit")
+        except (RuntimeError, BrokenPipeError):
+            pass
+        self.proc.wait(timeout=60)
+
+
+def _max_diff(a: list, b: list) -> float:
+    return max(abs(x - y) for ra, rb in zip(a, b, strict=True) for x, y in zip(ra, rb, strict=True))
+
+
+def measure(model: str, args: argparse.Namespace) -> dict:
+    names = ["upstream", "after"] + (["before"] if args.before else [])
+    sides = [Side(n, model, args) for n in names]
+    try:
+        logits = {s.name: s.ask("logits") for s in sides}
+        ref = logits["upstream"]
+        dlogits = {
+            s.name: {m: _max_diff(logits[s.name][m], ref[m]) for m in ("eval", "train")}
+            for s in sides
+        }
+        times: dict[str, dict[str, list[float]]] = {
+            s.name: {"step": [], "latency": []} for s in sides
+        }
+        for op, warm, reps in (
+            ("step", args.warmup, args.repeats),
+            ("latency", 2, args.latency_repeats),
+        ):
+            for r in range(warm + reps):
+                order = sides[r % len(sides) :] + sides[: r % len(sides)]
+                for s in order:
+                    t = s.ask(op)["s"]
+                    if r >= warm:
+                        times[s.name][op].append(t)
+            print(f"  {model} {op}: " + ", ".join(
+                f"{n} {statistics.median(v[op]):.3f}" for n, v in times.items()
+            ), file=sys.stderr)
+    finally:
+        for s in sides:
+            s.close()
+    med = {n: {op: statistics.median(v) for op, v in d.items()} for n, d in times.items()}
+    row: dict = {"model": model, "median_s": med, "raw_s": times, "max_abs_dlogits": dlogits}
+    for n in names[1:]:
+        row[f"step_speedup_{n}"] = med["upstream"]["step"] / med[n]["step"]
+        row[f"latency_speedup_{n}"] = med["upstream"]["latency"] / med[n]["latency"]
+    return row
+
+
+def table(rows: list[dict], args: argparse.Namespace, header: str) -> str:
+    has_before = bool(args.before)
+    lines = [
+        header,
+        "",
+        "| model | upstream s/step | "
+        + ("before s/step | " if has_before else "")
+        + "after s/step | "
+        + ("upstream/before | " if has_before else "")
+        + "upstream/after | batch-1 latency ms upstream / "
+        + ("before / " if has_before else "")
+        + "after | max abs Δ logits eval / train (after vs upstream) |",
+        "|---" * (7 + 2 * has_before) + "|",
+    ]
+    for r in rows:
+        m = r["median_s"]
+        lat = [m["upstream"]["latency"]] + ([m["before"]["latency"]] if has_before else [])
+        lat.append(m["after"]["latency"])
+        d = r["max_abs_dlogits"]["after"]
+        cells = [r["model"], f"{m['upstream']['step']:.3f}"]
+        if has_before:
+            cells.append(f"{m['before']['step']:.3f}")
+        cells.append(f"{m['after']['step']:.3f}")
+        if has_before:
+            cells.append(f"{r['step_speedup_before']:.2f}x")
+        cells.append(f"**{r['step_speedup_after']:.2f}x**")
+        cells.append(" / ".join(f"{1000 * t:.1f}" for t in lat))
+        cells.append(f"{d['eval']:.1e} / {d['train']:.1e}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="skateformer,ctrgcn,hypergcn,msg3d,freqmixformer")
+    parser.add_argument("--upstream-root", default="/tmp/hup", help="folder of repo checkouts")
+    parser.add_argument(
+        "--upstream-path",
+        action="append",
+        default=[],
+        help="extra PYTHONPATH entries for upstream's dependencies (timm, einops, torch_dct)",
+    )
+    parser.add_argument("--before", default="", help="src/ folder of the earlier skelab commit")
+    parser.add_argument("--before-commit", default="", help="recorded in the results")
+    parser.add_argument("--golden", default=str(REPO.parent / "shared" / "golden"))
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--window", type=int, default=64)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--latency-repeats", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--tag", default="", help="results file name: upstream_<tag>.{json,md}")
+    parser.add_argument("--no-save", action="store_true")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        args.side = args.worker
+        return _worker(args)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    rows = []
+    for model in models:
+        rows.append(measure(model, args))
+    import torch
+
+    header = (
+        f"upstream vs skelab · batch {args.batch} · T {args.window} · CPU "
+        f"{platform.machine()} · {args.threads} threads per side · torch {torch.__version__} "
+        f"· fp32 · train step = fwd + CE (+ Hyper-GCN divergence) + bwd + SGD · median of "
+        f"{args.repeats} after {args.warmup} warm-up; batch-1 eval latency median of "
+        f"{args.latency_repeats} · each side its own process, sides alternated, order rotated"
+        + (f" · before = skelab {args.before_commit}" if args.before_commit else "")
+    )
+    text = table(rows, args, header)
+    print(text)
+    if not args.no_save:
+        tag = args.tag or "_".join(models)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        result = {
+            "header": header,
+            "batch": args.batch,
+            "window": args.window,
+            "threads": args.threads,
+            "repeats": args.repeats,
+            "warmup": args.warmup,
+            "torch": torch.__version__,
+            "before_commit": args.before_commit,
+            "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "rows": rows,
+        }
+        (RESULTS / f"upstream_{tag}.json").write_text(json.dumps(result, indent=2) + "\n")
+        (RESULTS / f"upstream_{tag}.md").write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
