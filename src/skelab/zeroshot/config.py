@@ -7,15 +7,16 @@ fsvae_60.sh / fsvae_120.sh (the values their train.py is run with).
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from skelab.errors import ConfigError
+from skelab.errors import ConfigError, did_you_mean
+from skelab.zeroshot.fsvae import calibration_weight
 from skelab.zeroshot.msf import LossWeights, loss_weights
 
 METHODS = ("msf", "fsvae")
+NOISE_FORMS = ("sample", "element")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,10 @@ class MethodConfig:
     batch_size: int = 64
     lr: float = 1e-4  # one Adam over se, sd, te, td
     latent: int = 100  # 100 NTU-60, 200 NTU-120
+    # reparameterisation noise: "sample" draws ONE normal per sample, shared by every latent
+    # dimension (the published code of both methods, whose figures the papers report);
+    # "element" draws one per latent dimension (the original Docker lab's vendored copies)
+    noise: str = "sample"
     # loss-weight schedule, by step s within a cycle (restarts every cycle); None = derived from
     # steps_per_cycle (`schedule`): upstream's numbers at 1700 and 1900 steps, else scaled
     kl_start: int | None = None  # skeleton KL weight k_fact = max(kl_slope * (s - kl_start), 0)
@@ -49,12 +54,16 @@ class MethodConfig:
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
-            near = difflib.get_close_matches(self.method, METHODS, n=1)
             raise ConfigError(
                 "zeroshot.method",
-                f"unknown method {self.method!r}"
-                + (f"; did you mean {near[0]!r}?" if near else ""),
+                f"unknown method {self.method!r}{did_you_mean(self.method, METHODS)}",
                 fix="use one of: " + ", ".join(METHODS),
+            )
+        if self.noise not in NOISE_FORMS:
+            raise ConfigError(
+                "zeroshot.noise",
+                f"unknown noise form {self.noise!r}",
+                fix="use noise=sample (published upstream code) or noise=element (the lab's copy)",
             )
         for key in ("cycles", "steps_per_cycle", "batch_size", "latent", "cls_samples"):
             if getattr(self, key) < 1:
@@ -111,6 +120,20 @@ class MethodConfig:
         """k_fact, cr_fact and k_fact2 at `step` (0-based) of `cycle` (0-based)."""
         return loss_weights(cycle, step, **self.schedule())
 
+    def factors(self, cycle: int, step: int) -> dict[str, float]:
+        """Every schedule factor of the loss at `step` of `cycle`, by upstream's names.
+
+        k_fact, cr_fact and k_fact2 for both methods; FS-VAE adds `coef`, the weight of its
+        calibrated terms: lmd * alpha * cr_fact (lmd * alpha when use_cr_fact is off).
+        """
+        w = self.weights(cycle, step)
+        out = w._asdict()
+        if self.method == "fsvae":
+            out["coef"] = calibration_weight(
+                w, lmd=self.lmd, alpha=self.alpha, use_cr_fact=self.use_cr_fact
+            )
+        return out
+
     @classmethod
     def for_method(cls, method: str, *, num_classes: int = 60, **overrides: Any) -> MethodConfig:
         """Upstream defaults of `method` for a dataset of `num_classes` classes, then overrides.
@@ -135,10 +158,9 @@ class MethodConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            near = difflib.get_close_matches(unknown[0], known, n=1)
             raise ConfigError(
                 f"zeroshot.{unknown[0]}",
-                "unknown option" + (f"; did you mean {near[0]!r}?" if near else ""),
+                "unknown option" + did_you_mean(unknown[0], known),
                 fix="known options: " + ", ".join(sorted(known)),
                 where=where,
             )

@@ -23,6 +23,11 @@ from torch import Tensor
 from skelab.zeroshot.msf import LossWeights, base_terms
 
 
+def calibration_weight(w: LossWeights, *, lmd: float, alpha: float, use_cr_fact: bool) -> float:
+    """Upstream's `coef`: the weight of the two calibrated terms at one step."""
+    return lmd * alpha * (w.cr_fact if use_cr_fact else 1.0)
+
+
 def fsvae_loss(
     s: Tensor,
     t: Tensor,
@@ -36,12 +41,14 @@ def fsvae_loss(
 ) -> dict[str, Tensor]:
     """Every FS-VAE loss term of one step, plus `loss_total`; `perm` (N,) pairs the negatives."""
     terms = base_terms(s, t, out)
+    # written as upstream writes them, 1 / (1 + exp(x / lmd)) rather than sigmoid(-x / lmd): the
+    # same function, but its backward rounds as upstream's does (fsvae_ntu60_dyn)
     t_from_s = out["td_from_zs"]
-    d_pos = (t - t_from_s).pow(2).sum(dim=1)
-    d_neg = (t - t_from_s[perm]).pow(2).sum(dim=1)
-    terms["loss_t_cali"] = torch.sigmoid((d_pos - d_neg) / lmd).mean()
-    terms["loss_s_cali"] = torch.sigmoid((s - out["sd_from_zt"]).pow(2).sum(dim=1) / lmd).mean()
-    coef = lmd * alpha * (w.cr_fact if use_cr_fact else 1.0)
+    gap = torch.sum(torch.square(t - t_from_s[perm]), 1) - torch.sum(torch.square(t - t_from_s), 1)
+    terms["loss_t_cali"] = torch.mean(1.0 / (1.0 + torch.exp(gap / lmd)))
+    s_gap = -torch.sum(torch.square(s - out["sd_from_zt"]), 1)
+    terms["loss_s_cali"] = torch.mean(1.0 / (1.0 + torch.exp(s_gap / lmd)))
+    coef = calibration_weight(w, lmd=lmd, alpha=alpha, use_cr_fact=use_cr_fact)
     terms["loss_total"] = (
         coef * (terms["loss_t_cali"] + terms["loss_s_cali"])
         + terms["loss_s_recons"]

@@ -23,8 +23,60 @@ from skelab.zeroshot.inputs import check_features, check_labels, check_text, che
 from skelab.zeroshot.msf import msf_loss
 from skelab.zeroshot.vae import CrossModalVAE, ZeroShotClassifier, reparameterize
 
+FOREACH_ADAM = True
+"""The multi-tensor Adam kernel (False: the per-tensor loop upstream resolves to on the CPU)."""
+
 Progress = Callable[[int], None]
 """Called with the number of optimizer steps just done (e.g. `tqdm.update`)."""
+
+
+@dataclass
+class StepRecord:
+    """What one optimizer step did: where it was, its schedule factors and its loss terms."""
+
+    cycle: int  # 0-based
+    step: int  # 0-based within the cycle (upstream's `epoch - s_epoch`)
+    factors: dict[str, float]  # k_fact, cr_fact, k_fact2 (and FS-VAE's coef)
+    terms: dict[str, Tensor]  # every loss term and loss_total, detached
+
+
+StepHook = Callable[[StepRecord], None]
+"""Called after every optimizer step (after `optimizer.step()`), e.g. to log or compare."""
+
+
+class Draws:
+    """Every random draw of training, from one generator, in upstream's order per step.
+
+    Per VAE step: the batch rows, the skeleton noise, the text noise and, for FS-VAE, the
+    negative-pair permutation. Per cycle, after the VAE steps: the zero-shot classifier's
+    initial weights, then its latents' noise. `noise` is the reparameterisation form
+    (`MethodConfig.noise`): "sample" gives (rows, 1), one normal per sample shared over the
+    latent dimensions, as the published code; "element" gives (rows, latent).
+
+    The trainer only draws through this object, so a replay of a recorded run (e.g. the
+    upstream-dynamics test) passes another object with the same four methods.
+    """
+
+    def __init__(self, generator: torch.Generator, *, noise: str = "sample"):
+        self.gen = generator
+        self.noise_form = noise
+
+    def batch(self, n: int, size: int) -> Tensor:
+        """Row indices of one mini-batch of `size` out of `n` training samples."""
+        return sample_batch(n, size, self.gen)
+
+    def noise(self, rows: int, latent: int) -> Tensor:
+        """Reparameterisation noise for `rows` latents of width `latent`."""
+        cols = 1 if self.noise_form == "sample" else latent
+        return torch.randn(rows, cols, generator=self.gen)
+
+    def permutation(self, n: int) -> Tensor:
+        """FS-VAE's negative pairing of a batch of `n`."""
+        return torch.randperm(n, generator=self.gen)
+
+    def classifier(self, latent: int, num_unseen: int) -> ZeroShotClassifier:
+        """A freshly initialised zero-shot classifier."""
+        return ZeroShotClassifier(latent, num_unseen, generator=self.gen)
 
 
 @dataclass
@@ -70,6 +122,7 @@ class ZSLTrainer:
         device: str | torch.device = "cpu",
         threads: int | None = 1,
         where: str | None = None,
+        draws: Draws | None = None,
     ):
         self.config = config
         at = f"{where}: " if where else ""  # errors name the caller's files, e.g. shift_5_r/
@@ -91,6 +144,7 @@ class ZSLTrainer:
                 f"{at}feats", "no training samples", fix="pass seen-class features"
             )
         self.gen = torch.Generator().manual_seed(int(seed))
+        self.draws = draws if draws is not None else Draws(self.gen, noise=config.noise)
         self.feats = torch.from_numpy(x).to(self.device)
         self.labels = torch.from_numpy(y).to(self.device)
         self.text = torch.from_numpy(txt).to(self.device)
@@ -99,26 +153,20 @@ class ZSLTrainer:
         self.optimizer = adam(self.vae.parameters(), lr=config.lr)
         self.cycles_done = 0
         self.last_terms: dict[str, float] = {}
-        # the text input only depends on the class: split the table into band parts once, so
-        # FS-VAE's text enhancement costs a weighted sum per step instead of two D x D products
-        freq = self.vae.te.freq
-        self._text_parts = freq.band_parts(self.text) if freq is not None else None
 
-    def step(self, cycle: int, step: int) -> dict[str, Tensor]:
-        """One optimizer step on one mini-batch; returns the loss terms (tensors)."""
+    def step(self, cycle: int, step: int) -> StepRecord:
+        """One optimizer step on one mini-batch; returns its factors and (detached) loss terms."""
         cfg = self.config
-        idx = sample_batch(len(self.feats), cfg.batch_size, self.gen).to(self.device)
-        eps = torch.randn(2, len(idx), 1, generator=self.gen).to(self.device)
+        n = len(self.feats)
+        idx = self.draws.batch(n, min(cfg.batch_size, n)).to(self.device)
+        eps_s = self.draws.noise(len(idx), cfg.latent).to(self.device)
+        eps_t = self.draws.noise(len(idx), cfg.latent).to(self.device)
         s, y = self.feats[idx], self.labels[idx]
         t = self.text[y]
-        if self._text_parts is not None:  # enhance the class table (C rows), then pick rows
-            t_in = self.vae.te.freq.from_parts(self._text_parts)[y]
-            out = self.vae(s, t_in, eps[0], eps[1], t_enhanced=True)
-        else:
-            out = self.vae(s, t, eps[0], eps[1])
+        out = self.vae(s, t, eps_s, eps_t)
         w = cfg.weights(cycle, step)
         if cfg.method == "fsvae":
-            perm = torch.randperm(len(idx), generator=self.gen).to(self.device)
+            perm = self.draws.permutation(len(idx)).to(self.device)
             terms = fsvae_loss(
                 s, t, out, w, perm, lmd=cfg.lmd, alpha=cfg.alpha, use_cr_fact=cfg.use_cr_fact
             )
@@ -127,29 +175,37 @@ class ZSLTrainer:
         self.optimizer.zero_grad(set_to_none=True)
         terms["loss_total"].backward()
         self.optimizer.step()
-        return terms
+        detached = {k: v.detach() for k, v in terms.items()}
+        return StepRecord(cycle, step, cfg.factors(cycle, step), detached)
 
-    def train_cycle(self, progress: Progress | None = None) -> ZSLModel:
-        """Run the next cycle (VAE steps, then a fresh zero-shot classifier); return a snapshot."""
+    def train_cycle(
+        self, progress: Progress | None = None, *, on_step: StepHook | None = None
+    ) -> ZSLModel:
+        """Run the next cycle (VAE steps, then a fresh zero-shot classifier); return a snapshot.
+
+        `on_step` sees every step's `StepRecord` right after its optimizer update.
+        """
         before = torch.get_num_threads()
         if self.threads is not None and self.device.type == "cpu":
             torch.set_num_threads(self.threads)
         try:
-            return self._cycle(progress)
+            return self._cycle(progress, on_step)
         finally:
             torch.set_num_threads(before)
 
-    def _cycle(self, progress: Progress | None) -> ZSLModel:
+    def _cycle(self, progress: Progress | None, on_step: StepHook | None) -> ZSLModel:
         cycle = self.cycles_done
         self.vae.train()
         every = max(1, self.config.steps_per_cycle // 100)
         for step in range(self.config.steps_per_cycle):
-            terms = self.step(cycle, step)
+            record = self.step(cycle, step)
+            if on_step is not None:
+                on_step(record)
             if progress is not None and ((step + 1) % every == 0):
                 progress(every)
         if progress is not None and self.config.steps_per_cycle % every:
             progress(self.config.steps_per_cycle % every)
-        self.last_terms = {k: v.item() for k, v in terms.items()}
+        self.last_terms = {k: v.item() for k, v in record.terms.items()}
         if not np.isfinite(self.last_terms["loss_total"]):
             raise DataFormatError(
                 "feats",
@@ -158,7 +214,7 @@ class ZSLTrainer:
             )
         self.cycles_done += 1
         self.vae.eval()
-        classifier = fit_classifier(self.vae, self.text, self.unseen, self.config, self.gen)
+        classifier = fit_classifier(self.vae, self.text, self.unseen, self.config, self.draws)
         snapshot = copy.deepcopy(self.vae)
         return ZSLModel(self.config, snapshot, classifier, self.unseen.copy(), self.cycles_done)
 
@@ -228,13 +284,13 @@ def sample_batch(n: int, size: int, generator: torch.Generator) -> Tensor:
 
 
 def adam(params: Any, *, lr: float) -> torch.optim.Adam:
-    """Adam with upstream's settings, as torch's fused kernel where the device has one (the
-    per-tensor update was a quarter of a CPU step; the update is the same)."""
-    params = list(params)
-    try:
-        return torch.optim.Adam(params, lr=lr, fused=True)
-    except RuntimeError:  # torch < 2.4 has no fused CPU kernel
-        return torch.optim.Adam(params, lr=lr)
+    """Adam with upstream's settings and upstream's arithmetic.
+
+    FOREACH_ADAM picks the multi-tensor kernel. The fused kernel is faster on the CPU but rounds
+    differently: against the recorded upstream run it drifted to 3% on a decoder bias by step
+    850 (tests/zeroshot/test_zeroshot_dynamics.py), so it is not used.
+    """
+    return torch.optim.Adam(list(params), lr=lr, foreach=FOREACH_ADAM)
 
 
 def build_vae(
@@ -259,19 +315,23 @@ def fit_classifier(
     text: Tensor,
     unseen: np.ndarray,
     config: MethodConfig,
-    generator: torch.Generator,
+    draws: Draws,
 ) -> ZeroShotClassifier:
-    """Fit a fresh classifier on `cls_samples` latents per unseen class text (full batch, Adam)."""
+    """Fit a fresh classifier on `cls_samples` latents per unseen class text (full batch, Adam).
+
+    As upstream: the classifier is built first, then the latents' noise is drawn; latent row i
+    belongs to unseen class i mod ss (the unseen text table tiled `cls_samples` times).
+    """
     device = text.device
     ss = len(unseen)
+    clf = draws.classifier(config.latent, ss).to(device)
     with torch.no_grad():
         mu, logvar = vae.te(text[torch.as_tensor(unseen, device=device)])  # te is deterministic:
-        mu = mu.repeat_interleave(config.cls_samples, dim=0)  # encode each row once, then copy
-        logvar = logvar.repeat_interleave(config.cls_samples, dim=0)
-        eps = torch.randn(len(mu), 1, generator=generator).to(device)
+        mu = mu.repeat(config.cls_samples, 1)  # encode each row once, then tile
+        logvar = logvar.repeat(config.cls_samples, 1)
+        eps = draws.noise(len(mu), config.latent).to(device)
         z = reparameterize(mu, logvar, eps)
-    target = torch.arange(ss, device=device).repeat_interleave(config.cls_samples)
-    clf = ZeroShotClassifier(config.latent, ss, generator=generator).to(device)
+    target = torch.arange(ss, device=device).repeat(config.cls_samples)
     opt = adam(clf.parameters(), lr=config.cls_lr)
     for _ in range(config.cls_steps):
         opt.zero_grad(set_to_none=True)

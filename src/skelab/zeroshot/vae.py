@@ -8,10 +8,8 @@ the decoders and the zero-shot classifier are Linear then ReLU (so a decoder can
 negative entries of a normalised text row, and the classifier's logits are rectified).
 
 FS-VAE adds a frequency enhancement in front of BOTH encoders: DCT-II (orthonormal) along the
-feature axis, a trained scale per band, inverse DCT. skelab applies the DCT as one matrix product
-with a per-coefficient scale vector (upstream: torch-dct and a loop over 30 bands, scaling slices
-in place); `band_parts` splits an input into its band components once, after which the enhanced
-input of any scales is one weighted sum (used for the fixed class-text table while training).
+feature axis, a trained scale per band, inverse DCT, computed as upstream computes it (an FFT-based
+DCT and one in-place scaling per band), so that a training run follows upstream's step by step.
 
 Attribute names follow FS-VAE's keys (`mu_transformation`, `logvar_transformation`, `model.0`);
 `skelab.zeroshot.checkpoints` maps MSF's `.0.` heads and FS-VAE's scalars.
@@ -25,59 +23,90 @@ import torch
 from torch import Tensor, nn
 
 
-def dct_matrix(dim: int) -> Tensor:
-    """Orthonormal DCT-II matrix C (dim, dim): the transform of rows x is x @ C.T, inverse @ C."""
-    n = torch.arange(dim, dtype=torch.float64)
-    c = torch.cos(math.pi * (2 * n[None, :] + 1) * n[:, None] / (2 * dim))
-    c[0] *= math.sqrt(1.0 / dim)
-    c[1:] *= math.sqrt(2.0 / dim)
-    return c.float()
+def dct_ortho(x: Tensor) -> Tensor:
+    """Orthonormal DCT-II of the rows of `x` (N, D), through one length-D FFT (Makhoul, 1980).
+
+    The samples are reordered (even ones, then the odd ones reversed), transformed, and each
+    coefficient k is the real part of the spectrum turned by exp(-i pi k / 2D), scaled to be
+    orthonormal. The operations and their order are those of torch-dct, which upstream FS-VAE
+    calls: training is chaotic enough that another rounding of the same transform moves a
+    decoder bias by 4% within 850 steps (tests/zeroshot/test_zeroshot_dynamics.py).
+    """
+    n = x.shape[-1]
+    rows = x.reshape(-1, n)
+    reordered = torch.cat([rows[:, ::2], rows[:, 1::2].flip([1])], dim=1)
+    spec = torch.view_as_real(torch.fft.fft(reordered, dim=1))
+    angle = -torch.arange(n, dtype=x.dtype, device=x.device)[None, :] * math.pi / (2 * n)
+    out = spec[:, :, 0] * torch.cos(angle) - spec[:, :, 1] * torch.sin(angle)
+    out[:, 0] /= math.sqrt(n) * 2
+    out[:, 1:] /= math.sqrt(n / 2) * 2
+    return 2 * out.view(x.shape)
+
+
+def idct_ortho(coeffs: Tensor) -> Tensor:
+    """Inverse of `dct_ortho` (an orthonormal DCT-III), through one inverse real FFT."""
+    n = coeffs.shape[-1]
+    half = coeffs.reshape(-1, n) / 2
+    half[:, 0] *= math.sqrt(n) * 2
+    half[:, 1:] *= math.sqrt(n / 2) * 2
+    angle = torch.arange(n, dtype=coeffs.dtype, device=coeffs.device)[None, :] * math.pi / (2 * n)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    imag_in = torch.cat([half[:, :1] * 0, -half.flip([1])[:, :-1]], dim=1)
+    real = half * cos - imag_in * sin
+    imag = half * sin + imag_in * cos
+    spec = torch.cat([real.unsqueeze(2), imag.unsqueeze(2)], dim=2)
+    v = torch.fft.irfft(torch.view_as_complex(spec), n=n, dim=1)
+    out = v.new_zeros(v.shape)
+    out[:, ::2] += v[:, : n - n // 2]  # undo the reordering of `dct_ortho`
+    out[:, 1::2] += v.flip([1])[:, : n // 2]
+    return out.view(coeffs.shape)
 
 
 class FrequencyEnhancement(nn.Module):
-    """FS-VAE's learned per-band DCT scaling of an encoder input; the last coefficient is kept."""
+    """FS-VAE's learned per-band DCT scaling of an encoder input; the last coefficient is kept.
+
+    Band i covers DCT coefficients [p_i, p_i+1) with p = floor(linspace(0, D-1, nb+1)); its
+    scale is 1 + w_i k (1 - i/nb) when the band ends at or below `split` (boosted), else
+    1 - w_i k (1 - (i - nb//m)/nb) (damped). Coefficient D-1 lies in no band and is unscaled.
+    Each band's slice is scaled in turn, as upstream does: the same rounding, and the same
+    gradient sums for k and the band weights.
+    """
 
     def __init__(self, dim: int, *, bands: int = 30, split: int = 30, m: int = 1, k: float = 0.3):
         super().__init__()
         self.k = nn.Parameter(torch.tensor(float(k)))
         self.freq_weights = nn.Parameter(torch.ones(bands))
-        # band edges p_0..p_nb = floor(linspace(0, D-1, nb+1)); band i = [p_i, p_{i+1}); the last
-        # coefficient (D-1) lies in no band and gets the extra, fixed scale at index nb
-        edges = torch.linspace(0, dim - 1, bands + 1).long()
-        band_of = torch.searchsorted(edges, torch.arange(dim), right=True) - 1
-        band_of[dim - 1] = bands
-        i = torch.arange(bands, dtype=torch.float32)
-        # "low" compares the band's END index with `split` (not the band number), as upstream
-        low = edges[1:] <= split
-        signed_pos = torch.where(low, 1 - i / bands, -(1 - (i - bands // m) / bands))
-        self.register_buffer("dct", dct_matrix(dim), persistent=False)
-        self.register_buffer("band_of", band_of, persistent=False)
-        self.register_buffer("signed_pos", signed_pos, persistent=False)
+        edges = torch.linspace(0, dim - 1, bands + 1).long().tolist()
+        # (start, end, sign, decay) per band; "low" compares the band's END index with `split`
+        # (not the band number), as upstream
+        self.plan = [
+            (a, b, 1.0, 1 - i / bands) if b <= split else (a, b, -1.0, 1 - (i - bands // m) / bands)
+            for i, (a, b) in enumerate(zip(edges[:-1], edges[1:], strict=True))
+        ]
         self.bands = bands
+        self.dim = dim
 
     def band_scales(self) -> Tensor:
-        """(nb + 1,) scale of each band; the last entry (the unbanded coefficient) is 1."""
-        scales = 1 + self.freq_weights * self.k * self.signed_pos
-        return torch.cat([scales, scales.new_ones(1)])
+        """(nb,) scale of each band (for inspection; `forward` scales band by band)."""
+        return torch.stack([self._scale(i) for i in range(self.bands)])
+
+    def coefficient_scales(self) -> Tensor:
+        """(D,) the scale each DCT coefficient gets (1 for the unbanded last one)."""
+        out = self.k.new_ones(self.dim)
+        for i, (a, b, _, _) in enumerate(self.plan):
+            out[a:b] = self._scale(i)
+        return out
+
+    def _scale(self, i: int) -> Tensor:
+        _, _, sign, decay = self.plan[i]
+        w = self.freq_weights[i] * self.k * decay
+        return 1 + w if sign > 0 else 1 - w
 
     def forward(self, x: Tensor) -> Tensor:
-        scales = self.band_scales()[self.band_of]  # (D,) one scale per DCT coefficient
-        return ((x @ self.dct.T) * scales) @ self.dct  # (N, D): DCT, scale, inverse DCT
-
-    @torch.no_grad()
-    def band_parts(self, x: Tensor) -> Tensor:
-        """(N, D, nb + 1) band components: forward(x) = parts @ band_scales()."""
-        coeffs = x @ self.dct.T
-        parts = x.new_zeros(x.shape[0], x.shape[1], self.bands + 1)
-        for b in range(self.bands + 1):  # once per table, not per step
-            idx = (self.band_of == b).nonzero().squeeze(1)
-            if idx.numel():
-                parts[:, :, b] = coeffs[:, idx] @ self.dct[idx]
-        return parts
-
-    def from_parts(self, parts: Tensor) -> Tensor:
-        """Enhanced input from `band_parts` output, differentiable in k and the band weights."""
-        return parts @ self.band_scales()  # (N, D, nb + 1) @ (nb + 1,) -> (N, D)
+        coeffs = dct_ortho(x)
+        for i, (a, b, _, _) in enumerate(self.plan):
+            coeffs[:, a:b] *= self._scale(i)
+        return idct_ortho(coeffs)  # (N, D)
 
 
 class Encoder(nn.Module):
@@ -89,12 +118,9 @@ class Encoder(nn.Module):
         self.mu_transformation = nn.Linear(d_in, latent)
         self.logvar_transformation = nn.Linear(d_in, latent)
 
-    def heads(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """(mu, logvar) of an already enhanced input."""
-        return self.mu_transformation(x), self.logvar_transformation(x)
-
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        return self.heads(self.freq(x) if self.freq is not None else x)  # (N, L) twice
+        h = self.freq(x) if self.freq is not None else x
+        return self.mu_transformation(h), self.logvar_transformation(h)  # (N, L) twice
 
 
 class Decoder(nn.Module):
@@ -149,12 +175,10 @@ class CrossModalVAE(nn.Module):
         self.td = Decoder(latent, text_dim)
         init_weights(self, generator)
 
-    def forward(
-        self, s: Tensor, t: Tensor, eps_s: Tensor, eps_t: Tensor, *, t_enhanced: bool = False
-    ) -> dict[str, Tensor]:
-        """All tensors of one training step; `t_enhanced` says `t` already went through te.freq."""
+    def forward(self, s: Tensor, t: Tensor, eps_s: Tensor, eps_t: Tensor) -> dict[str, Tensor]:
+        """All tensors of one training step."""
         smu, slv = self.se(s)
-        tmu, tlv = self.te.heads(t) if t_enhanced else self.te(t)
+        tmu, tlv = self.te(t)
         zs = reparameterize(smu, slv, eps_s)
         zt = reparameterize(tmu, tlv, eps_t)
         return {
@@ -172,7 +196,8 @@ class CrossModalVAE(nn.Module):
 
 
 def reparameterize(mu: Tensor, logvar: Tensor, eps: Tensor) -> Tensor:
-    """z = mu + eps * sigma with eps (N, 1): ONE normal draw per sample for every latent dim."""
+    """z = mu + eps * sigma; eps (N, 1) shares one draw over the latent dims (upstream), (N, L)
+    draws one per dimension (the original lab's copy). See `MethodConfig.noise`."""
     return mu + eps * torch.exp(0.5 * logvar)
 
 
