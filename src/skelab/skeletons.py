@@ -465,10 +465,24 @@ def list_skeletons() -> tuple[str, ...]:
     return tuple(sorted(_SKELETONS))
 
 
-def get_skeleton(name: str | Skeleton = "ntu25") -> Skeleton:
-    """Look up a joint layout by name: 'ntu25', 'nwucla20', 'openpose18' or 'coco17'."""
+def joints_fix(num_joints: int, layout: Skeleton) -> str:
+    """The fix for a builder given `num_joints` with a `layout` of another joint count."""
+    named = [n for n, s in sorted(_SKELETONS.items()) if s.num_joints == num_joints]
+    wanted = (
+        f"skeleton={named[0]!r}"
+        if named
+        else f"the data's {num_joints}-joint layout as skeleton= (a dataset's `ds.skeleton`)"
+    )
+    return f"pass {wanted}, or num_joints={layout.num_joints} for the {layout.name!r} graph"
+
+
+def get_skeleton(name: str | Skeleton | dict = "ntu25") -> Skeleton:
+    """Look up a joint layout by name: 'ntu25', 'nwucla20', 'openpose18' or 'coco17'; a dict
+    is a layout of one's own as `Skeleton.to_dict` writes it (a run config stores it so)."""
     if isinstance(name, Skeleton):
         return name
+    if isinstance(name, dict):
+        return Skeleton.from_dict(name, where="model.options.skeleton")
     if name not in _SKELETONS:
         raise UnknownNameError(
             f"unknown skeleton {name!r}", fix=f"use one of {', '.join(sorted(_SKELETONS))}"

@@ -78,10 +78,21 @@ def test_a_25_joint_model_on_the_skateformer_style_is_told_to_use_ctrgcn(tmp_pat
         build_loaders(cfg, device=torch.device("cpu"))
 
 
-def test_a_25_joint_model_on_20_joint_data_is_refused_with_the_layout():
+def test_a_model_for_any_layout_on_20_joint_data_is_told_the_exact_set():
     cfg = load_config("ntu60-xsub/ctrgcn-joint")
 
-    with pytest.raises(ConfigError, match=r"(?s)reads 25 joints.*20-joint data.*fix: .*ntu25"):
+    with pytest.raises(
+        ConfigError,
+        match=r"(?s)reads 25 joints.*20-joint data.*fix: --set model\.options\.skeleton=nwucla20 "
+        r"--set model\.options\.num_joints=20",
+    ):
+        check_pairing(cfg, 20, where="ucla.npz")
+
+
+def test_an_ntu_only_model_on_20_joint_data_names_the_models_for_any_layout():
+    cfg = load_config("ntu60-xsub/hypergcn-joint")
+
+    with pytest.raises(ConfigError, match=r"(?s)expects ntu25.*ctrgcn, mlp, msg3d, stgcn"):
         check_pairing(cfg, 20, where="ucla.npz")
 
 

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from skelab.engine.config import Config
 from skelab.engine.distributed import DistInfo
 from skelab.errors import ConfigError
-from skelab.skeletons import Skeleton
+from skelab.skeletons import Skeleton, get_skeleton, list_skeletons
 
 
 class BatchLike(Protocol):
@@ -102,10 +102,13 @@ def build_optimizer(cfg: Config, model: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=o.lr, betas=o.betas, weight_decay=o.weight_decay)
 
 
-def build_transform(cfg: Config, *, train: bool, skeleton: Skeleton, observe: float = 1.0) -> Any:
+def build_transform(
+    cfg: Config, *, train: bool, skeleton: Skeleton, observe: float = 1.0, channels: str = "xyz"
+) -> Any:
     """The `skelab.data.BatchTransform` of the training or the test split; `observe` < 1 keeps
     only that first share of each test clip (early-action evaluation). `skeleton` is the data's
-    joint layout (`ds.skeleton`): bone streams follow its graph."""
+    joint layout (`ds.skeleton`): bone streams follow its graph; `channels` what its channel
+    axis holds (`ds.channels`: 2-D keypoints rotate in the image plane, the score untouched)."""
     import skelab.data as sd
 
     d = cfg.data
@@ -125,6 +128,7 @@ def build_transform(cfg: Config, *, train: bool, skeleton: Skeleton, observe: fl
         inter_p=d.inter_p,
         observe=observe,
         skeleton=skeleton,
+        channels=channels,
     )
 
 
@@ -168,12 +172,26 @@ def check_pairing(cfg: Config, joints: int, *, where: str | Path, layout: str = 
     data = f"{joints}-joint data" + (f" ({layout})" if layout else "")
     if style == "skateformer" and joints == wants:
         fix = "--set data.style=ctrgcn (the skateformer style is for SkateFormer only)"
-    elif card.joint_layout.startswith("any"):
+    elif card.any_layout:
+        from skelab.models.registry import builder_defaults
+
+        if not layout:  # an NPZ names no layout: the built-in one with that many joints
+            layout = next((n for n in list_skeletons() if get_skeleton(n).num_joints == given), "")
         fix = f"--set model.options.num_joints={given}"
+        if "skeleton" in builder_defaults(cfg.model.name):
+            fix = (
+                f"--set model.options.skeleton={layout} {fix}"
+                if layout in list_skeletons()
+                else f"{fix} and the data's layout as model.options.skeleton"
+            )
+        fix += " (or set neither: on a prepared folder skelab takes them from its meta.json)"
     else:
+        from skelab.models.registry import any_layout_models
+
         fix = (
-            f"{cfg.model.name} expects {card.joint_layout}: use data in that layout (an NTU "
-            f"NPZ or prepared folder), or a model for {joints}-joint skeletons"
+            f"{cfg.model.name} expects {card.joint_layout}: train a model that takes any "
+            f"layout ({', '.join(any_layout_models())}), e.g. --set model.name=stgcn-lite, or "
+            "use data in NTU's layout"
         )
     raise ConfigError(
         "model.name",
@@ -237,7 +255,12 @@ def build_run_loaders(
             ds,
             batch_size=batch_size,
             train=is_train,
-            transform=build_transform(cfg, train=is_train, skeleton=test_ds.skeleton),
+            transform=build_transform(
+                cfg,
+                train=is_train,
+                skeleton=test_ds.skeleton,
+                channels=getattr(test_ds, "channels", "xyz"),
+            ),
             device=str(device),
             seed=cfg.train.seed,
             rank=rank,

@@ -200,6 +200,16 @@ class DataConfig(_Section):
         lo=2,
         fix="60 for NTU RGB+D 60, 120 for NTU RGB+D 120",
     )
+    class_names: tuple[str, ...] = _key(
+        (),
+        "one name per class; a prepared folder's meta.json fills it; empty = NTU's names for "
+        "60 and 120 classes, else 'class i'",
+    )
+    from_meta: tuple[str, ...] = _key(
+        (),
+        "the keys skelab took from data.path's meta.json (layout, persons, classes), a record "
+        "that the command line set none of them",
+    )
     holdout: float = _key(
         0.0,
         "share of the train split held out and scored (ensemble --search); 0 = off",
@@ -209,6 +219,12 @@ class DataConfig(_Section):
     )
 
     def _check(self) -> None:
+        if self.class_names and len(self.class_names) != self.num_classes:
+            raise ConfigError(
+                "data.class_names",
+                f"has {len(self.class_names)} names for {self.num_classes} classes",
+                fix="give one name per class, or [] for the default names",
+            )
         lo, hi = self.p_interval
         if not 0.0 < lo <= hi <= 1.0:
             raise ConfigError(

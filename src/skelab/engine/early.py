@@ -55,7 +55,13 @@ def observe_curve(
             test_ds,
             batch_size=cfg.train.test_batch_size,
             train=False,
-            transform=build_transform(cfg, train=False, skeleton=test_ds.skeleton, observe=ratio),
+            transform=build_transform(
+                cfg,
+                train=False,
+                skeleton=test_ds.skeleton,
+                observe=ratio,
+                channels=getattr(test_ds, "channels", "xyz"),
+            ),
             device=str(device),
             seed=cfg.train.seed,
         )

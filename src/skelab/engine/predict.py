@@ -87,7 +87,7 @@ def predict(
     import skelab.data as sd
     from skelab.engine.build import build_transform, check_pairing, model_from_weights
     from skelab.engine.evaluate import evaluate_config
-    from skelab.skeletons import class_names
+    from skelab.engine.fromdata import class_names_of
 
     paths = [Path(p) for p in inputs]
     raw = [p for p in paths if p.suffix == ".skeleton"]
@@ -102,7 +102,7 @@ def predict(
             fix="run skelab predict once per NPZ or folder",
         )
     model, device = model_from_weights(cfg, weights)
-    names = class_names(cfg.data.num_classes)
+    names = class_names_of(cfg)
     with tempfile.TemporaryDirectory(prefix="skelab-predict-") as tmp:
         if raw:
             ds, labels = _skeleton_dataset(raw, cfg.data.num_classes, Path(tmp))
@@ -116,7 +116,9 @@ def predict(
             ds,
             batch_size=cfg.train.test_batch_size,
             train=False,
-            transform=build_transform(cfg, train=False, skeleton=ds.skeleton),
+            transform=build_transform(
+                cfg, train=False, skeleton=ds.skeleton, channels=getattr(ds, "channels", "xyz")
+            ),
             device=str(device),
             seed=cfg.train.seed,
         )

@@ -55,6 +55,7 @@ import yaml
 
 from skelab.engine.config import Config
 from skelab.engine.configfile import _unknown, from_dict, renamed, valid_keys
+from skelab.engine.fromdata import explicit_keys, resolve_from_data
 from skelab.errors import ConfigError, UnknownNameError
 
 # preset stream name -> data.modality
@@ -396,7 +397,9 @@ def load_config(source: str | Path, overrides: Iterable[str] = ()) -> Config:
     name = default_name(source)
     cfg = from_dict(raw, where=where if not pairs else f"{where} (with --set)", name=name)
     is_preset = not Path(str(source)).is_file() and name in set(list_presets())
-    return _with_memory(cfg, name, raw) if is_preset else cfg
+    cfg = _with_memory(cfg, name, raw) if is_preset else cfg
+    # a prepared folder's layout, people and classes fill what the user did not set
+    return resolve_from_data(cfg, explicit=explicit_keys(source, [k for k, _ in pairs]))
 
 
 def preset_parts(name: str) -> tuple[str, str, str]:

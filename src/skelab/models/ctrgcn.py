@@ -47,7 +47,7 @@ from skelab.errors import ModelConfigError
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
 from skelab.models.layers.tcn import ctrgcn_temporal, unit_tcn
 from skelab.models.registry import ModelCard, register_model
-from skelab.skeletons import Skeleton, get_skeleton
+from skelab.skeletons import Skeleton, get_skeleton, joints_fix
 
 NUM_SUBSETS = 3  # self, inward, outward ("spatial" labeling)
 UPSTREAM_GRAPH = "graph.ntu_rgb_d.Graph"
@@ -270,6 +270,7 @@ def _check_graph(graph: Any, graph_args: dict[str, Any] | None) -> None:
         upstream="github.com/Uason-Chen/CTR-GCN model/ctrgcn.py",
         default_window=64,
         joint_layout="ntu25 (N, 3, T, 25, 2)",
+        any_layout=True,
         streams=("joint", "bone", "joint_motion", "bone_motion"),
         params_ntu60=1_446_672,
         reported_top1={"joint": 89.9, "ensemble": 92.4},
@@ -309,7 +310,7 @@ def ctrgcn(
         raise ModelConfigError(
             f"ctrgcn: num_joints={num_joints}, but the {layout.name!r} graph has "
             f"{layout.num_joints} joints",
-            fix="pass the data's layout, e.g. skeleton='nwucla20' (a dataset's `ds.skeleton`)",
+            fix=joints_fix(num_joints, layout),
         )
     if num_classes < 1 or num_persons < 1 or window < 1:
         raise ModelConfigError(

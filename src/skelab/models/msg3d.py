@@ -50,7 +50,7 @@ from torch import Tensor, nn
 from skelab.errors import ModelConfigError
 from skelab.models.layers.tcn import MultiScaleTemporalConv
 from skelab.models.registry import ModelCard, register_model
-from skelab.skeletons import Skeleton, get_skeleton
+from skelab.skeletons import Skeleton, get_skeleton, joints_fix
 
 # --------------------------------------------------------------------------------------------
 # Graphs: exact-k-hop ("disentangled") adjacencies, spatial and over temporal windows
@@ -336,6 +336,7 @@ CARD = ModelCard(
     upstream="github.com/kenziyuliu/MS-G3D, model/msg3d.py",
     default_window=300,
     joint_layout="ntu25 (N, 3, T, 25, 2)",
+    any_layout=True,
     streams=("joint", "bone"),
     params_ntu60=3_194_595,
     reported_top1={"joint": 89.4, "bone": 90.1, "ensemble": 91.5},
@@ -382,7 +383,7 @@ def msg3d(
         raise ModelConfigError(
             f"msg3d: num_joints={num_joints}, but the {skeleton.name!r} graph has "
             f"{skeleton.num_joints} joints",
-            fix="pass the data's layout, e.g. skeleton='nwucla20' (a dataset's `ds.skeleton`)",
+            fix=joints_fix(num_joints, skeleton),
         )
     if dropout != 0.0:
         raise ModelConfigError(

@@ -47,6 +47,9 @@ class ModelCard:
     reported_top1: dict[str, float] = field(default_factory=dict)  # NTU60 X-Sub, per stream
     needs_index_t: bool = False
     input_joints: int = 25  # joints per person the model reads (SkateFormer: 24, reordered)
+    # True: the builder takes any joint layout (`skeleton=`, `num_joints=`, `num_persons=`),
+    # so training on a prepared folder takes them from its meta.json (`skelab.engine.fromdata`)
+    any_layout: bool = False
     notes: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -111,6 +114,22 @@ def _entry(name: str) -> _Entry:
 def get_card(name: str) -> ModelCard:
     """The model card of a registered model."""
     return _entry(name).card
+
+
+def any_layout_models() -> list[str]:
+    """Models whose card says they take any joint layout, sorted."""
+    _discover()
+    return sorted(n for n, e in _REGISTRY.items() if e.card.any_layout)
+
+
+def builder_defaults(name: str) -> dict[str, Any]:
+    """The builder's keyword options with their defaults (what `build` passes when unset)."""
+    params = inspect.signature(_entry(name).builder).parameters
+    return {
+        k: p.default
+        for k, p in params.items()
+        if p.kind is not inspect.Parameter.VAR_KEYWORD and p.default is not inspect.Parameter.empty
+    }
 
 
 def build(name: str, **options: Any) -> nn.Module:

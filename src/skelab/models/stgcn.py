@@ -31,7 +31,7 @@ from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError
 from skelab.models.registry import ModelCard, register_model
-from skelab.skeletons import NTU25, Skeleton, get_skeleton
+from skelab.skeletons import NTU25, Skeleton, get_skeleton, joints_fix
 
 _STRATEGIES = ("uniform", "distance", "spatial")
 
@@ -229,7 +229,7 @@ def _check_joints_persons(num_joints: int, num_persons: int, skeleton: Skeleton)
         raise ModelConfigError(
             f"num_joints={num_joints}, but the {skeleton.name!r} graph has "
             f"{skeleton.num_joints} joints",
-            fix="pass the data's layout, e.g. skeleton='nwucla20' (a dataset's `ds.skeleton`)",
+            fix=joints_fix(num_joints, skeleton),
         )
     if num_persons < 1:
         raise ModelConfigError(f"num_persons must be >= 1, got {num_persons}", fix="use 1 or 2")
@@ -245,6 +245,7 @@ _STGCN_CARD = ModelCard(
     upstream="github.com/yysijie/st-gcn net/st_gcn.py",
     default_window=300,
     joint_layout="ntu25 (N, 3, T, 25, M)",
+    any_layout=True,
     streams=("joint",),
     params_ntu60=3_098_832,
     reported_top1={"joint": 81.5},
@@ -295,6 +296,7 @@ def stgcn(
         upstream="(none: skelab's own small ST-GCN)",
         default_window=64,
         joint_layout="ntu25 (N, 3, T, 25, M)",
+        any_layout=True,
         streams=("joint", "bone", "joint_motion", "bone_motion"),
         params_ntu60=521_540,
         notes="Six ST-GCN blocks of 32/64/128 channels, frames halved after blocks 1 and 3, "
