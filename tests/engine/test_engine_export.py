@@ -12,8 +12,9 @@ from skelab.cli.main import main
 from skelab.engine.export import FORMATS, export_model, input_shape, unsupported_reason
 from skelab.models import build, get_card, list_models
 
-# Small but valid builds: SkateFormer's partitions need a window that is a multiple of 64.
-WINDOW = {"skateformer": 64}
+# Small but valid builds: SkateFormer's partitions need a window that is a multiple of 64;
+# DeGCN runs on 64 frames only.
+WINDOW = {"skateformer": 64, "degcn": 64}
 # Exported in the default run (two models to ONNX, one to TorchScript); the rest are slow.
 FAST = {("mlp", "onnx"), ("stgcn-lite", "onnx"), ("mlp", "torchscript")}
 

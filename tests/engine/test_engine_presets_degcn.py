@@ -80,6 +80,7 @@ def test_degcn_presets_equal_upstream_configs(benchmark):
         assert cfg.data.test_p_interval == UPSTREAM["p_interval_test"]
         assert cfg.data.random_rot is UPSTREAM["random_rot"]
         assert cfg.loss.label_smoothing == 0.1  # main.py's LabelSmoothingCrossEntropy
+        assert cfg.train.precision == "fp16"  # main.py's --half defaults to true (apex O1)
         assert {"upstream", "lab"} == {
             v for e in cfg.info.differences.values() for v in e["versus"]
         }
