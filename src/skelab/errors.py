@@ -7,6 +7,8 @@ the command line.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -64,3 +66,22 @@ class ModelConfigError(SkelabError):
     """A model was asked for an invalid combination of options (e.g. window vs partition)."""
 
     exit_code = 2
+
+
+def closest(word: str, choices: Iterable[str], *, n: int = 1, cutoff: float = 0.6) -> list[str]:
+    """The up to `n` choices most like `word` (case-insensitive), best first."""
+    choices = [str(c) for c in choices]
+    by_lower = {c.lower(): c for c in reversed(choices)}  # first spelling wins
+    near = difflib.get_close_matches(str(word).lower(), list(by_lower), n=n, cutoff=cutoff)
+    return [by_lower[m] for m in near]
+
+
+def did_you_mean(word: str, choices: Iterable[str], *, n: int = 1, cutoff: float = 0.6) -> str:
+    """"; did you mean 'x'?" (or "'x', 'y'" for n > 1) for the choices like `word`, or ""."""
+    return suggestion(closest(word, choices, n=n, cutoff=cutoff))
+
+
+def suggestion(near: Iterable[str]) -> str:
+    """"; did you mean 'x'?" for names found by `closest` or another rule, or "" for none."""
+    near = list(near)
+    return f"; did you mean {', '.join(repr(m) for m in near)}?" if near else ""

@@ -25,7 +25,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from skelab.errors import DataFormatError
+from skelab.errors import DataFormatError, did_you_mean
 
 SPLITS = ("train", "test")
 _EXAMPLE = "write e.g. `file,label,split` then `clip001.npy,3,train`"
@@ -233,8 +233,7 @@ def _named_labels(
         index = {name: i for i, name in enumerate(file_names)}
         for line, _, _, text, _ in parsed:
             if text not in index:
-                near = [n for n in file_names if n.lower() == text.lower()]
-                hint = f" (did you mean {near[0]!r}?)" if near else ""
+                hint = did_you_mean(text, file_names)
                 raise DataFormatError(
                     f"{path}:{line}",
                     f"class {text!r} is not in {classes_file}{hint}",

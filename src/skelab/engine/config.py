@@ -13,7 +13,6 @@ learning-rate schedules in `skelab.engine.schedule`.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields
@@ -22,7 +21,7 @@ from typing import Any
 import yaml
 
 from skelab.data.styles import MODALITIES, SKATEFORMER_AUGMENTS, SKATEFORMER_INTER_P, STYLES
-from skelab.errors import ConfigError
+from skelab.errors import ConfigError, did_you_mean
 
 AMP = ("none", "bf16", "fp16")
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -63,8 +62,7 @@ def _key(
 def _check_choice(key: str, value: str, choices: Iterable[str]) -> None:
     choices = tuple(choices)
     if value not in choices:
-        near = difflib.get_close_matches(str(value), choices, n=1)
-        hint = f"; did you mean {near[0]!r}?" if near else ""
+        hint = did_you_mean(str(value), choices)
         raise ConfigError(
             key,
             f"{value!r} is not one of {', '.join(choices)}{hint}",

@@ -8,7 +8,6 @@ dataclasses (`skelab configs keys`). The schema itself is `skelab.engine.config`
 
 from __future__ import annotations
 
-import difflib
 import functools
 import logging
 import types
@@ -18,7 +17,7 @@ from dataclasses import MISSING, fields
 from typing import Any
 
 from skelab.engine.config import _SECTION_CLASSES, RENAMED_KEYS, Config, _plain
-from skelab.errors import ConfigError
+from skelab.errors import ConfigError, closest, suggestion
 
 log = logging.getLogger(__name__)
 _warned: set[str] = set()
@@ -46,7 +45,7 @@ def valid_keys() -> list[str]:
 
 def _suggest(key: str) -> str:
     candidates = valid_keys() + list(_SECTION_CLASSES)
-    near = difflib.get_close_matches(key, candidates, n=1, cutoff=0.5)
+    near = closest(key, candidates, cutoff=0.5)
     if not near:
         # a known leaf under the wrong section, e.g. `train.lr`
         leaf = key.rsplit(".", 1)[-1]
@@ -56,7 +55,7 @@ def _suggest(key: str) -> str:
 
 def _unknown(key: str, where: str | None) -> ConfigError:
     near = _suggest(key)
-    hint = f"; did you mean {near!r}?" if near else ""
+    hint = suggestion([near] if near else [])
     return ConfigError(
         key,
         f"unknown key{hint}",

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
 import functools
 import importlib.resources
 import json
@@ -56,7 +55,7 @@ import yaml
 from skelab.engine.config import Config
 from skelab.engine.configfile import _unknown, from_dict, renamed, valid_keys
 from skelab.engine.fromdata import explicit_keys, resolve_from_data
-from skelab.errors import ConfigError, UnknownNameError
+from skelab.errors import ConfigError, UnknownNameError, did_you_mean
 
 # preset stream name -> data.modality
 STREAMS = {
@@ -215,8 +214,7 @@ def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _unknown_source(source: str) -> UnknownNameError:
-    near = difflib.get_close_matches(source.removesuffix(".yaml"), list_presets(), n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+    hint = did_you_mean(source.removesuffix(".yaml"), list_presets(), n=3, cutoff=0.5)
     return UnknownNameError(
         f"no preset or file named {source!r}{hint}",
         fix="`skelab configs` lists the presets; or give a path to a YAML file",

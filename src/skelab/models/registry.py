@@ -9,7 +9,6 @@ every upstream repo shares; a builder handles the ones only its repo uses.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
 import pkgutil
@@ -19,7 +18,7 @@ from typing import Any
 
 from torch import nn
 
-from skelab.errors import ModelConfigError, UnknownNameError
+from skelab.errors import ModelConfigError, UnknownNameError, did_you_mean
 
 # Upstream keyword -> skelab keyword, shared by the CTR-GCN family of repos.
 COMMON_ALIASES: dict[str, str] = {
@@ -103,8 +102,7 @@ def list_models() -> list[str]:
 def _entry(name: str) -> _Entry:
     _discover()
     if name not in _REGISTRY:
-        near = difflib.get_close_matches(name, _REGISTRY, n=1)
-        hint = f"; did you mean {near[0]!r}?" if near else ""
+        hint = did_you_mean(name, _REGISTRY)
         raise UnknownNameError(
             f"unknown model {name!r}{hint}", fix="`skelab models` lists every model"
         )
@@ -149,8 +147,7 @@ def build(name: str, **options: Any) -> nn.Module:
             )
         if target not in params and not accepts_any:
             valid = sorted(p for p in params if not p.startswith("_"))
-            near = difflib.get_close_matches(target, valid, n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else ""
+            hint = did_you_mean(target, valid)
             raise ModelConfigError(
                 f"{name}: unknown option {key!r}{hint}",
                 fix=f"valid options: {', '.join(valid)}",

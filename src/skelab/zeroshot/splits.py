@@ -14,13 +14,12 @@ sorted: output k of a zero-shot classifier means class `unseen[k]`, as upstream.
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from skelab.errors import ConfigError, UnknownNameError
+from skelab.errors import ConfigError, UnknownNameError, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -108,8 +107,7 @@ def get_split(name: str) -> ZeroShotSplit:
     """A shipped split by name; an unknown name gets a suggestion."""
     table = _table()
     if name not in table:
-        near = difflib.get_close_matches(name, table, n=1)
-        hint = f"; did you mean {near[0]!r}?" if near else ""
+        hint = did_you_mean(name, table)
         raise UnknownNameError(
             f"unknown zero-shot split {name!r}{hint}",
             fix=f"use one of {', '.join(table)}",
