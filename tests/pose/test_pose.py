@@ -49,27 +49,31 @@ def _const(name: str, values, dtype=TensorProto.FLOAT):
 
 
 def _spot_nodes(inp: str) -> list:
-    """Nodes giving `xf`, `yf` (1,): the brightness centroid of `inp` (1, 3, 128, 128) above
-    its darkest row/column, to the 4th power (compression noise in the grey background and
-    padding then weighs nothing)."""
-    nodes = [helper.make_node("ReduceSum", [inp, "ax1"], ["s"], keepdims=0)]  # (1, H, W)
-    for axis, name in (("ax1", "xf"), ("ax2", "yf")):  # sum over rows -> profile over x
+    """Nodes giving `xf`, `yf` (1,): the centroid of `inp` (1, 3, H, W) above the threshold
+    `thr` (between the grey background and the white square in the model's input units)."""
+    nodes = [
+        helper.make_node("Sub", [inp, "thr"], ["above"]),
+        helper.make_node("Relu", ["above"], ["bright"]),
+        helper.make_node("ReduceSum", ["bright", "ax1"], ["s"], keepdims=0),  # (1, H, W)
+    ]
+    for axis, name in (("ax1", "xf"), ("ax2", "yf")):  # summing the rows gives a profile over x
+        idx = "idx_x" if name == "xf" else "idx_y"
         nodes += [
-            helper.make_node("ReduceSum", ["s", axis], [f"{name}_p"], keepdims=0),  # (1, 128)
-            helper.make_node("ReduceMin", [f"{name}_p"], [f"{name}_m"], axes=[1], keepdims=1),
-            helper.make_node("Sub", [f"{name}_p", f"{name}_m"], [f"{name}_d"]),
-            helper.make_node("Pow", [f"{name}_d", "four"], [f"{name}_c"]),  # the peak dominates
-            helper.make_node("Mul", [f"{name}_c", "idx"], [f"{name}_w"]),
+            helper.make_node("ReduceSum", ["s", axis], [f"{name}_p"], keepdims=0),  # (1, W)
+            helper.make_node("Mul", [f"{name}_p", idx], [f"{name}_w"]),
             helper.make_node("ReduceSum", [f"{name}_w", "ax1"], [f"{name}_num"], keepdims=0),
-            helper.make_node("ReduceSum", [f"{name}_c", "ax1"], [f"{name}_den"], keepdims=0),
+            helper.make_node("ReduceSum", [f"{name}_p", "ax1"], [f"{name}_den"], keepdims=0),
             helper.make_node("Div", [f"{name}_num", f"{name}_den"], [name]),  # (1,)
         ]
     return nodes
 
 
-def _common_inits() -> list:
-    return [_const("ax1", [1], TensorProto.INT64), _const("ax2", [2], TensorProto.INT64),
-            _const("idx", np.arange(128) + 0.5), _const("four", [4.0])]  # fmt: skip
+def _common_inits(thr: float, h: int = 128, w: int = 128) -> list:
+    return [
+        _const("ax1", [1], TensorProto.INT64), _const("ax2", [2], TensorProto.INT64),
+        _const("thr", [thr]), _const("idx_x", np.arange(w) + 0.5),
+        _const("idx_y", np.arange(h) + 0.5),
+    ]  # fmt: skip
 
 
 def _keypoint_nodes() -> list:
@@ -116,7 +120,7 @@ def rtmo(tmp_path_factory) -> Path:
         helper.make_node("Reshape", ["d", "dshape"], ["dets"]),
         helper.make_node("Reshape", ["kp", "kshape"], ["keypoints"]),
     ]  # fmt: skip
-    inits = _common_inits() + _keypoint_inits() + [
+    inits = _common_inits(200.0) + _keypoint_inits() + [
         _const("ten", [10.0]), _const("p", [0.9]),
         _const("dshape", [1, 1, 5], TensorProto.INT64),
         _const("kshape", [1, 1, 17, 3], TensorProto.INT64),
@@ -139,7 +143,7 @@ def yolo(tmp_path_factory) -> Path:
         helper.make_node("Concat", ["c0", "c1", "c2"], ["cols"], axis=1),  # (56, 3)
         helper.make_node("Unsqueeze", ["cols", "ax0"], ["output0"]),
     ]  # fmt: skip
-    inits = _common_inits() + _keypoint_inits() + [
+    inits = _common_inits(200 / 255) + _keypoint_inits() + [
         _const("flat", [51], TensorProto.INT64), _const("wh", [20.0, 20.0]),
         _const("p0", [0.9]), _const("p1", [0.8]), _const("c2", np.full((56, 1), 0.01)),
         _const("ax0", [0], TensorProto.INT64),
@@ -148,7 +152,31 @@ def yolo(tmp_path_factory) -> Path:
                  [1, 3, 128, 128], [("output0", [1, 56, 3])])  # fmt: skip
 
 
-def _assert_on_the_square(npz: Path) -> None:
+@pytest.fixture(scope="module")
+def rtmpose(tmp_path_factory) -> Path:
+    """RTMPose's interface: input (1, 3, 256, 192), the person's box cropped and normalised by
+    ImageNet mean and std; simcc_x (1, 17, 384) and simcc_y (1, 17, 512), a peak at twice each
+    joint's input pixel. Every joint sits on the spot."""
+    nodes = _spot_nodes("input")
+    for name, f, n in (("simcc_x", "xf", 384), ("simcc_y", "yf", 512)):
+        nodes += [
+            helper.make_node("Sub", [f"half{n}", f], [f"{name}_d"]),  # (n,)
+            helper.make_node("Mul", [f"{name}_d", f"{name}_d"], [f"{name}_d2"]),
+            helper.make_node("Neg", [f"{name}_d2"], [f"{name}_nd"]),
+            helper.make_node("Exp", [f"{name}_nd"], [f"{name}_e"]),
+            helper.make_node("Expand", [f"{name}_e", f"shape{n}"], [name]),  # (1, 17, n)
+        ]
+    inits = _common_inits(1.0, h=256, w=192) + [
+        _const("half384", np.arange(384) / 2), _const("half512", np.arange(512) / 2),
+        _const("shape384", [1, 17, 384], TensorProto.INT64),
+        _const("shape512", [1, 17, 512], TensorProto.INT64),
+    ]  # fmt: skip
+    outputs = [("simcc_x", [1, 17, 384]), ("simcc_y", [1, 17, 512])]
+    return _save(tmp_path_factory.mktemp("rtmpose"), "rtmpose", nodes, inits, "input",
+                 [1, 3, 256, 192], outputs)  # fmt: skip
+
+
+def _assert_on_the_square(npz: Path, score: float = 0.8) -> None:
     det = read_pose_npz(npz)
     assert det.frame.tolist() == list(range(FRAMES))  # one person per frame
     assert det.all_frames().tolist() == list(range(FRAMES))
@@ -156,13 +184,19 @@ def _assert_on_the_square(npz: Path) -> None:
         cx, cy = square_centre(t)
         nose = det.keypoints[t, 0]
         assert abs(nose[0] - cx) <= 3 and abs(nose[1] - cy) <= 3, (t, nose, (cx, cy))
-        assert nose[2] == pytest.approx(0.8)
+        assert nose[2] == pytest.approx(score, abs=0.25)
 
 
 def test_rtmo_through_rtmlib_finds_the_square_in_frame_pixels(video, rtmo, tmp_path):
     out = estimate_video(video, tmp_path / "p.npz", estimator="rtmlib", model=rtmo)
 
     _assert_on_the_square(out)
+
+
+def test_rtmpose_through_rtmlib_maps_the_whole_frame_box_back(video, rtmpose, tmp_path):
+    out = estimate_video(video, tmp_path / "p.npz", estimator="rtmlib", model=rtmpose)
+
+    _assert_on_the_square(out, score=0.9)
 
 
 def test_yolo_pose_export_undoes_the_letterbox_and_drops_duplicates(video, yolo, tmp_path):
