@@ -98,3 +98,11 @@ def test_degcn_learning_rate_follows_upstream_main_for_every_epoch():
 
     assert ours == pytest.approx([_upstream_lr(e) for e in range(UPSTREAM["num_epoch"])], rel=1e-12)
     assert ours[52] > 0.01 and ours[53] == pytest.approx(0.01)  # the cosine hands over at 53
+
+
+def test_cosine_step_without_a_cosine_length_is_a_config_error():
+    from skelab.engine.config import SchedConfig
+    from skelab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"(?s)sched\.cosine_epochs.*fix:"):
+        SchedConfig(name="cosine_step", warmup_epochs=5)
