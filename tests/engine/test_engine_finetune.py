@@ -14,6 +14,9 @@ from skelab.engine.finetune import head_keys, load_initial_weights
 from skelab.engine.metrics import load_scores
 from skelab.engine.trainer import Trainer
 from skelab.errors import CheckpointError
+from skelab.models import get_card
+
+HEAD = get_card("mlp").head
 
 
 def _mlp(num_classes):
@@ -25,9 +28,10 @@ def test_60_class_weights_load_into_a_10_class_model_with_the_head_dropped(tmp_p
     source = _mlp(60)
     torch.save({"model": source.state_dict()}, tmp_path / "w60.pt")
     target = _mlp(10)
-    fresh_head = {k: v.clone() for k, v in target.state_dict().items() if k in head_keys(target)}
+    head = head_keys(target, HEAD)
+    fresh_head = {k: v.clone() for k, v in target.state_dict().items() if k in head}
 
-    skipped = load_initial_weights(target, tmp_path / "w60.pt", drop_head=True)
+    skipped = load_initial_weights(target, tmp_path / "w60.pt", drop_head=True, head=HEAD)
 
     assert sorted(skipped) == sorted(fresh_head) and len(skipped) == 2
     for key, value in target.state_dict().items():
@@ -39,17 +43,17 @@ def test_a_different_head_without_drop_head_offers_the_flag(tmp_path):
     torch.save(_mlp(60).state_dict(), tmp_path / "w60.pt")
 
     with pytest.raises(CheckpointError, match=r"(?s)classifier does not fit.*train\.drop_head"):
-        load_initial_weights(_mlp(10), tmp_path / "w60.pt", drop_head=False)
+        load_initial_weights(_mlp(10), tmp_path / "w60.pt", drop_head=False, head=HEAD)
 
 
 def test_drop_head_never_skips_keys_outside_the_classifier(tmp_path):
     state = _mlp(10).state_dict()
-    first = next(k for k in state if k not in head_keys(_mlp(10)))
+    first = next(k for k in state if k not in head_keys(_mlp(10), HEAD))
     state[first] = torch.zeros(3, 3)
     torch.save(state, tmp_path / "bad.pt")
 
     with pytest.raises(CheckpointError, match=rf"(?s)shape mismatches: {first}"):
-        load_initial_weights(_mlp(10), tmp_path / "bad.pt", drop_head=True)
+        load_initial_weights(_mlp(10), tmp_path / "bad.pt", drop_head=True, head=HEAD)
 
 
 def test_a_run_started_from_weights_records_them_in_config_and_checkpoint(tmp_path, caplog):
@@ -100,7 +104,7 @@ def test_an_upstream_ctrgcn_checkpoint_starts_a_10_class_run_without_its_head():
     upstream = torch.load(CTRGCN_WEIGHTS, weights_only=True)
     model = build("ctrgcn", num_classes=10)
 
-    skipped = load_initial_weights(model, CTRGCN_WEIGHTS, drop_head=True)
+    skipped = load_initial_weights(model, CTRGCN_WEIGHTS, drop_head=True, head="fc")
 
     assert sorted(skipped) == ["fc.bias", "fc.weight"]
     for key, value in model.state_dict().items():

@@ -166,10 +166,18 @@ def add_progress_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def check_output(path: Path, *, overwrite: bool, option: str = "--out", kind: str = "file") -> None:
+def check_output(
+    path: Path,
+    *,
+    overwrite: bool,
+    option: str = "--out",
+    kind: str = "file",
+    fix: str = "add --overwrite, or choose a new path",
+) -> None:
     """Refuse an output that cannot be written, before any work starts (and before torch loads).
 
-    `kind` is "file" or "folder". An existing target needs `overwrite`; a file where a folder
+    `kind` is "file" or "folder". An existing file (or a folder that is not empty) needs
+    `overwrite`, else the error says `fix`; a file where a folder
     must go (or the reverse), or a parent that is a file or cannot be created, is an error.
     """
     from skelab.errors import ConfigError
@@ -184,7 +192,8 @@ def check_output(path: Path, *, overwrite: bool, option: str = "--out", kind: st
         raise ConfigError(option, f"{path} is a file; a folder is needed",
                           fix=f"{option} a new folder name")  # fmt: skip
     if path.exists() and not overwrite and (kind == "file" or any(path.iterdir())):
-        raise ConfigError(option, f"{path} exists", fix="add --overwrite, or choose a new path")
+        what = "exists" if kind == "file" else "exists and is not empty"
+        raise ConfigError(option, f"{path} {what}", fix=fix)
     parent = path.parent
     while not parent.exists():
         parent = parent.parent

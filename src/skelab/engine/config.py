@@ -299,6 +299,12 @@ class TrainConfig(_Section):
     )
 
     def _check(self) -> None:
+        if self.drop_head and not self.weights:
+            raise ConfigError(
+                "train.drop_head",
+                "drops the classifier of train.weights, which is not set",
+                fix="add --weights PATH (train.weights), or leave out --drop-head",
+            )
         _check_range(
             "train.forward_batch_size",
             self.forward_batch_size,

@@ -22,16 +22,22 @@ from skelab.errors import CheckpointError
 log = logging.getLogger(__name__)
 
 
-def head_keys(model: nn.Module) -> list[str]:
-    """State-dict keys of the classifier: the last `nn.Linear` in the model."""
-    last = None
-    for name, module in model.named_modules():
-        if isinstance(module, nn.Linear):
-            last = name
-    if last is None:
-        return []
-    prefix = f"{last}." if last else ""
-    return [k for k in model.state_dict() if k.startswith(prefix) and "." not in k[len(prefix) :]]
+def head_keys(model: nn.Module, head: str) -> list[str]:
+    """State-dict keys of the classifier: everything under the module path `head` (the model
+    card's `head`; a part `-1` is the last child, e.g. "net.-1")."""
+    module, names = model, []
+    for part in head.split("."):
+        children = dict(module.named_children())
+        name = list(children)[-1] if part == "-1" and children else part
+        if name not in children:
+            raise CheckpointError(
+                f"the model has no classifier module {head!r} (its card's head)",
+                fix="please report it: the model card names the wrong head",
+            )
+        module = children[name]
+        names.append(name)
+    prefix = ".".join(names) + "."
+    return [k for k in model.state_dict() if k.startswith(prefix)]
 
 
 def _renamed(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -48,8 +54,11 @@ def _renamed(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[str, torc
     return out
 
 
-def load_initial_weights(model: nn.Module, path: str | Path, *, drop_head: bool) -> list[str]:
-    """Load `path` into `model` strictly (see the module docstring); returns the skipped keys."""
+def load_initial_weights(
+    model: nn.Module, path: str | Path, *, drop_head: bool, head: str
+) -> list[str]:
+    """Load `path` into `model` strictly (see the module docstring); returns the skipped keys.
+    `head` is the classifier's module path (the model card's `head`)."""
     from skelab.engine.rundir import find_checkpoint
     from skelab.models.upstream import read_state_dict
     from skelab.models.weights import check_state_dict
@@ -57,8 +66,8 @@ def load_initial_weights(model: nn.Module, path: str | Path, *, drop_head: bool)
     path = find_checkpoint(path)  # a run folder names its best checkpoint
     state = _renamed(model, read_state_dict(path))
     expected = model.state_dict()
-    head = head_keys(model)
-    differs = [k for k in head if k in state and state[k].shape != expected[k].shape]
+    head_names = head_keys(model, head)
+    differs = [k for k in head_names if k in state and state[k].shape != expected[k].shape]
     if differs and not drop_head:
         shapes = "; ".join(
             f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"

@@ -68,6 +68,7 @@ from skelab.engine.step import amp_dtype, make_scaler, train_step
 from skelab.engine.summary import epoch_line
 from skelab.errors import SkelabError
 from skelab.files import atomic_copy, atomic_save, atomic_write_text
+from skelab.models import get_card
 from skelab.models.weights import load_strict
 
 log = logging.getLogger(__name__)
@@ -305,7 +306,10 @@ class Trainer:
             log.info("resuming %s after epoch %d (step %d)", self.work_dir, self.epoch, self.step)
         elif self.cfg.train.weights:
             skipped = load_initial_weights(
-                self.model, self.cfg.train.weights, drop_head=self.cfg.train.drop_head
+                self.model,
+                self.cfg.train.weights,
+                drop_head=self.cfg.train.drop_head,
+                head=get_card(self.cfg.model.name).head,
             )
             self.started_from = {"weights": self.cfg.train.weights, "skipped": skipped}
         handler = None

@@ -54,6 +54,7 @@ class MLP(nn.Module):
         default_window=64,
         joint_layout="any (N, C, T, V, M)",
         any_layout=True,
+        head="net.-1",
         streams=("joint", "bone", "joint_motion", "bone_motion"),
         params_ntu60=1_377_596,
         notes="Clip pooled to 16 time segments, flattened, two hidden layers: a check that data "

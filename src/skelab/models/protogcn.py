@@ -533,6 +533,7 @@ _NOTES = (
         streams=("joint", "bone", "k_bone", "joint_motion", "bone_motion", "k_bone_motion"),
         params_ntu60=4_344_860,
         reported_top1={"joint": 91.54, "bone": 91.98, "k_bone": 91.59, "ensemble": 93.81},
+        head="cls_head",  # its fc_cls and the class-feature memory of its loss
         notes=_NOTES,
     )
 )

@@ -49,6 +49,9 @@ class ModelCard:
     # True: the builder takes any joint layout (`skeleton=`, `num_joints=`, `num_persons=`),
     # so training on a prepared folder takes them from its meta.json (`skelab.engine.fromdata`)
     any_layout: bool = False
+    # Module path of the classifier, whose keys `train.drop_head` skips (another class count);
+    # a part `-1` is the module's last child (MLP: "net.-1").
+    head: str = "fc"
     notes: str = ""
 
     def to_dict(self) -> dict[str, Any]:

@@ -558,6 +558,7 @@ def _size(name: str, value: Any) -> tuple[int, int]:
         params_ntu60=3_616_083,
         reported_top1={"joint": 92.6, "bone": 92.1, "ensemble": 93.5},
         needs_index_t=True,
+        head="head",
         input_joints=24,
         notes="joint/bone top-1 from the official Hugging Face card (J+B ensemble 93.0); "
         "4-stream 93.5 is the paper's figure as quoted by Hyper-GCN (an issue quotes 93.6). "

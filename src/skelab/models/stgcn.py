@@ -246,6 +246,7 @@ _STGCN_CARD = ModelCard(
     default_window=300,
     joint_layout="ntu25 (N, 3, T, 25, M)",
     any_layout=True,
+    head="fcn",  # a 1x1 convolution, as upstream
     streams=("joint",),
     params_ntu60=3_098_832,
     reported_top1={"joint": 81.5},
@@ -297,6 +298,7 @@ def stgcn(
         default_window=64,
         joint_layout="ntu25 (N, 3, T, 25, M)",
         any_layout=True,
+        head="fcn",
         streams=("joint", "bone", "joint_motion", "bone_motion"),
         params_ntu60=521_540,
         notes="Six ST-GCN blocks of 32/64/128 channels, frames halved after blocks 1 and 3, "
