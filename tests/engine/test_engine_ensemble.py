@@ -18,7 +18,10 @@ def _run(tmp_path, name, scores, labels, *, epoch=1, index=None, holdout=None, t
     """A run folder with config.yaml, metrics.jsonl and scores files (no training)."""
     run = tmp_path / name.replace("/", "_")
     (run / "scores").mkdir(parents=True)
-    (run / "config.yaml").write_text(f"name: {name}\ndata:\n  path: x.npz\n")
+    benchmark = name.split("/")[0]  # the preset record load_config writes for a preset
+    (run / "config.yaml").write_text(
+        f"name: {name}\npreset:\n  benchmark: {benchmark}\ndata:\n  path: x.npz\n"
+    )
     top1s = top1s or {epoch: 0.5}
     (run / "metrics.jsonl").write_text(
         "".join(json.dumps({"epoch": e, "test_top1": t}) + "\n" for e, t in top1s.items())

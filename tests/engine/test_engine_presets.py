@@ -27,8 +27,9 @@ def _as_before(cfg_dict: dict) -> dict:
     source (the bench command regenerates them; their own tests follow)."""
     keys = set(FIXTURE["keys"])
     out = {"name": cfg_dict["name"]}
+    sections = {k.split(".")[0] for k in keys}  # a section added since (preset) is left out
     for section, body in cfg_dict.items():
-        if section != "name":
+        if section != "name" and section in sections:
             body = _under_old_names(section, body)
             out[section] = {k: v for k, v in body.items() if f"{section}.{k}" in keys}
     for key in MEMORY_KEYS:
@@ -109,12 +110,25 @@ def test_preset_section_of_a_block_is_not_a_config_key():
     assert "preset" not in raw and raw["model"]["name"] == "msg3d"
 
 
-def test_preset_section_in_a_user_file_is_an_unknown_key(tmp_path):
+def test_a_blocks_preset_keys_in_a_user_file_are_unknown_keys(tmp_path):
+    # in a config, `preset` is the record of the preset it is (benchmark, model, variant,
+    # stream); a shipped block's generator keys (title, streams, ...) mean nothing there
     path = tmp_path / "mine.yaml"
     path.write_text("extends: _base/ctrgcn.yaml\npreset:\n  title: mine\n")
 
-    with pytest.raises(ConfigError, match=r"mine\.yaml: preset: unknown key"):
+    with pytest.raises(ConfigError, match=r"mine\.yaml: preset\.title: unknown key"):
         load_config(path)
+
+
+def test_a_file_extending_a_preset_keeps_its_record(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("extends: ntu60-xsub/ctrgcn-lowmem-bone\ntrain:\n  epochs: 3\n")
+
+    record = load_config(path).preset
+
+    assert (record.benchmark, record.model, record.variant, record.stream) == (
+        "ntu60-xsub", "ctrgcn", "lowmem", "bone",
+    )  # fmt: skip
 
 
 def test_every_preset_that_had_a_memory_figure_still_has_one():
@@ -204,3 +218,10 @@ def test_damaged_memory_entry_names_the_file(monkeypatch, tmp_path):
             presets.memory_table()
     finally:
         presets.memory_table.cache_clear()
+
+
+def test_every_preset_carries_the_record_of_its_own_name():
+    for name in list_presets():
+        record = load_config(name).preset
+
+        assert record.name == name and record.model and record.benchmark, name

@@ -122,20 +122,16 @@ def _recipe_changes(base: Any, other: Any) -> str:
     return ", ".join(changes) or "other recipe keys"
 
 
-def _variants(preset: str) -> list[str]:
-    """Lower-memory presets of the same benchmark, model and stream (lowmem, then tiny)."""
-    from skelab.engine.presets import list_presets, preset_parts
+def _variants(record: Any) -> list[str]:
+    """Lower-memory presets of the same benchmark, model and stream (lowmem, then tiny), from a
+    config's `preset` record (none for a config that is no preset)."""
+    from skelab.engine.presets import list_presets
 
-    if not preset:
+    if not record.name:
         return []
-    bench, model, stream = preset_parts(preset)
     names = set(list_presets())
-    out = []
-    for kind in ("lowmem", "tiny"):
-        name = f"{bench}/{model}-{kind}" + (f"-{stream}" if stream else "")
-        if name in names and name != preset:
-            out.append(name)
-    return out
+    siblings = [record.sibling(variant=kind) for kind in ("lowmem", "tiny")]
+    return [n for n in siblings if n in names and n != record.name]
 
 
 def fit_config(
@@ -161,7 +157,7 @@ def fit_config(
             return row
     from skelab.engine.presets import load_config
 
-    for name in _variants(preset):
+    for name in _variants(cfg.preset):
         other = load_config(name)
         for prec in order:
             probe = probe_memory(other, precision=prec)

@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         jobs = []
         for name in names:
             cfg = model_config(name, window=args.window)
-            jobs.append((cfg, cfg.name if "/" in cfg.name else ""))
+            jobs.append((cfg, cfg.preset.name))
     rows = []
     for cfg, preset in progress_bar(jobs, desc="fit", unit="model", enabled=not args.no_progress):
         row = fit_config(

@@ -1,7 +1,7 @@
 """Run configs: a typed schema of frozen dataclasses that check themselves.
 
-A config is one YAML mapping with up to seven sections (`model`, `data`, `train`, `optim`,
-`sched`, `loss`, `info`) plus a `name`. Every key and its default is defined once, in the
+A config is one YAML mapping with up to eight sections (`model`, `data`, `train`, `optim`,
+`sched`, `loss`, `info`, `preset`) plus a `name`. Every key and its default is defined once, in the
 dataclasses below; a file only says what differs. `skelab configs keys` prints the reference
 (key, type, default, meaning), generated from these classes. An unknown key, a value of the wrong
 type or out of range is a `ConfigError` that names the file, the dotted key, the closest valid key
@@ -13,6 +13,7 @@ learning-rate schedules in `skelab.engine.schedule`.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields
@@ -416,6 +417,34 @@ class LossConfig(_Section):
 
 
 @dataclass(frozen=True)
+class PresetConfig(_Section):
+    """Which shipped preset a config is (or extends): set when the preset is loaded, so nothing
+    parses the run's name back. Empty for a config written from scratch."""
+
+    _name = "preset"
+    benchmark: str = _key("", "dataset and split, e.g. ntu60-xsub")
+    model: str = _key("", "the registered model the preset trains, e.g. ctrgcn")
+    variant: str = _key("", "the recipe variant: '' (upstream's), lowmem, tiny, ...")
+    stream: str = _key("", "joint, bone, joint-motion or bone-motion ('' for none)")
+
+    @property
+    def name(self) -> str:
+        """The preset's name, e.g. `ntu60-xsub/ctrgcn-lowmem-joint` ('' when not a preset)."""
+        if not self.benchmark:
+            return ""
+        tail = "-".join(p for p in (self.model, self.variant, self.stream) if p)
+        return f"{self.benchmark}/{tail}"
+
+    def sibling(self, *, variant: str | None = None, stream: str | None = None) -> str:
+        """The name of the preset that differs only in `variant` and/or `stream`."""
+        return dataclasses.replace(
+            self,
+            variant=self.variant if variant is None else variant,
+            stream=self.stream if stream is None else stream,
+        ).name
+
+
+@dataclass(frozen=True)
 class InfoConfig(_Section):
     """What a preset is, where its recipe comes from, how much GPU memory it needs."""
 
@@ -475,6 +504,7 @@ class Config:
     sched: SchedConfig = field(default_factory=SchedConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     info: InfoConfig = field(default_factory=InfoConfig)
+    preset: PresetConfig = field(default_factory=PresetConfig)
 
     def __post_init__(self) -> None:
         if self.train.select == "holdout" and self.data.holdout <= 0:
@@ -516,6 +546,7 @@ _SECTION_CLASSES = {
     "sched": SchedConfig,
     "loss": LossConfig,
     "info": InfoConfig,
+    "preset": PresetConfig,
 }
 
 

@@ -139,8 +139,9 @@ def load_run_scores(
         raise SkelabError(f"{run.path}: no {part} scores for epoch {epoch} ({path.name})", fix=fix)
     arrays = load_scores(path)
     name = str(cfg.get("name") or run.path.name)
-    data = cfg.get("data") or {}
-    benchmark = name.split("/")[0] if "/" in name else str(data.get("path", ""))
+    # the preset's benchmark; a run of a config that is no preset: its data
+    benchmark = str((cfg.get("preset") or {}).get("benchmark") or "")
+    benchmark = benchmark or str((cfg.get("data") or {}).get("path", ""))
     return RunScores(
         run.path,
         name,
@@ -239,16 +240,16 @@ def ensemble(
 
 def stream_presets(name: str) -> list[str]:
     """Every stream preset of the model of preset `name`, in STREAMS order."""
-    from skelab.engine.presets import STREAMS, list_presets, preset_parts
+    from skelab.engine.presets import STREAMS, list_presets, load_config
 
-    benchmark, model, stream = preset_parts(name)
-    if not stream:
+    record = load_config(name).preset
+    if not record.stream:
         raise SkelabError(
             f"{name!r} is not a stream preset (benchmark/model-stream)",
             fix="pass a preset name, e.g. `skelab train ntu60-xsub/ctrgcn-joint --streams all`",
         )
     known = set(list_presets())
-    return [f"{benchmark}/{model}-{s}" for s in STREAMS if f"{benchmark}/{model}-{s}" in known]
+    return [record.sibling(stream=s) for s in STREAMS if record.sibling(stream=s) in known]
 
 
 def train_streams(
@@ -264,7 +265,7 @@ def train_streams(
     searched on the held-out training samples. `data.holdout` is 0.05 unless overridden.
 
     Returns the run folders and the ensemble (None on DDP ranks other than 0)."""
-    from skelab.engine.presets import load_config, preset_parts
+    from skelab.engine.presets import load_config
     from skelab.engine.trainer import Trainer
 
     overrides = list(overrides)
@@ -273,7 +274,7 @@ def train_streams(
     run_dirs, main = [], True
     for preset in stream_presets(name):
         cfg = load_config(preset, overrides)
-        stream = preset_parts(preset)[2]
+        stream = cfg.preset.stream
         work_dir = work_root / stream if work_root is not None else Path("work_dir") / preset
         trainer = Trainer(cfg, work_dir=work_dir, progress=progress)
         trainer.fit(resume=resume and RunDir(work_dir).last.is_file())

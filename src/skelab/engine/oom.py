@@ -14,14 +14,18 @@ log = logging.getLogger(__name__)
 
 def memory_advice(cfg: Config) -> str:
     """Presets and flags that need less GPU memory than `cfg`, as one line of advice."""
-    from skelab.engine.presets import list_presets, preset_parts
+    from skelab.engine.presets import list_presets
 
     tips = []
     lighter = [cfg.info.lower_memory] if cfg.info.lower_memory else []
-    bench, model, stream = preset_parts(cfg.name)
     for variant in ("lowmem", "tiny"):
-        candidate = f"{bench}/{model}-{variant}-{stream}"
-        if stream and candidate in list_presets() and candidate not in lighter:
+        candidate = cfg.preset.sibling(variant=variant)
+        if (
+            cfg.preset.name
+            and variant != cfg.preset.variant
+            and candidate in list_presets()
+            and candidate not in lighter
+        ):
             lighter.append(candidate)
     if lighter:
         tips.append("the preset " + " or ".join(repr(p) for p in lighter))

@@ -199,6 +199,7 @@ def _generated_raw(name: str) -> tuple[dict[str, Any], str]:
     benchmarks = meta.get("benchmarks") or {}
     raw = merge(raw, benchmarks.get(bench, {}))
     raw = merge(raw, benchmarks.get(f"{bench}/{stream}", {}))
+    raw = merge(raw, {"preset": preset_record(name, raw)})  # files that extend it inherit it
     return raw, f"<skelab>/configs/_base/{model}.yaml (as {name})"
 
 
@@ -390,14 +391,27 @@ def _with_memory(cfg: Config, name: str, raw: Mapping[str, Any]) -> Config:
 def load_config(source: str | Path, overrides: Iterable[str] = ()) -> Config:
     """Load a preset (`ntu60-xsub/stgcn-joint`) or YAML file, apply `--set` overrides, validate."""
     raw, where = load_raw(source)
+    name = default_name(source)
+    is_preset = not Path(str(source)).is_file() and name in set(list_presets())
+    if is_preset:
+        raw = merge(raw, {"preset": preset_record(name, raw)})
     pairs = parse_overrides(overrides)
     raw = apply_overrides(raw, pairs)
-    name = default_name(source)
     cfg = from_dict(raw, where=where if not pairs else f"{where} (with --set)", name=name)
-    is_preset = not Path(str(source)).is_file() and name in set(list_presets())
     cfg = _with_memory(cfg, name, raw) if is_preset else cfg
     # a prepared folder's layout, people and classes fill what the user did not set
     return resolve_from_data(cfg, explicit=explicit_keys(source, [k for k, _ in pairs]))
+
+
+def preset_record(name: str, raw: Mapping[str, Any]) -> dict[str, str]:
+    """The `preset` section of preset `name` (raw: its merged mapping): benchmark, model (the
+    registered one, `model.name`), variant (the rest of the model block's name) and stream."""
+    bench, block, stream = _generated().get(name) or preset_parts(name)
+    model = str((raw.get("model") or {}).get("name") or block)
+    variant = block[len(model) + 1 :] if block.startswith(model + "-") else ""
+    if block != model and not variant:  # a block named apart from its model
+        model = block
+    return {"benchmark": bench, "model": model, "variant": variant, "stream": stream}
 
 
 def preset_parts(name: str) -> tuple[str, str, str]:

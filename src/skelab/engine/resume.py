@@ -20,6 +20,7 @@ from skelab.errors import CheckpointError, ConfigError, SkelabError
 RESUMABLE_CHANGES = frozenset(
     {
         "name",
+        "preset",
         "train.epochs",
         "train.eval_every",
         "train.eval_from",
