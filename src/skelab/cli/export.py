@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-from skelab.cli._common import add_run_argument
+from skelab.cli._common import add_json_option, add_out_option, add_run_argument, check_output
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,20 +25,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--format", dest="fmt", choices=("onnx", "torchscript"), required=True, help="file format"
     )
-    p.add_argument(
-        "--out", type=Path, default=None, help="output file (checkpoint stem + .onnx or .ts.pt)"
-    )
+    add_out_option(p, help="output file (default: the checkpoint's stem + .onnx or .ts.pt)")
     p.add_argument("--no-check", action="store_true", help="skip the comparison with PyTorch")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_json_option(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out is not None:
+        check_output(args.out, overwrite=args.overwrite)
     from skelab.engine.export import export_weights
     from skelab.engine.rundir import resolve_trained
 
     cfg, weights = resolve_trained(args.trained, config=args.config, checkpoint=args.checkpoint)
-    result = export_weights(weights, cfg=cfg, fmt=args.fmt, out=args.out, check=not args.no_check)
+    result = export_weights(weights, cfg=cfg, fmt=args.fmt, out=args.out, check=not args.no_check,
+                            overwrite=args.overwrite)  # fmt: skip
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0
