@@ -2,8 +2,9 @@
 global batch, and a run resumed under torchrun continues exactly.
 
 The model is the `mlp` without hidden layers: pooled frames into one linear classifier. Its
-hidden layers carry BatchNorm, whose statistics DDP computes per rank (the trainer has no
-SyncBatchNorm), so they are left out. Augmentation is off (full-clip crop, no rotation): the
+hidden layers carry BatchNorm, whose statistics DDP computes per rank, so they are left out on the
+CPU; with `train.sync_bn` (torch's SyncBatchNorm, CUDA only) a BatchNorm model matches too, which
+the GPU test checks on two devices. Augmentation is off (full-clip crop, no rotation): the
 loader draws crops per rank by design, so only a deterministic transform makes the two runs
 comparable. The lr is constant (SGD, step schedule without milestones), so a run of 1 epoch and
 its continuation to 2 epochs see the same lr as a run of 2 epochs.
@@ -16,9 +17,13 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
+from torch import nn
 
 from skelab.cli.main import main
+from skelab.engine.distributed import DistInfo, sync_batchnorm
+from skelab.errors import SkelabError
 
 
 def _data(path):
@@ -29,7 +34,7 @@ def _data(path):
     return path
 
 
-def _args(data, run, epochs: int, *extra: str) -> list[str]:
+def _args(data, run, epochs: int, *extra: str, changes: dict | None = None) -> list[str]:
     sets = {
         "data.path": str(data),
         "data.num_classes": 4,
@@ -46,6 +51,7 @@ def _args(data, run, epochs: int, *extra: str) -> list[str]:
         "sched.milestones": "[]",
         "sched.warmup_epochs": 0,
         "model.options": "{segments: 2, hidden: []}",
+        **(changes or {}),
     }
     out = ["train", "ntu60-xsub/mlp-joint", "--work-dir", str(run), "--no-progress", *extra]
     for key, value in sets.items():
@@ -93,3 +99,41 @@ def test_two_gloo_processes_match_one_process_and_resume_exactly(tmp_path, monke
     later = resumed["model"]
     moved = max(float((v - later[k]).abs().max()) for k, v in after_two_steps["model"].items())
     assert moved > 1e-4  # steps 3 and 4 changed the weights, so the comparison means something
+
+
+def _bn_model() -> nn.Module:
+    return nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+
+
+def test_sync_bn_converts_every_batchnorm_under_ddp_on_cuda():
+    model = sync_batchnorm(_bn_model(), DistInfo(rank=0, world_size=2), torch.device("cuda", 0))
+
+    kinds = [type(m) for m in model.modules()]
+    assert nn.SyncBatchNorm in kinds and nn.BatchNorm1d not in kinds
+
+
+def test_sync_bn_leaves_a_single_process_model_alone_and_refuses_the_cpu():
+    model = _bn_model()
+
+    assert sync_batchnorm(model, DistInfo(), torch.device("cpu")) is model
+    with pytest.raises(SkelabError, match=r"(?s)train\.sync_bn needs CUDA.*fix:"):
+        sync_batchnorm(model, DistInfo(rank=0, world_size=2), torch.device("cpu"))
+
+
+@pytest.mark.gpu
+@pytest.mark.slow
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA devices (NCCL)")
+def test_two_gpu_processes_with_sync_bn_match_one_process_on_a_batchnorm_model(
+    tmp_path, monkeypatch
+):
+    for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(var, raising=False)
+    data = _data(tmp_path / "d.npz")
+    bn = {"model.options": "{segments: 2, hidden: [16]}", "train.device": "cuda"}
+    assert main(_args(data, tmp_path / "one", 2, changes=bn)) == 0  # one process, batch 8
+
+    _torchrun(_args(data, tmp_path / "ddp", 2, changes={**bn, "train.sync_bn": "true"}))
+
+    one, ddp = _last(tmp_path / "one"), _last(tmp_path / "ddp")
+    assert any("running_mean" in k for k in ddp["model"])  # BatchNorm, statistics included
+    _assert_same_weights(ddp, one)
