@@ -30,10 +30,9 @@ def test_fit_table_names_the_preset_to_use(capsys):
 
 
 def test_fit_rejects_a_budget_that_is_not_a_size(capsys):
-    with pytest.raises(SystemExit) as exc:  # refused while parsing, before torch loads
-        main(["fit", "--memory", "lots", "--model", "mlp"])
+    code = main(["fit", "--memory", "lots", "--model", "mlp"])  # refused while parsing
 
-    assert exc.value.code == 2
+    assert code == 2
     assert "--memory: 'lots' is not a memory size; e.g. 8GiB" in capsys.readouterr().err
 
 

@@ -96,6 +96,5 @@ def test_zeroshot_text_reads_the_lab_clip_features(real_data_dir, capsys):
 
 def test_zeroshot_help_texts_have_examples(capsys):
     for action in ("run", "features", "text"):
-        with pytest.raises(SystemExit):
-            main(["zeroshot", action, "--help"])
+        assert main(["zeroshot", action, "--help"]) == 0
         assert "example:" in capsys.readouterr().out

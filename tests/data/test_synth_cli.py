@@ -27,5 +27,5 @@ def test_synth_rejects_out_of_range_classes_with_exit_code_2(tmp_path, capsys):
     code = main(["data", "synth", "--out", str(tmp_path / "x.npz"), "--classes", "121"])
 
     assert code == 2
-    assert "num_classes" in capsys.readouterr().err
+    assert "--classes: must be between 1 and 120, got 121" in capsys.readouterr().err
     assert not (tmp_path / "x.npz").exists()

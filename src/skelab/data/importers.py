@@ -189,6 +189,11 @@ def import_kinetics(
 def read_edges(path: str | Path) -> list[tuple[int, int]]:
     """An edge-list file: one `child parent` pair of 0-based joint indices per line; # comments."""
     path = Path(path)
+    if not path.is_file():
+        raise DataFormatError(
+            path, "is a folder" if path.is_dir() else "no such file",
+            fix="--edges names a text file of `child parent` lines",
+        )  # fmt: skip
     edges = []
     for n, line in enumerate(path.read_text().splitlines(), start=1):
         text = line.split("#", 1)[0].replace(",", " ").split()

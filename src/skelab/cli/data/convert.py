@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from skelab.cli._common import add_overwrite_option, add_progress_option, check_output
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -23,17 +25,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         choices=["float32", "float64"],
         help="one-hot dtype for --to kaggle (upstream's own script writes float64)",
     )
+    add_overwrite_option(p, "OUTPUT")
+    add_progress_option(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output(args.output, overwrite=args.overwrite, option="OUTPUT",
+                 fix="pass --overwrite, or choose another OUTPUT")  # fmt: skip
     from skelab.cli._progress import byte_progress
     from skelab.data.formats import inspect_npz
     from skelab.data.npzwrite import convert_npz
 
     info = inspect_npz(args.input)
     total = sum(s.x.nbytes for s in info.splits.values())
-    with byte_progress(total, f"convert to {args.to}") as progress:
+    with byte_progress(total, f"convert to {args.to}", enabled=not args.no_progress) as progress:
         convert_npz(
             args.input, args.output, to=args.to, label_dtype=args.label_dtype, progress=progress
         )

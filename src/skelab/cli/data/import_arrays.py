@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from skelab.cli._common import check_output, int_range
+
 EPILOG = """\
 example:
   skelab data import-arrays poses/ labels.csv data/my-coco --layout coco17
@@ -43,10 +45,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("out_dir", type=Path, help="prepared folder to create")
     p.add_argument("--layout", help="named layout: ntu25, nwucla20, openpose18, coco17")
     p.add_argument("--edges", type=Path, help="edge-list file for a layout of your own")
-    p.add_argument("--center", type=int, help="centre joint (0-based) with --edges")
-    p.add_argument("--name", default="custom", help="name of a layout given by --edges")
     p.add_argument(
-        "--num-classes", type=int, default=None, metavar="K",
+        "--center", type=int_range(0, 10_000), help="centre joint (0-based) with --edges"
+    )
+    p.add_argument("--name", default=None, help="name of a layout given by --edges (custom)")
+    p.add_argument(
+        "--num-classes", type=int_range(1, 1_000_000), default=None, metavar="K",
         help="class count: integer labels may then be any of 0..K-1, with gaps",
     )  # fmt: skip
     p.add_argument(
@@ -75,10 +79,18 @@ def run(args: argparse.Namespace) -> int:
     if (args.layout is None) == (args.edges is None):
         raise ConfigError("--layout/--edges", "give exactly one of them",
                           fix="e.g. --layout coco17, or --edges edges.txt --center 0")  # fmt: skip
+    if args.edges is None and (args.center is not None or args.name is not None):
+        option = "--center" if args.center is not None else "--name"
+        raise ConfigError(option, "belongs to a layout given by --edges; a named --layout has "
+                          "its own", fix=f"drop {option}, or use --edges FILE")  # fmt: skip
+    check_output(args.out_dir, overwrite=args.overwrite, option="OUT_DIR", kind="folder",
+                 fix="pass --overwrite, or choose another OUT_DIR")  # fmt: skip
     if args.edges is not None:
         if args.center is None:
             raise ConfigError("--center", "is needed with --edges", fix="e.g. --center 0")
-        layout = skeleton_from_edges(read_edges(args.edges), center=args.center, name=args.name)
+        layout = skeleton_from_edges(
+            read_edges(args.edges), center=args.center, name=args.name or "custom"
+        )
     else:
         layout = get_skeleton(args.layout)
     out = import_arrays(

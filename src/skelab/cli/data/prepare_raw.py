@@ -7,6 +7,8 @@ import argparse
 import os
 from pathlib import Path
 
+from skelab.cli._common import add_json_option, add_progress_option, check_output, int_range
+
 EPILOG = """\
 example:
   skelab data prepare-raw nturgb+d_skeletons/ data/ntu60-xsub --dataset ntu60 --split xsub
@@ -36,13 +38,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", required=True, choices=["ntu60", "ntu120"])
     p.add_argument("--split", required=True, choices=["xsub", "xview", "xset"],
                    help="xsub or xview for ntu60; xsub or xset for ntu120")  # fmt: skip
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+    p.add_argument("--workers", type=int_range(1, 1024), default=os.cpu_count() or 1,
                    help="worker processes (default: all cores)")  # fmt: skip
     p.add_argument("--strict", action="store_true", help="stop at the first malformed file")
     p.add_argument("--kaggle-npz", type=Path, metavar="FILE",
                    help="also write the NPZ CTR-GCN's seq_transformation.py writes")  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace OUT_DIR if it exists")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_json_option(p, help="print the report as JSON")
+    add_progress_option(p)
     p.set_defaults(run=run)
 
 
@@ -50,8 +53,16 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from tqdm import tqdm
+    from skelab.errors import ConfigError
 
+    if not args.skeleton_dir.is_dir():
+        raise ConfigError("SKELETON_DIR", f"{args.skeleton_dir} is not a folder",
+                          fix="the folder of the downloaded .skeleton files")  # fmt: skip
+    check_output(args.out_dir, overwrite=args.overwrite, option="OUT_DIR", kind="folder",
+                 fix="pass --overwrite, or choose another OUT_DIR")  # fmt: skip
+    if args.kaggle_npz is not None:
+        check_output(args.kaggle_npz, overwrite=args.overwrite, option="--kaggle-npz")
+    from skelab.cli._progress import progress_bar
     from skelab.data.raw_prepare import prepare_raw
 
     bars = []
@@ -59,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
     def on_plan(total: int, done: int) -> None:
         if done:
             print(f"resuming: {done:,} of {total:,} files already done", file=sys.stderr)
-        bar = tqdm(total=total, initial=done, unit="file", desc="prepare-raw", file=sys.stderr)
+        bar = progress_bar(total=total, initial=done, unit="file", desc="prepare-raw",
+                           enabled=not args.no_progress)  # fmt: skip
         bars.append(bar)
 
     try:
@@ -68,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             args.out_dir,
             dataset=args.dataset,
             split=args.split,
-            workers=max(1, args.workers),
+            workers=args.workers,
             strict=args.strict,
             kaggle_npz=args.kaggle_npz,
             overwrite=args.overwrite,

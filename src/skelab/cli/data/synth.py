@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
+
+from skelab.cli._common import add_out_option, check_output, int_range
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -15,16 +16,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--test 1200 --seed 0",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--out", type=Path, required=True, help="NPZ file to write (atomically)")
-    p.add_argument("--classes", type=int, default=60, help="number of classes, 1..120 (60)")
-    p.add_argument("--train", type=int, default=3000, help="training samples (3000)")
-    p.add_argument("--test", type=int, default=1200, help="test samples (1200)")
+    add_out_option(p, required=True, help="NPZ file to write (atomically)")
+    p.add_argument("--classes", type=int_range(1, 120), default=60,
+                   help="number of classes, 1..120 (60)")  # fmt: skip
+    p.add_argument("--train", type=int_range(1, 1_000_000), default=3000,
+                   help="training samples (3000)")  # fmt: skip
+    p.add_argument("--test", type=int_range(1, 1_000_000), default=1200,
+                   help="test samples (1200)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="random seed; same seed, same bytes (0)")
-    p.add_argument("--frames", type=int, default=300, help="frames per sample, >= 30 (300)")
+    p.add_argument("--frames", type=int_range(30, 10_000), default=300,
+                   help="frames per sample, 30..10000 (300)")  # fmt: skip
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output(args.out, overwrite=args.overwrite)
     from skelab.synth import write_ntu_like
 
     start = time.perf_counter()

@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from skelab.cli._common import add_json_option, add_out_option, check_output, int_range, positive
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -34,29 +36,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default="best",
         help="the epoch of the run's best (train.select's choice) or last checkpoint [best]",
     )
-    p.add_argument("--out", type=Path, default=None, help="output folder (RUN/viz)")
-    p.add_argument("--epoch", type=int, default=None, help="scores of this epoch (--checkpoint)")
+    add_out_option(p, help="output folder (default: RUN/viz)")
+    p.add_argument(
+        "--epoch", type=positive, default=None, help="scores of this epoch (--checkpoint)"
+    )
     p.add_argument("--data", type=Path, default=None, help="dataset for the player (data.path)")
-    p.add_argument("--clips", type=int, default=6, help="confused clips in the player (6)")
-    p.add_argument("--json", action="store_true", help="print the written paths as JSON")
+    p.add_argument(
+        "--clips", type=int_range(0, 100), default=6, help="confused clips in the player (6)"
+    )
+    add_json_option(p, help="print the written paths as JSON")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out is not None:
+        check_output(args.out, overwrite=args.overwrite, kind="folder")
     import skelab.data as sd
     from skelab.engine.ensemble import load_run_scores
     from skelab.engine.metrics import read_metrics, topk_accuracy
     from skelab.engine.presets import load_config
     from skelab.engine.rundir import run_of
     from skelab.engine.summary import percent, summarize_scores
-    from skelab.errors import ConfigError, SkelabError
+    from skelab.errors import SkelabError
     from skelab.viz.report import most_confused, write_report
     from skelab.viz.runplots import RunView, write_run_figures
     from skelab.viz.skeleton import sample_clip
 
-    if args.clips < 0:
-        raise ConfigError("--clips", f"must be >= 0, got {args.clips}", fix="e.g. --clips 6")
     run = run_of(args.run_dir)
+    check_output(args.out or run.viz, overwrite=args.overwrite, kind="folder")
     scores = load_run_scores(run.path, epoch=args.epoch, checkpoint=args.checkpoint)
     cfg = load_config(run.config)
     data_path = args.data or (Path(cfg.data.path) if cfg.data.path else None)

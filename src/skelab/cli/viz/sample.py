@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from skelab.cli._common import add_out_option, check_output, int_range
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -15,13 +17,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("data", type=Path, help="an NPZ or a `skelab data prepare` folder")
-    p.add_argument("--index", type=int, required=True, help="sample position in the split")
+    p.add_argument(
+        "--index", type=int_range(0, 10**9), required=True, help="sample position in the split"
+    )
     p.add_argument("--split", choices=("train", "test"), default="test", help="split (test)")
-    p.add_argument("--out", type=Path, required=True, help="FILE.gif, or FILE.mp4 (needs ffmpeg)")
-    p.add_argument("--fps", type=int, default=15, help="frames per second (15)")
+    add_out_option(p, required=True, help="FILE.gif, or FILE.mp4 (needs ffmpeg)")
+    p.add_argument("--fps", type=int_range(1, 240), default=15, help="frames per second (15)")
     p.add_argument(
         "--max-frames",
-        type=int,
+        type=int_range(0, 100_000),
         default=60,
         help="keep at most this many evenly spaced frames; 0 keeps all (60)",
     )
@@ -29,6 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output(args.out, overwrite=args.overwrite)
     import skelab.data as sd
     from skelab.viz.skeleton import animate_clip, sample_clip
 
