@@ -101,3 +101,23 @@ def test_ensemble_summary_warns_when_test_chose_the_checkpoints(trained_runs, ca
     text = capsys.readouterr().out
     assert code == 0 and "best test top-1 (upstream's rule) (train.select=test)" in text
     assert "not untouched" in text
+
+
+def test_ensemble_checkpoint_last_fuses_the_last_epoch(trained_runs, capsys):
+    code = main(["ensemble", *map(str, trained_runs), "--checkpoint", "last", "--json"])
+
+    out = _json(capsys)
+    assert code == 0 and [r["epoch"] for r in out["runs"]] == [2, 2]
+    assert out["test_chose_checkpoints"] is False
+    assert all(r["chosen_by"].startswith("last epoch") for r in out["runs"])
+
+
+def test_fine_tuning_starts_from_a_run_folders_best_checkpoint(trained_runs, tiny_config, caplog):
+    from skelab.engine.trainer import Trainer
+
+    cfg = tiny_config(f"train.weights={trained_runs[0]}", "train.epochs=1")
+
+    with caplog.at_level(logging.INFO, logger="skelab"):
+        Trainer(cfg, work_dir=None, progress=False).fit()
+
+    assert f"started from {RunDir(trained_runs[0]).best}" in caplog.text

@@ -134,6 +134,9 @@ def load_run_scores(
             "retrain the runs with --set data.holdout=0.05 (a held-out part of the training "
             "split), or give the fusion weights instead of --search"
             if part == "holdout"
+            else "a train.select=holdout run scores the test split only at the epoch it chose "
+            "(--checkpoint best)"
+            if run.select_rule() == "holdout"
             else "evaluate the run at that epoch, or pass another run folder"
         )
         raise SkelabError(f"{run.path}: no {part} scores for epoch {epoch} ({path.name})", fix=fix)
