@@ -108,3 +108,11 @@ def test_resolve_trained_refuses_a_missing_path_and_weights_without_config(tmp_p
         resolve_trained(tmp_path, checkpoint="last")
     with pytest.raises(SkelabError, match="--checkpoint 'first'"):
         resolve_trained(tmp_path, checkpoint="first")
+
+
+def test_a_run_folder_names_its_recipe_wherever_a_config_is_taken(trained_runs):
+    from skelab.engine.presets import load_config
+
+    run = RunDir(trained_runs[0])
+
+    assert load_config(run.path).to_dict() == load_config(run.config).to_dict()

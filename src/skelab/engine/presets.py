@@ -55,6 +55,7 @@ import yaml
 from skelab.engine.config import Config
 from skelab.engine.configfile import _unknown, from_dict, renamed, valid_keys
 from skelab.engine.fromdata import explicit_keys, resolve_from_data
+from skelab.engine.rundir import RunDir
 from skelab.errors import ConfigError, UnknownNameError, did_you_mean
 
 # preset stream name -> data.modality
@@ -389,7 +390,10 @@ def _with_memory(cfg: Config, name: str, raw: Mapping[str, Any]) -> Config:
 
 
 def load_config(source: str | Path, overrides: Iterable[str] = ()) -> Config:
-    """Load a preset (`ntu60-xsub/stgcn-joint`) or YAML file, apply `--set` overrides, validate."""
+    """Load a preset (`ntu60-xsub/stgcn-joint`), a YAML file or a run folder (its config.yaml),
+    apply `--set` overrides, validate."""
+    if Path(str(source)).is_dir() and RunDir(source).config.is_file():
+        source = RunDir(source).config  # the recipe of a run, e.g. for `zeroshot features RUN`
     raw, where = load_raw(source)
     name = default_name(source)
     is_preset = not Path(str(source)).is_file() and name in set(list_presets())
