@@ -253,6 +253,9 @@ class Topo(nn.Module):
 
     def diagrams(self, d: Tensor) -> tuple[Tensor, Tensor]:
         """Rows of each (V, V) matrix as points in R^V -> 0-dim death times (N, L), valid mask."""
+        if d.device.type == "meta":  # memory estimates trace shapes only: V distinct points
+            n, v = d.shape[:2]  # have V - 1 finite 0-dim pairs
+            return d.new_empty(n, v - 1), torch.ones(n, v - 1, dtype=torch.bool, device=d.device)
         ripser = _ripser()
         deaths, lengths = [], []
         for points in d:
