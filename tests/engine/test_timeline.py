@@ -11,6 +11,7 @@ import pytest
 
 import skelab
 from keypoint_clips import clip, learnable_set, write_coco
+from pose_models import FRAMES, make_video, make_yolo
 from skelab.cli.main import main
 from skelab.data.keypoints import import_keypoints
 from skelab.engine.rundir import resolve_trained
@@ -107,3 +108,24 @@ def test_predictor_answers_every_stride_as_the_timeline_windows_do(run, long_fil
     assert [a.top[0][0] for a in answers] == [w.top[0][0] for w in windows]
     # same frames (the file holds them rounded), so the same probabilities
     np.testing.assert_allclose([a.probs for a in answers], [w.probs for w in windows], atol=1e-3)
+
+
+@pytest.mark.slow
+def test_cli_timeline_of_a_video_runs_the_pose_estimator_first(run, tmp_path, capsys):
+    video = make_video(tmp_path / "clip.mp4")
+    model = make_yolo(tmp_path)
+
+    code = main(["predict", str(run), str(video), "--stride", "4", "--json", "--no-progress",
+                 "--estimator", "ultralytics", "--pose-model", str(model)])  # fmt: skip
+
+    segments = json.loads(capsys.readouterr().out)["timeline"]
+    assert code == 0
+    assert segments[0]["start"] == 0 and segments[-1]["end"] == FRAMES - 1
+    assert {s["top"][0]["name"] for s in segments} <= set(NAMES)
+
+
+def test_cli_timeline_of_a_video_needs_the_estimator_and_its_file(tmp_path, capsys):
+    code = main(["predict", str(tmp_path), str(tmp_path / "clip.mp4"), "--stride", "4"])
+
+    assert code == 2
+    assert "clip.mp4 is a video" in capsys.readouterr().err

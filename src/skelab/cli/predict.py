@@ -100,15 +100,15 @@ def _run_timeline(args: argparse.Namespace) -> int:
     )
     with tempfile.TemporaryDirectory(prefix="skelab-predict-") as tmp:
         if video:
-            from skelab.pose import estimate_video
+            from skelab.cli._progress import progress_bar
+            from skelab.pose.run import estimate_video
+            from skelab.pose.video import video_info
 
-            source = estimate_video(
-                source,
-                Path(tmp) / "pose.npz",
-                estimator=args.estimator,
-                model=args.pose_model,
-                progress=not args.no_progress,
-            )
+            total = video_info(source).frames or None
+            with progress_bar(total=total, desc="pose", unit="frame",
+                              enabled=not args.no_progress) as bar:  # fmt: skip
+                source = estimate_video(source, Path(tmp) / "pose.npz", estimator=args.estimator,
+                                        model=args.pose_model, progress=bar.update)  # fmt: skip
         segments = timeline(
             cfg,
             weights,

@@ -214,6 +214,12 @@ def timeline(
     from skelab.data.keypoints import clip_array
 
     facts = data_facts(cfg, normalise=normalise)
+    if facts.normalise is None:
+        raise ConfigError(
+            "--stride", f"reads 2-D keypoint files, but the run was trained on 3-D "
+            f"{facts.skeleton.name} data", fix="predict on a prepared folder or NPZ without "
+            "--stride, or train on keypoints made by `skelab data import-keypoints`",
+        )  # fmt: skip
     span = span or default_span(cfg, facts)
     if stride < 1 or span < 1:
         raise ConfigError("--stride", f"stride {stride} and span {span} must be >= 1",
