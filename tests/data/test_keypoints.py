@@ -280,3 +280,32 @@ def test_cli_bad_input_is_one_line_and_exit_1(tmp_path, capsys):
 
     assert code == 1
     assert "train_wave_0.json: is not valid JSON" in capsys.readouterr().err
+
+
+def test_a_track_id_twice_in_one_frame_is_an_error(tmp_path):
+    dets = coco_detections([clip("wave", 3), clip("squat", 3, cx=100)], track_ids=True)
+    dets[3]["track_id"] = 0  # frame 1 now has track 0 twice
+    (tmp_path / "a.json").write_text(json.dumps(dets))
+
+    with pytest.raises(DataFormatError, match=r"a\.json \(frame 1\): key 'track_id': track_id 0 "
+                       "appears twice in frame 1"):  # fmt: skip
+        track(read_coco_json(tmp_path / "a.json"))
+
+
+def test_normalise_none_keeps_pixels(tmp_path):
+    labels = learnable_set(tmp_path / "src", per_class=1, test_per_class=0, frames=8)
+
+    import_keypoints(tmp_path / "src", labels, tmp_path / "out", fmt="coco-json",
+                     normalise="none")  # fmt: skip
+
+    meta = read_meta(tmp_path / "out")
+    assert meta["channels"] == "xy-score" and meta["normalise"] == "none"
+    assert open_prepared(tmp_path / "out", "train").storage[..., 0, :, 0].max() > 100  # pixels
+
+
+def test_the_command_lines_offer_every_format_the_reader_knows():
+    from skelab.cli import predict as cli_predict
+    from skelab.cli.data import import_keypoints as cli_import
+    from skelab.data.keypoints import FORMATS
+
+    assert cli_import.FORMATS == FORMATS and cli_predict.KEYPOINT_FORMATS == FORMATS

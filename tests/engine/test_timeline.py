@@ -53,7 +53,7 @@ def run(tmp_path_factory) -> Path:
     code = main(["train", "ntu60-xsub/mlp-joint", "--set", f"data.path={root / 'data'}",
                  "--set", "data.window=16", "--set", "train.epochs=8", "--set", "optim.lr=0.01",
                  "--set", "train.batch_size=8", "--set", "train.device=cpu", "--no-progress",
-                 "--work-dir", str(root / "run")])  # fmt: skip
+                 "--out", str(root / "run")])  # fmt: skip
     assert code == 0
     return root / "run"
 
