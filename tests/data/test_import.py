@@ -40,6 +40,17 @@ def test_nwucla_import_keeps_values_views_and_labels(ucla):
     assert not test.storage[1, 1:].any()  # the one-frame sample is zero-padded
 
 
+def test_nwucla_class_names_reach_the_dataset_and_a_run_config(ucla):
+    from skelab.engine.fromdata import class_names_of
+    from skelab.engine.presets import load_config
+
+    cfg = load_config("ntu60-xsub/stgcn-lite-joint", [f"data.path={ucla}"])
+
+    assert open_prepared(ucla, "test").class_names[8] == "throw"  # label 8: a11, not "class 8"
+    assert class_names_of(cfg)[8] == "throw" and cfg.data.num_classes == 10
+    assert cfg.model.options["skeleton"] == "nwucla20"
+
+
 @pytest.mark.parametrize(
     "name",
     ["stgcn-lite", pytest.param("stgcn", marks=pytest.mark.slow),

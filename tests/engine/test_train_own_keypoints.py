@@ -110,3 +110,10 @@ def test_ntu_preset_on_coco17_folder_resolves_and_takes_one_step(tmp_path, capsy
         "model.options.num_joints", "model.options.num_persons",
     ]  # fmt: skip
     assert result["epochs"] == 1
+
+    assert main(["eval", str(tmp_path / "run"), "--per-class", "--no-progress"]) == 0
+    per_class = capsys.readouterr().out
+    assert "wave" in per_class and "class 0" not in per_class
+    assert main(["predict", str(tmp_path / "run"), str(folder), "--json", "--no-progress"]) == 0
+    first = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert {top["name"] for top in first["top5"]} <= set(NAMES)
