@@ -24,7 +24,7 @@ def test_eval_takes_a_run_folder_and_reproduces_its_chosen_epoch(
     record = next(r for r in run.records() if r["epoch"] == epoch)
 
     with caplog.at_level(logging.INFO, logger="skelab"):
-        code = main(["eval", str(run.path), "--work-dir", str(tmp_path), "--json",
+        code = main(["eval", str(run.path), "--out", str(tmp_path), "--json",
                      "--no-progress"])  # fmt: skip
 
     assert code == 0
@@ -35,7 +35,7 @@ def test_eval_takes_a_run_folder_and_reproduces_its_chosen_epoch(
 def test_eval_checkpoint_last_picks_last_pt(trained_runs, tmp_path, capsys):
     run = RunDir(trained_runs[0])
 
-    code = main(["eval", str(run.path), "--checkpoint", "last", "--work-dir", str(tmp_path),
+    code = main(["eval", str(run.path), "--checkpoint", "last", "--out", str(tmp_path),
                  "--json", "--no-progress"])  # fmt: skip
 
     out = capsys.readouterr()
@@ -46,7 +46,7 @@ def test_eval_checkpoint_last_picks_last_pt(trained_runs, tmp_path, capsys):
 def test_old_eval_preset_weights_form_still_works_with_one_warning(trained_runs, tmp_path, capsys):
     run = RunDir(trained_runs[0])
 
-    code = main(["eval", str(run.config), "--weights", str(run.best), "--work-dir", str(tmp_path),
+    code = main(["eval", str(run.config), "--weights", str(run.best), "--out", str(tmp_path),
                  "--json", "--no-progress"])  # fmt: skip
 
     out = capsys.readouterr()

@@ -238,6 +238,14 @@ positive = int_range(1)
 non_negative = int_range(0)
 
 
+def share(text: str) -> float:
+    """argparse type: a number strictly between 0 and 1."""
+    value = fraction(text)
+    if value == 0.0:
+        raise argparse.ArgumentTypeError(f"must be > 0 and < 1, got {text}")
+    return value
+
+
 def fraction(text: str) -> float:
     """argparse type: a number in [0, 1)."""
     try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from skelab.cli._common import add_progress_option, check_output, int_range
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -22,17 +24,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=Path("skelab-demo"),
         help="folder for the data and the run (default: skelab-demo)",
     )
-    p.add_argument("--epochs", type=int, default=None, help="training epochs (default: 6)")
+    p.add_argument(
+        "--epochs", type=int_range(1, 1000), default=None, help="training epochs (default: 6)"
+    )
     p.add_argument(
         "--quick",
         action="store_true",
         help="a few seconds: tiny data and model, 1 epoch (for tests)",
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_progress_option(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    # the demo replaces only a folder it made itself (a marker file); here: kind and place
+    check_output(args.out, overwrite=True, kind="folder")
     from skelab.engine.demo import PRESET, run_demo
 
     r = run_demo(args.out, epochs=args.epochs, quick=args.quick, progress=not args.no_progress)
@@ -58,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"  skelab eval {r.work_dir} --per-class")
     print(
         f"  skelab train {PRESET} --set data.path={r.config.data.path} "
-        "--set train.epochs=20 --work-dir my-run"
+        "--set train.epochs=20 --out my-run"
     )
     print("  skelab configs      (presets for NTU RGB+D 60/120: mlp, stgcn, stgcn-lite, ...)")
     return 0

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
+
+from skelab.cli._common import add_json_option, deprecated_alias
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "held-out part of the TRAINING split (runs trained with data.holdout > 0), never on "
         "the test split; the output names the rule that chose each run's checkpoint.",
         epilog="example:\n  skelab ensemble work_dir/ntu60-xsub/ctrgcn-{joint,bone,joint-motion,"
-        "bone-motion} --weights 0.6,0.6,0.4,0.4\n"
+        "bone-motion} --fusion-weights 0.6,0.6,0.4,0.4\n"
         "  skelab ensemble runs/joint runs/bone --search --json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -36,30 +39,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     how = p.add_mutually_exclusive_group()
     how.add_argument(
-        "--weights",
+        "--fusion-weights",
+        type=fusion_weights,
         default=None,
+        metavar="W1,W2,...",
         help="comma-separated weight per run, e.g. 0.6,0.6,0.4,0.4 (default: all 1)",
     )
+    deprecated_alias(how, "--weights", "--fusion-weights")
     how.add_argument(
         "--search",
         action="store_true",
         help="choose the weights on the held-out part of the training split",
     )
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_json_option(p)
     p.set_defaults(run=run)
 
 
-def _parse_weights(text: str | None) -> list[float] | None:
-    from skelab.errors import ConfigError
-
-    if text is None:
-        return None
+def fusion_weights(text: str) -> list[float]:
+    """argparse type of --fusion-weights: finite numbers >= 0, not all 0."""
     try:
-        return [float(v) for v in text.split(",")]
-    except ValueError as exc:
-        raise ConfigError(
-            "--weights", f"{text!r} is not a comma-separated list of numbers", fix="e.g. 0.6,0.4"
-        ) from exc
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of numbers, e.g. 0.6,0.4"
+        ) from None
+    if not all(math.isfinite(v) and v >= 0 for v in values) or not any(values):
+        raise argparse.ArgumentTypeError(f"{text!r}: weights must be finite, >= 0 and not all 0")
+    return values
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = ensemble(
         args.runs,
-        weights=_parse_weights(args.weights),
+        weights=args.fusion_weights,
         search=args.search,
         checkpoint=args.checkpoint,
     )

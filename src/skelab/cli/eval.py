@@ -7,7 +7,18 @@ import argparse
 import json
 from pathlib import Path
 
-from skelab.cli._common import add_run_argument, add_set_option, warn_deprecated
+from skelab.cli._common import (
+    add_device_option,
+    add_json_option,
+    add_out_option,
+    add_precision_option,
+    add_progress_option,
+    add_run_argument,
+    add_set_option,
+    check_output,
+    deprecated_alias,
+    warn_deprecated,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         epilog="example:\n  skelab eval work_dir/ntu60-xsub/stgcn-lite-joint\n"
         "  skelab eval runs/st --checkpoint last --per-class\n"
         "  skelab eval stgcn_import.pt --config ntu60-xsub/stgcn-joint --set data.path=x.npz "
-        "--work-dir runs/eval\n"
+        "--out runs/eval\n"
         "  skelab eval runs/st --observe 0.1,0.3,0.5,1.0",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -33,12 +44,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="deprecated: `skelab eval CONFIG --weights W` is `skelab eval W --config CONFIG`",
     )
     add_set_option(p, help="override a config key, e.g. data.path=NTU60_CS.npz (repeatable)")
-    p.add_argument(
-        "--work-dir",
-        type=Path,
-        default=None,
-        help="where scores/ goes (default: the weights' run folder)",
+    add_out_option(
+        p, help="folder whose scores/ gets eval_<checkpoint>_test.npz (default: the run folder)"
     )
+    deprecated_alias(p, "--work-dir", "--out")
+    add_device_option(p, default=None)
+    add_precision_option(p)
     p.add_argument(
         "--per-class",
         action="store_true",
@@ -51,8 +62,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="early-action evaluation: top-1 when only the first share of each clip is seen, "
         "e.g. 0.1,0.3,0.5,1.0; prints a table and saves early_action_<weights>.png",
     )
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_json_option(p)
+    add_progress_option(p)
     p.set_defaults(run=run)
 
 
@@ -65,9 +76,11 @@ def default_work_dir(weights: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out is not None:
+        check_output(args.out, overwrite=True, kind="folder")  # scores/ goes into it
     from skelab.engine.evaluate import evaluate_weights
     from skelab.engine.fromdata import class_names_of
-    from skelab.engine.rundir import resolve_trained
+    from skelab.engine.rundir import RunDir, resolve_trained
     from skelab.engine.summary import percent, summarize_scores
 
     ratios = None
@@ -79,15 +92,24 @@ def run(args: argparse.Namespace) -> int:
     if args.weights is not None:  # the old form: the positional is the config
         warn_deprecated("`skelab eval CONFIG --weights W`", "`skelab eval W --config CONFIG`")
         source, config = args.weights, config or str(args.trained)
+    overrides = list(args.overrides)
+    if args.device:
+        overrides.append(f"train.device={args.device}")
+    if args.precision:
+        overrides.append(f"train.precision={args.precision}")
     cfg, weights = resolve_trained(
-        source, config=config, checkpoint=args.checkpoint, overrides=args.overrides
+        source, config=config, checkpoint=args.checkpoint, overrides=overrides
     )
-    work_dir = args.work_dir or default_work_dir(weights)
+    work_dir = args.out or default_work_dir(weights)
+    target = (
+        Path(work_dir) / f"early_action_{weights.stem}.png"
+        if ratios is not None
+        else RunDir(work_dir).eval_scores(weights)
+    )
+    check_output(target, overwrite=args.overwrite, option="--out")
     if ratios is not None:
         return _run_observe(args, cfg, weights, work_dir, ratios)
-    result, path = evaluate_weights(
-        cfg, weights, work_dir=work_dir, progress=not args.no_progress
-    )
+    result, path = evaluate_weights(cfg, weights, work_dir=work_dir, progress=not args.no_progress)
     if args.json:
         print(
             json.dumps(

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from skelab.cli._common import add_set_option
+from skelab.cli._common import add_json_option, add_out_option, add_set_option, check_output
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "  skelab models import ctrgcn runs-65-20000.pt --out ctrgcn_joint.pt",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--json", action="store_true", help="print the cards as JSON")
+    add_json_option(p, help="print the cards as JSON")
     p.set_defaults(run=run_list)
     msub = p.add_subparsers(dest="models_command", metavar="ACTION")
 
@@ -39,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     i.add_argument("name", help="model name; `skelab models` lists them")
     i.add_argument("checkpoint", type=Path, help="upstream .pt file (with or without module.)")
-    i.add_argument("--out", type=Path, required=True, help="where to write the skelab weights")
+    add_out_option(i, required=True, help="where to write the skelab weights")
     add_set_option(i, dest="options", help="model option, e.g. num_classes=120 (repeatable)")
     i.set_defaults(run=run_import)
 
@@ -77,6 +77,11 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    check_output(args.out, overwrite=args.overwrite)
+    if not args.checkpoint.is_file():
+        from skelab.errors import CheckpointError
+
+        raise CheckpointError(f"no such file: {args.checkpoint}", fix="the upstream .pt file")
     from skelab.engine.presets import parse_overrides
     from skelab.files import atomic_save
     from skelab.models import build, count_parameters, load_upstream_checkpoint

@@ -6,7 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
-from skelab.cli._common import add_run_argument, add_set_option, positive
+from skelab.cli._common import (
+    add_device_option,
+    add_run_argument,
+    add_set_option,
+    non_negative,
+    positive,
+)
 
 KEYPOINT_FORMATS = ("coco-json", "openpose-json", "npy", "pose-npz")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
@@ -32,7 +38,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     add_set_option(p, help="override a config key, e.g. train.device=cpu (repeatable)")
     p.add_argument("--split", default="test", help="split of an NPZ or prepared folder [test]")
-    p.add_argument("--limit", type=int, default=0, help="print only the first N samples (0 = all)")
+    p.add_argument(
+        "--limit", type=non_negative, default=0, help="print only the first N samples (0 = all)"
+    )
+    add_device_option(p, default=None)
     p.add_argument("--json", action="store_true", help="print one JSON object per sample")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     t = p.add_argument_group(
@@ -55,13 +64,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def _overrides(args: argparse.Namespace) -> list[str]:
+    """--set, then --device (train.device)."""
+    return [*args.overrides, *([f"train.device={args.device}"] if args.device else [])]
+
+
 def run(args: argparse.Namespace) -> int:
     from skelab.engine.predict import predict, resolve_model
 
     if args.stride is not None:
         return _run_timeline(args)
     cfg, weights = resolve_model(
-        args.trained, config=args.config, overrides=args.overrides, checkpoint=args.checkpoint
+        args.trained, config=args.config, overrides=_overrides(args), checkpoint=args.checkpoint
     )
     preds = predict(cfg, weights, args.inputs, split=args.split, progress=not args.no_progress)
     if args.limit > 0:
@@ -96,7 +110,7 @@ def _run_timeline(args: argparse.Namespace) -> int:
             fix="add --estimator rtmlib --pose-model rtmo.onnx (a local file)",
         )
     cfg, weights = resolve_trained(
-        args.trained, config=args.config, overrides=args.overrides, checkpoint=args.checkpoint
+        args.trained, config=args.config, overrides=_overrides(args), checkpoint=args.checkpoint
     )
     with tempfile.TemporaryDirectory(prefix="skelab-predict-") as tmp:
         if video:

@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from skelab.cli._common import add_device_option, add_json_option, add_progress_option
+
 COLUMNS = [
     ("case", "name"),
     ("result", "result"),
@@ -27,18 +29,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model", action="append", default=[], help="model name (repeatable) or all (default)"
     )
-    p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:1 or auto")
+    add_device_option(p, default="cpu")
     p.add_argument("--no-presets", action="store_true", help="skip the presets' model options")
     p.add_argument("--no-zeroshot", action="store_true", help="skip the zero-shot methods")
-    p.add_argument("--json", action="store_true", help="print JSON rows instead of the table")
+    add_json_option(p, help="print JSON rows instead of the table")
+    add_progress_option(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from skelab.bench.report import format_table
     from skelab.bench.smoke import model_cases, run_case, zeroshot_cases
+    from skelab.cli._progress import progress_bar
     from skelab.engine.build import resolve_device
 
     device = resolve_device(args.device)
@@ -47,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_zeroshot and models is None:
         cases.update(zeroshot_cases())
     results = []
-    for name, case in tqdm(cases.items(), desc="smoke", unit="case", file=sys.stderr, disable=None):
+    bar = progress_bar(cases.items(), desc="smoke", unit="case", enabled=not args.no_progress)
+    for name, case in bar:
         results.append(run_case(name, case, device))
     rows = []
     for r in results:

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from skelab.cli._common import add_json_option, add_progress_option, check_output, share
 from skelab.cli.zeroshot import add_set
 
 
@@ -24,18 +25,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("config", help="backbone preset (`skelab configs`) or YAML file")
     p.add_argument("--split", default="ntu60-55/5", help="zero-shot split (ntu60-55/5)")
-    p.add_argument("--out", type=Path, required=True, help="folder for the feature folders")
     p.add_argument(
-        "--val-fraction", type=float, default=0.1,
+        "--out", type=Path, required=True, metavar="PATH",
+        help="folder for the feature folders (finished ones are reused)",
+    )  # fmt: skip
+    p.add_argument(
+        "--val-fraction", type=share, default=0.1,
         help="share of each validation-seen class held out of training for the gate (0.1)",
     )  # fmt: skip
     add_set(p)
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--json", action="store_true", help="print the folders and sizes as JSON")
+    add_progress_option(p)
+    add_json_option(p, help="print the folders and sizes as JSON")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output(args.out, overwrite=True, kind="folder")  # reused: only kind and place checked
     from skelab.engine.presets import load_config
     from skelab.engine.zsl_features import make_features
     from skelab.zeroshot.features import finished_meta

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from skelab.cli._common import add_json_option, add_out_option, check_output, deprecated_alias
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -18,18 +20,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "such a folder. The summary shows the normalised table of --text-mode.",
         epilog="example:\n"
         "  skelab zeroshot text --encoder minilm --classes 60 --out text_feats/minilm\n"
-        "  skelab zeroshot text --encoder clip --weights ViT-B-32.pt --out text_feats/ViT-B/32\n"
+        "  skelab zeroshot text --encoder clip --clip-file ViT-B-32.pt --out text_feats/ViT-B/32\n"
         "  skelab zeroshot text --encoder npy --text-dir text_feats/ViT-B/32 --text-mode lb_ad_md",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--encoder", default="minilm", help="minilm | clip | npy (minilm)")
-    p.add_argument("--classes", type=int, default=60, help="number of NTU classes, 60 or 120 (60)")
+    p.add_argument("--classes", type=int, choices=(60, 120), default=60,
+                   help="number of NTU classes, 60 or 120 (60)")  # fmt: skip
     p.add_argument("--text-mode", default="lb_ad_md", help="kinds to encode, e.g. lb_ad_md")
-    p.add_argument("--out", type=Path, default=None, help="folder for <kind>_<N>.npy files")
+    add_out_option(p, help="folder for <kind>_<N>.npy files")
     p.add_argument("--text-dir", type=Path, default=None, help="with npy: folder to read")
-    p.add_argument("--weights", type=Path, default=None, help="with clip: ViT-B-32.pt on disk")
+    p.add_argument(
+        "--clip-file", type=Path, default=None, help="with clip: the ViT-B-32.pt file on disk"
+    )
+    deprecated_alias(p, "--weights", "--clip-file")
     p.add_argument("--clip-arch", default="ViT-B-32", help="with clip: ViT-B-32 | ViT-B-16")
-    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    add_json_option(p, help="print a JSON summary")
     p.set_defaults(run=run)
 
 
@@ -41,13 +47,15 @@ def run(args: argparse.Namespace) -> int:
     from skelab.zeroshot.texts import parse_text_mode, text_table
 
     kinds = parse_text_mode(args.text_mode)
+    if args.out is not None:
+        check_output(args.out, overwrite=args.overwrite, kind="folder")
     if args.out is None and args.encoder != "npy":
         raise ConfigError(
             "--out", "no folder to write the features to", fix="--out text_feats/minilm"
         )
     parts = encode_parts(
         kinds, args.classes, encoder=args.encoder, text_dir=args.text_dir,
-        weights=args.weights, clip_arch=args.clip_arch,
+        weights=args.clip_file, clip_arch=args.clip_arch,
     )  # fmt: skip
     written = write_parts(parts, args.out) if args.out is not None else []
     table = text_table([parts[k] for k in kinds], where=f"{args.encoder} text features")
