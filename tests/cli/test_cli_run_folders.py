@@ -27,8 +27,12 @@ def test_eval_takes_a_run_folder_and_reproduces_its_chosen_epoch(
         code = main(["eval", str(run.path), "--out", str(tmp_path), "--json",
                      "--no-progress"])  # fmt: skip
 
-    assert code == 0
-    assert json.loads(capsys.readouterr().out)["top1"] == pytest.approx(record["test_top1"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["top1"] == pytest.approx(record["test_top1"])
+    assert (
+        out["chosen_by"] == f"epoch {epoch}, chosen by best test top-1 (upstream's rule) "
+        "(train.select=test)"
+    )
     assert f"using checkpoint {run.best}" in caplog.text
 
 

@@ -110,12 +110,15 @@ def run(args: argparse.Namespace) -> int:
     if ratios is not None:
         return _run_observe(args, cfg, weights, work_dir, ratios)
     result, path = evaluate_weights(cfg, weights, work_dir=work_dir, progress=not args.no_progress)
+    trained_in = RunDir.of_checkpoint(weights)  # which epoch, chosen by which rule
+    note = trained_in.checkpoint_note(weights) if trained_in is not None else ""
     if args.json:
         print(
             json.dumps(
                 {
                     "config": cfg.name,
                     "weights": str(weights),
+                    "chosen_by": note or None,
                     "top1": result.top1,
                     "top5": result.top5,
                     "loss": result.loss,
@@ -127,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(
         f"{cfg.name}: test top-1 {percent(result.top1)}, top-5 {percent(result.top5)} "
-        f"on {len(result.labels)} clips ({weights})"
+        f"on {len(result.labels)} clips ({weights}{'; ' + note if note else ''})"
     )
     if path is not None:
         print(f"scores: {path}")

@@ -27,9 +27,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from skelab.engine.config import SELECT_WORDS
 from skelab.engine.metrics import load_scores, topk_accuracy
-from skelab.engine.rundir import RunDir, run_of
+from skelab.engine.rundir import RunDir, chosen_by, run_of
 from skelab.errors import SkelabError
 
 # Candidate weights per run for `search_weights`: 0, 0.2, ..., 1 (6 ** runs combinations).
@@ -54,9 +53,7 @@ class RunScores:
     @property
     def chosen_by(self) -> str:
         """In words: what chose this run's epoch."""
-        if self.checkpoint == "last":
-            return "last epoch (--checkpoint last)"
-        return f"{SELECT_WORDS.get(self.select, self.select)} (train.select={self.select})"
+        return chosen_by(self.select, self.checkpoint)
 
     @property
     def num_classes(self) -> int:
@@ -264,18 +261,23 @@ def train_streams(
     progress: bool = True,
 ) -> tuple[list[Path], EnsembleResult | None]:
     """Train every stream of preset `name`'s model one after another, each in its own run
-    folder (`work_root/<stream>`, default `work_dir/<preset>`), then fuse them with weights
-    searched on the held-out training samples. `data.holdout` is 0.05 unless overridden.
+    folder (`work_root/<stream>`, default `work_dir/<preset>`), then fuse them: with the
+    upstream repo's own weights when every stream preset has one (`info.fusion_weight`), else
+    with weights searched on held-out training samples (`data.holdout` is then 0.05 unless
+    overridden; with upstream weights nothing is held out, as upstream trains on all of it).
 
     Returns the run folders and the ensemble (None on DDP ranks other than 0)."""
     from skelab.engine.presets import load_config
     from skelab.engine.trainer import Trainer
 
     overrides = list(overrides)
-    if not any(o.split("=", 1)[0].strip() == "data.holdout" for o in overrides):
+    presets = stream_presets(name)
+    upstream = [load_config(p, overrides).info.fusion_weight for p in presets]
+    own_weights = all(w is not None for w in upstream)
+    if not own_weights and not any(o.split("=", 1)[0].strip() == "data.holdout" for o in overrides):
         overrides.append("data.holdout=0.05")
     run_dirs, main = [], True
-    for preset in stream_presets(name):
+    for preset in presets:
         cfg = load_config(preset, overrides)
         stream = cfg.preset.stream
         work_dir = work_root / stream if work_root is not None else Path("work_dir") / preset
@@ -283,4 +285,8 @@ def train_streams(
         trainer.fit(resume=resume and RunDir(work_dir).last.is_file())
         run_dirs.append(work_dir)
         main = trainer.dist.is_main
-    return run_dirs, ensemble(run_dirs, search=True) if main and len(run_dirs) > 1 else None
+    if not main or len(run_dirs) < 2:
+        return run_dirs, None
+    if own_weights:
+        return run_dirs, ensemble(run_dirs, weights=[float(w) for w in upstream])
+    return run_dirs, ensemble(run_dirs, search=True)

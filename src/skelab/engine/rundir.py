@@ -151,6 +151,15 @@ class RunDir:
             )
         return int(max(evaluated, key=lambda r: (r["test_top1"], -r["epoch"]))["epoch"])
 
+    def checkpoint_note(self, weights: str | Path) -> str:
+        """'epoch N, chosen by <rule>' for this run's best.pt or last.pt ('' for other files)."""
+        which = Path(weights).stem
+        if which not in CHOICES or Path(weights).resolve() != self.checkpoint(which).resolve():
+            return ""
+        if not self.metrics.is_file():
+            return ""
+        return f"epoch {self.chosen_epoch(which)}, chosen by {chosen_by(self.select_rule(), which)}"
+
     def is_run(self) -> bool:
         """A folder `skelab train` wrote: config.yaml or a checkpoints/ folder."""
         return self.config.is_file() or self.checkpoints.is_dir()
@@ -218,6 +227,15 @@ class Checkpoint:
         known = {f.name for f in fields(cls)} - {"version"}
         values = {k: v for k, v in obj.items() if k in known}
         return cls(**values, version=version)
+
+
+def chosen_by(select: str, checkpoint: str = "best") -> str:
+    """In words: what chose the epoch of a run's `checkpoint` under rule `select`."""
+    from skelab.engine.config import SELECT_WORDS
+
+    if checkpoint == "last":
+        return "last epoch (--checkpoint last)"
+    return f"{SELECT_WORDS.get(select, select)} (train.select={select})"
 
 
 def run_of(path: str | Path) -> RunDir:
