@@ -47,3 +47,15 @@ def test_blockgcn_preset_equals_upstream_config(benchmark, stream):
     # two GPUs (train.sh --device 0 1): 32 samples per forward pass, in training and test
     assert cfg.train.forward_batch_size == 32 and cfg.train.test_batch_size == 32
     assert {"gpus", "precision", "draws", "lab"} <= set(cfg.info.differences)
+
+
+def test_blockgcn_streams_carry_upstream_ensemble_weights_in_stream_order():
+    from skelab.engine.ensemble import stream_presets
+
+    names = stream_presets("ntu120-xset/blockgcn-joint")
+
+    weights = [load_config(n).info.fusion_weight for n in names]
+
+    # ensemble.py: arg.alpha = [0.6, 0.7, 0.35, 0.2] (joint, bone, joint motion, bone motion)
+    assert [load_config(n).preset.stream for n in names] == list(STREAM_FILES)
+    assert weights == [0.6, 0.7, 0.35, 0.2]

@@ -185,15 +185,25 @@ def _run_streams(args: argparse.Namespace, overrides: list[str]) -> int:
     for r, w, t in zip(fused.runs, fused.weights, fused.member_top1, strict=True):
         print(f"{r.name}: test top-1 {percent(t)} at epoch {r.epoch}, chosen by {r.chosen_by} "
               f"(weight {w:g})")  # fmt: skip
+    chosen = (
+        f"weights chosen on {fused.holdout_samples} held-out training samples, not on the test "
+        "split"
+        if fused.searched
+        else "the upstream repo's own fusion weights (the presets' info.fusion_weight)"
+    )
     print(
         f"fused {len(run_dirs)} streams: test top-1 {percent(fused.top1)}, top-5 "
-        f"{percent(fused.top5)}; weights chosen on {fused.holdout_samples} held-out training "
-        "samples, not on the test split"
+        f"{percent(fused.top5)}; {chosen}"
         + (
             "; the checkpoints were chosen on the test split"
             if fused.test_chose_checkpoints
             else ""
         )  # fmt: skip
     )
-    print(f"`skelab ensemble {' '.join(map(str, run_dirs))} --search` repeats the fusion")
+    how = (
+        "--search"
+        if fused.searched
+        else "--fusion-weights " + ",".join(f"{w:g}" for w in fused.weights)
+    )
+    print(f"`skelab ensemble {' '.join(map(str, run_dirs))} {how}` repeats the fusion")
     return 0

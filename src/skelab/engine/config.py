@@ -460,6 +460,11 @@ class InfoConfig(_Section):
         doc="how the preset differs from upstream and the lab: {id: {versus, keys, note}}",
         factory=dict,
     )
+    fusion_weight: float | None = _key(
+        None,
+        "this stream's weight in the upstream repo's own ensemble (raw logits); `train "
+        "--streams all` fuses with it when every stream has one, else searches weights",
+    )
 
     def _check(self) -> None:
         if self.expected_peak_memory_gb is not None:
@@ -468,6 +473,13 @@ class InfoConfig(_Section):
                 self.expected_peak_memory_gb,
                 lo=0.0,
                 fix="give GB as a number, or null if unknown",
+            )
+        if self.fusion_weight is not None:
+            _check_range(
+                "info.fusion_weight",
+                self.fusion_weight,
+                lo=0.0,
+                fix="give the upstream ensemble weight of this stream, e.g. 0.6, or null",
             )
         for ident, entry in self.differences.items():
             key = f"info.differences.{ident}"
