@@ -71,65 +71,70 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tag", default="before", help="file suffix: profile_<model>_<tag>.txt")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--window", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--depth", type=int, default=4, help="module nesting depth to label")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--golden", type=Path, default=GOLDEN)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
-        _, points, needs_t = FIXTURES[name]
-        model = load(name, args.golden).train()
-        g = torch.Generator().manual_seed(0)
-        x = torch.randn(args.batch, 3, args.window, points, 2, generator=g)
-        y = torch.randint(0, 60, (args.batch,), generator=g)
-        inputs = (x,)
-        if needs_t:
-            inputs += (torch.linspace(-1, 1, args.window).expand(args.batch, -1).contiguous(),)
-        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
-        aux = getattr(model, "auxiliary_losses", None)
-
-        def step() -> None:
-            opt.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(*inputs), y)
-            if aux is not None:
-                loss = loss + sum(aux().values())
-            loss.backward()
-            opt.step()
-
-        step()  # warm-up
-        with profile(activities=[ProfilerActivity.CPU]) as flat:
-            step()
-        handles = label_modules(model, args.depth)
-        with profile(activities=[ProfilerActivity.CPU]) as by_module:
-            step()
-        for h in handles:
-            h.remove()
-        ops = flat.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.top)
-        mods = [e for e in by_module.key_averages() if e.key.startswith("## ")]
-        mods.sort(key=lambda e: e.cpu_time_total, reverse=True)
-        total = sum(e.self_cpu_time_total for e in flat.key_averages())
-        lines = [
-            f"{name} · one training step (fwd + CE + bwd + SGD) · batch {args.batch} · T "
-            f"{args.window} · {args.threads} threads · torch {torch.__version__} · CPU",
-            f"total self CPU time of the step: {total / 1e6:.3f} s (profiler on; loaded machine)",
-            "",
-            "## top operators by self CPU time (forward and backward)",
-            ops,
-            "## modules by total forward CPU time (nesting depth <= "
-            f"{args.depth}; parents include children)",
-            f"{'module':<70} {'calls':>6} {'total ms':>10} {'share of step':>14}",
-        ]
-        for e in mods[: 3 * args.top]:
-            lines.append(
-                f"{e.key[3:]:<70} {e.count:>6} {e.cpu_time_total / 1e3:>10.1f}"
-                f" {e.cpu_time_total / total:>13.1%}"
-            )
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        out = RESULTS / f"profile_{name}_{args.tag}.txt"
-        out.write_text("\n".join(lines) + "\n")
-        print(f"wrote {out} ({total / 1e6:.2f} s)")
+        profile_model(name, args)
     return 0
+
+
+def profile_model(name: str, args: argparse.Namespace) -> None:
+    """Profile one training step of `name`; write its operator and module tables."""
+    _, points, needs_t = FIXTURES[name]
+    model = load(name, args.golden).train()
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(args.batch, 3, args.window, points, 2, generator=g)
+    y = torch.randint(0, 60, (args.batch,), generator=g)
+    inputs = (x,)
+    if needs_t:
+        inputs += (torch.linspace(-1, 1, args.window).expand(args.batch, -1).contiguous(),)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+    aux = getattr(model, "auxiliary_losses", None)
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(*inputs), y)
+        if aux is not None:
+            loss = loss + sum(aux().values())
+        loss.backward()
+        opt.step()
+
+    step()  # warm-up
+    with profile(activities=[ProfilerActivity.CPU]) as flat:
+        step()
+    handles = label_modules(model, args.depth)
+    with profile(activities=[ProfilerActivity.CPU]) as by_module:
+        step()
+    for h in handles:
+        h.remove()
+    ops = flat.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.top)
+    mods = [e for e in by_module.key_averages() if e.key.startswith("## ")]
+    mods.sort(key=lambda e: e.cpu_time_total, reverse=True)
+    total = sum(e.self_cpu_time_total for e in flat.key_averages())
+    lines = [
+        f"{name} · one training step (fwd + CE + bwd + SGD) · batch {args.batch} · T "
+        f"{args.window} · {args.threads} threads · torch {torch.__version__} · CPU",
+        f"total self CPU time of the step: {total / 1e6:.3f} s (profiler on; loaded machine)",
+        "",
+        "## top operators by self CPU time (forward and backward)",
+        ops,
+        "## modules by total forward CPU time (nesting depth <= "
+        f"{args.depth}; parents include children)",
+        f"{'module':<70} {'calls':>6} {'total ms':>10} {'share of step':>14}",
+    ]
+    for e in mods[: 3 * args.top]:
+        lines.append(
+            f"{e.key[3:]:<70} {e.count:>6} {e.cpu_time_total / 1e3:>10.1f}"
+            f" {e.cpu_time_total / total:>13.1%}"
+        )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"profile_{name}_{args.tag}.txt"
+    out.write_text("\n".join(lines) + "\n")
+    print(f"wrote {out} ({total / 1e6:.2f} s)")
 
 
 if __name__ == "__main__":
