@@ -59,3 +59,17 @@ def test_blockgcn_streams_carry_upstream_ensemble_weights_in_stream_order():
     # ensemble.py: arg.alpha = [0.6, 0.7, 0.35, 0.2] (joint, bone, joint motion, bone motion)
     assert [load_config(n).preset.stream for n in names] == list(STREAM_FILES)
     assert weights == [0.6, 0.7, 0.35, 0.2]
+
+
+def test_blockgcn_on_another_data_style_is_refused_before_training():
+    from skelab.engine.build import check_pairing
+    from skelab.errors import ConfigError
+
+    ok = load_config("ntu60-xsub/blockgcn-bone")
+    wrong = load_config("ntu60-xsub/blockgcn-bone", ["data.style=ctrgcn"])
+
+    check_pairing(ok, 25, where="ntu.npz")
+    with pytest.raises(
+        ConfigError, match=r"(?s)data\.style.*raw joints.*fix: --set data\.style=blockgcn"
+    ):
+        check_pairing(wrong, 25, where="ntu.npz")

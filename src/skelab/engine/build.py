@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from skelab.engine.config import Config
 from skelab.engine.distributed import DistInfo
-from skelab.errors import ConfigError
+from skelab.errors import ConfigError, DataFormatError
 from skelab.skeletons import Skeleton, get_skeleton, list_skeletons
 
 
@@ -155,6 +155,15 @@ def check_pairing(cfg: Config, joints: int, *, where: str | Path, layout: str = 
 
     card = get_card(cfg.model.name)
     style = cfg.data.style
+    if card.needs_joint and style != "blockgcn":
+        raise ConfigError(
+            "data.style",
+            f"is {style!r}, but {cfg.model.name} also reads the raw joints of every clip, which "
+            "only the blockgcn style passes (with its joint stream centred on joint 21)",
+            where=where,
+            fix=f"--set data.style=blockgcn, or start from a {cfg.model.name} preset "
+            f"(`skelab configs --filter {cfg.model.name}`)",
+        )
     if card.needs_index_t and style != "skateformer":
         raise ConfigError(
             "data.style",
@@ -236,7 +245,15 @@ def build_run_loaders(
         )
     test_ds = sd.load(cfg.data.path, split="test")
     train_ds = sd.load(cfg.data.path, split="train") if train else None
-    for ds in (train_ds, test_ds):
+    for part, ds in (("train", train_ds), ("test", test_ds)):
+        if ds is not None and len(ds) == 0:
+            raise DataFormatError(
+                cfg.data.path,
+                f"the {part} split is empty: nothing to "
+                + ("train on" if part == "train" else "evaluate (and choose checkpoints) on"),
+                fix="give it samples (e.g. a `split` column with test rows when importing), "
+                "or use another data.path",
+            )
         if ds is not None:
             check_labels(cfg, ds)
     if test_ds.num_classes > cfg.data.num_classes:

@@ -45,6 +45,7 @@ class ModelCard:
     params_ntu60: int
     reported_top1: dict[str, float] = field(default_factory=dict)  # NTU60 X-Sub, per stream
     needs_index_t: bool = False
+    needs_joint: bool = False  # BlockGCN: forward(x, joint=raw joints), the blockgcn data style
     input_joints: int = 25  # joints per person the model reads (SkateFormer: 24, reordered)
     # True: the builder takes any joint layout (`skeleton=`, `num_joints=`, `num_persons=`),
     # so training on a prepared folder takes them from its meta.json (`skelab.engine.fromdata`)
