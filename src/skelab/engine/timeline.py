@@ -129,7 +129,11 @@ class WindowModel:
         lengths = np.maximum(valid.sum(axis=1), 1)
         batch = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 4, 2, 3, 1)))  # N C T V M
         out = self.transform(batch.to(self.device), torch.from_numpy(lengths))
-        logits = self.model(out.x, out.index_t) if self.index_t else self.model(out.x)
+        extra = {} if out.joint is None else {"joint": out.joint}  # raw joints (blockgcn)
+        if self.index_t:
+            logits = self.model(out.x, out.index_t, **extra)
+        else:
+            logits = self.model(out.x, **extra)
         return torch.softmax(logits.double(), dim=1).cpu().numpy()
 
     def top(self, probs: np.ndarray) -> list[tuple[int, str, float]]:
