@@ -8,14 +8,17 @@ from pathlib import Path
 
 from skelab.cli._common import (
     add_device_option,
+    add_overwrite_option,
     add_run_argument,
     add_set_option,
+    int_range,
     non_negative,
-    positive,
 )
 
 KEYPOINT_FORMATS = ("coco-json", "openpose-json", "npy", "pose-npz")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+TIMELINE_ONLY = ("span", "format", "windows", "plot", "estimator", "pose_model")
+MAX_FRAMES = 1_000_000  # frames per window or stride: far above any recording's window
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -51,8 +54,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--estimator and --pose-model. Windows of the model's length slide by S frames; "
         "consecutive windows with the same top class merge into one segment.",
     )
-    t.add_argument("--stride", type=positive, metavar="S", help="frames between windows")
-    t.add_argument("--span", type=positive,
+    t.add_argument("--stride", type=int_range(1, MAX_FRAMES), metavar="S",
+                   help="frames between windows")  # fmt: skip
+    t.add_argument("--span", type=int_range(1, MAX_FRAMES),
                    help="frames per window [median training clip, else data.window]")  # fmt: skip
     t.add_argument("--format", choices=KEYPOINT_FORMATS,
                    help="keypoint format of INPUT [guessed from its name]")  # fmt: skip
@@ -61,6 +65,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--estimator", choices=("rtmlib", "ultralytics"),
                    help="pose estimator for a video INPUT (see `skelab pose`)")  # fmt: skip
     t.add_argument("--pose-model", type=Path, help="local weight file of the estimator")
+    add_overwrite_option(t, "--plot")
     p.set_defaults(run=run)
 
 
@@ -74,6 +79,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.stride is not None:
         return _run_timeline(args)
+    given = [name for name in TIMELINE_ONLY if getattr(args, name) not in (None, False)]
+    if given:
+        from skelab.errors import ConfigError
+
+        option = "--" + given[0].replace("_", "-")
+        raise ConfigError(option, "belongs to a timeline and needs --stride",
+                          fix=f"add --stride 8, or drop {option}")  # fmt: skip
     cfg, weights = resolve_model(
         args.trained, config=args.config, overrides=_overrides(args), checkpoint=args.checkpoint
     )
@@ -94,13 +106,18 @@ def run(args: argparse.Namespace) -> int:
 def _run_timeline(args: argparse.Namespace) -> int:
     import tempfile
 
-    from skelab.engine.rundir import resolve_trained
-    from skelab.engine.timeline import timeline
     from skelab.errors import ConfigError
 
     if len(args.inputs) != 1:
         raise ConfigError("--stride", f"needs one long input, got {len(args.inputs)}",
                           fix="run skelab predict once per recording")  # fmt: skip
+    if args.plot is not None:
+        from skelab.cli._common import check_output
+
+        check_output(args.plot, overwrite=args.overwrite, option="--plot")
+    if args.pose_model is not None and not args.pose_model.is_file():
+        raise ConfigError("--pose-model", f"{args.pose_model} is not a file; skelab never "
+                          "downloads models", fix="pass a local .onnx file")  # fmt: skip
     source = args.inputs[0]
     video = source.suffix.lower() in VIDEO_SUFFIXES
     if video and (args.estimator is None or args.pose_model is None):
@@ -109,6 +126,9 @@ def _run_timeline(args: argparse.Namespace) -> int:
             f"{source} is a video",
             fix="add --estimator rtmlib --pose-model rtmo.onnx (a local file)",
         )
+    from skelab.engine.rundir import resolve_trained  # torch loads here, after the checks
+    from skelab.engine.timeline import timeline
+
     cfg, weights = resolve_trained(
         args.trained, config=args.config, overrides=_overrides(args), checkpoint=args.checkpoint
     )
@@ -122,7 +142,8 @@ def _run_timeline(args: argparse.Namespace) -> int:
             with progress_bar(total=total, desc="pose", unit="frame",
                               enabled=not args.no_progress) as bar:  # fmt: skip
                 source = estimate_video(source, Path(tmp) / "pose.npz", estimator=args.estimator,
-                                        model=args.pose_model, progress=bar.update)  # fmt: skip
+                                        model=args.pose_model, progress=bar.update,
+                                        device=args.device or "cpu")  # fmt: skip
         segments = timeline(
             cfg,
             weights,
