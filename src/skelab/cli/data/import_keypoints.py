@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from skelab.cli._common import add_overwrite_option, positive
+from skelab.cli._common import add_overwrite_option, int_range
 
 FORMATS = ("coco-json", "openpose-json", "npy", "pose-npz")
 EPILOG = """\
@@ -46,12 +46,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="layout of the written folder: coco17 (default for COCO JSON), openpose18 "
         "(default for OpenPose); for COCO JSON and arrays also the input's joint order",
     )
-    p.add_argument("--max-people", type=positive, default=2, help="persons kept per clip [2]")
+    p.add_argument(
+        "--max-people", type=int_range(1, 100), default=2, help="persons kept per clip [2]"
+    )
     p.add_argument(
         "--normalise", choices=("body", "box", "none"), default="body",
         help="2-D normalisation per clip [body]",
     )  # fmt: skip
-    p.add_argument("--num-classes", type=positive, help="class count K (allows label gaps)")
+    p.add_argument(
+        "--num-classes", type=int_range(1, 1_000_000), help="class count K (allows label gaps)"
+    )
     p.add_argument("--classes", type=Path, help="class names, one per line, in label order")
     p.add_argument(
         "--empty-frames", choices=("skip", "error"), default="skip",
