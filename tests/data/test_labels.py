@@ -139,3 +139,12 @@ def test_listed_file_must_exist_under_files_root(tmp_path):
 def test_header_without_label_column_is_an_error(tmp_path):
     with pytest.raises(DataFormatError, match=r"labels\.csv:1.*needs the columns file and label"):
         read_label_table(_csv(tmp_path, "name,class\na.npy,0\n"))
+
+
+def test_huge_class_count_is_refused_before_anything_is_allocated(tmp_path):
+    path = _csv(tmp_path, _rows(["wave"]))
+
+    with pytest.raises(DataFormatError, match=r"--num-classes 1000000000000 is outside 1\.\.10000"):
+        read_label_table(path, num_classes=10**12)
+    with pytest.raises(DataFormatError, match=r"big\.csv:2.*label 99999 is above 9999"):
+        read_label_table(_csv(tmp_path, _rows(["99999"]), "big.csv"))

@@ -25,6 +25,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from skelab.data.formats import MAX_CLASSES
 from skelab.errors import DataFormatError, did_you_mean
 
 SPLITS = ("train", "test")
@@ -53,7 +54,9 @@ class LabelTable:
 def _as_int(text: str) -> int | None:
     """`text` as an integer label (`-1` included), or None when it is a class name."""
     body = text[1:] if text[:1] in "+-" else text
-    return int(text) if body.isdigit() else None
+    if not body.isdigit():
+        return None
+    return int(text) if len(body) < 4000 else 10**12  # past Python's int() digit limit
 
 
 def read_classes_file(path: str | Path) -> list[str]:
@@ -132,9 +135,11 @@ def read_label_table(
     (`--classes FILE`) fixes the names and their order; `files_root` makes every listed file
     be checked for existence."""
     path = Path(path)
-    if num_classes is not None and num_classes < 1:
+    if num_classes is not None and not 1 <= num_classes <= MAX_CLASSES:
         raise DataFormatError(
-            path, f"num_classes {num_classes} < 1", fix="pass --num-classes K >= 1"
+            path,
+            f"--num-classes {num_classes} is outside 1..{MAX_CLASSES}",
+            fix="pass the dataset's class count, e.g. --num-classes 10",
         )
     file_names = read_classes_file(classes_file) if classes_file is not None else None
     if file_names is not None and num_classes is not None and num_classes != len(file_names):
@@ -211,6 +216,13 @@ def _integer_labels(path, parsed, num_classes, file_names) -> tuple[list[int], l
             )
     if k is None:
         k = max(values) + 1
+        if k > MAX_CLASSES:
+            line = next(ln for ln, _, v, _, _ in parsed if v == k - 1)
+            raise DataFormatError(
+                f"{path}:{line}",
+                f"label {k - 1} is above {MAX_CLASSES - 1}, the most classes skelab takes",
+                fix="correct the label",
+            )
         missing = sorted(set(range(k)) - set(values))
         if missing:
             line = next(ln for ln, _, v, _, _ in parsed if v == k - 1)
