@@ -34,6 +34,11 @@ FORBIDDEN = {
     "files": {
         "skeletons", "data", "synth", "models", "zeroshot", "engine", "bench", "viz", "pose", "cli",
     },  # fmt: skip
+    # progress bars / log lines for every loop: imports nothing from skelab
+    "progress": {
+        "errors", "skeletons", "files", "data", "synth", "models", "zeroshot", "engine", "bench",
+        "viz", "pose", "cli",
+    },  # fmt: skip
     "data": {"synth", "models", "zeroshot", "engine", "bench", "viz", "pose", "cli"},
     "synth": {"models", "zeroshot", "engine", "bench", "viz", "pose", "cli"},
     "models": {"data", "synth", "zeroshot", "engine", "bench", "viz", "pose", "cli"},

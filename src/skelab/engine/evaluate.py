@@ -10,7 +10,6 @@ The trainer, ensembles, prediction and zero-shot feature extraction all use `eva
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +55,7 @@ def evaluate(
 
     `capture`, a submodule of `model` (e.g. its classifier `nn.Linear`), has its input recorded
     for every batch and returned as `features`, in the same order as the scores."""
-    from tqdm import tqdm
+    from skelab.progress import progress_bar
 
     if loader is None:
         raise SkelabError("no test data to evaluate on", fix="--set data.path=FILE.npz")
@@ -72,15 +71,7 @@ def evaluate(
         hook = capture.register_forward_pre_hook(record)
     scores, labels, index = [], [], []
     try:
-        for batch in tqdm(
-            loader,
-            desc="test",
-            unit="batch",
-            file=sys.stderr,
-            leave=False,
-            disable=not progress,
-            dynamic_ncols=True,
-        ):
+        for batch in progress_bar(loader, desc="test", unit="batch", enabled=progress, leave=False):
             logits = forward(
                 model,
                 batch.x,

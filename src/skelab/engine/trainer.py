@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,7 +197,7 @@ class Trainer:
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
         """Train one epoch (0-based `epoch`); returns mean loss terms, top-1, lr, time."""
-        from tqdm import tqdm
+        from skelab.progress import progress_bar
 
         assert self.train_loader is not None, "no train loader"
         self.model.train()
@@ -213,14 +212,12 @@ class Trainer:
         sums: dict[str, Tensor] = {}
         seen = 0
         t0 = time.perf_counter()
-        bar = tqdm(
+        bar = progress_bar(
             total=steps,
             desc=f"epoch {epoch + 1}/{self.cfg.train.epochs}",
             unit="batch",
-            file=sys.stderr,
-            disable=not self.progress,
+            enabled=self.progress,
             leave=False,
-            dynamic_ncols=True,
         )
         lr = math.nan
         for i, batch in enumerate(self.train_loader):

@@ -402,10 +402,8 @@ def run_pipeline(
     progress: bool = True,
 ) -> RunResult:
     """Every stage, for `opts.seeds` seeds (the features and text are shared by all seeds)."""
-    import sys
 
-    from tqdm import tqdm
-
+    from skelab.progress import progress_bar
     from skelab.zeroshot.methods import MethodConfig
 
     split = get_split(opts.split)
@@ -423,8 +421,8 @@ def run_pipeline(
     sha = {"test": _folder_sha(test), "val": _folder_sha(val), "text": _array_sha(text)}
     total = 2 * opts.seeds * mcfg.cycles * mcfg.steps_per_cycle
     runs = []
-    with tqdm(total=total, desc=f"{opts.method} VAE", unit="step", file=sys.stderr,
-              disable=not progress, dynamic_ncols=True, smoothing=0.05) as bar:  # fmt: skip
+    with progress_bar(total=total, desc=f"{opts.method} VAE", unit="step", enabled=progress,
+                      smoothing=0.05) as bar:  # fmt: skip
         for seed in range(opts.seed, opts.seed + opts.seeds):
             run_dir = work_dir / f"{opts.method}-{opts.text_mode}-seed{seed}"
             recs = {}
