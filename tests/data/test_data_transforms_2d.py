@@ -89,3 +89,14 @@ def test_bone_stream_of_2d_data_keeps_a_score_channel():
     parent = list(COCO17.bone_parents)
     torch.testing.assert_close(out[:, :2], x[:, :2] - x[:, :2, :, parent])
     torch.testing.assert_close(out[:, 2], (x[:, 2] + x[:, 2, :, parent]) / 2)
+
+
+def test_hypergcn_centring_of_2d_data_leaves_the_score_alone():
+    x = _xy_score(n=2, v=25)
+    lengths = torch.full((2,), 16)
+    t = sd.BatchTransform(style="hypergcn", window=16, p_interval=(1.0,), channels="xy-score")
+
+    out = t(x, lengths).x
+
+    torch.testing.assert_close(out[:, 2], x[:, 2])
+    torch.testing.assert_close(out[:, :2, :, 0], x[:, :2, :, 0] - x[:, :2, :, 20])

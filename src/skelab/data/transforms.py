@@ -574,8 +574,12 @@ class BatchTransform:
         return self.apply(gather_frames(x, plan.rows, plan.frames), plan, generator)
 
     def _modality(self, x: Tensor) -> Tensor:
-        if self.channels == "xy-score" and self.modality != "joint":
+        if self.channels == "xy-score":
             return self._modality_2d(x)
+        return self._modality_xyz(x)
+
+    def _modality_xyz(self, x: Tensor) -> Tensor:
+        """The stream of joint coordinates by the style's rule (any number of channels)."""
         m, c = self.modality, HYPERGCN_CENTER
         if self.style == "blockgcn":
             out = bones(x, self._parent) if m.startswith("bone") else x - x[:, :, :, c : c + 1]
@@ -595,17 +599,17 @@ class BatchTransform:
         return b if m == "bone" else motion(b)
 
     def _modality_2d(self, x: Tensor) -> Tensor:
-        """Bones and motion of 2-D keypoints: x and y as for 3-D, the score channel the mean
-        score of the two joints (or frames) involved, as PYSKL does for 2-D bones."""
-        xy, score = x[:, :2], x[:, 2:3]
+        """The stream of 2-D keypoints: x and y by the style's rule (centring, bones, motion),
+        the score never mixed into them; its channel is the joint's score, for bones the mean
+        score of the two joints, for motion the mean of the two frames (as PYSKL does)."""
+        xy, score = self._modality_xyz(x[:, :2]), x[:, 2:3]
         m = self.modality
-        if m in ("bone", "bone_motion"):
-            parent = list(self._parent)
-            xy, score = bones(xy, self._parent), (score + score[:, :, :, parent]) / 2
-        if m in ("motion", "bone_motion"):
-            nxt = torch.zeros_like(score)
-            nxt[:, :, :-1] = (score[:, :, 1:] + score[:, :, :-1]) / 2
-            xy, score = motion(xy), nxt
+        if m.startswith("bone"):
+            score = (score + score[:, :, :, list(self._parent)]) / 2
+        if m.endswith("motion"):
+            moved = torch.zeros_like(score)
+            moved[:, :, :-1] = (score[:, :, 1:] + score[:, :, :-1]) / 2
+            score = moved
         return torch.cat([xy, score], dim=1)
 
 
