@@ -268,10 +268,10 @@ class Topo(nn.Module):
                 return_generators=True,
             )["gens"][0]  # (K, 3): vertex, then the edge that kills its component
             idx = torch.as_tensor(gens, device=dist.device)
-            deaths.append(dist[idx[:, 1], idx[:, 2]])
+            deaths.append(dist[idx[:, 1], idx[:, 2]].float())  # float32, as make_tensor does
             lengths.append(len(gens))
         size = max(lengths)
-        out = d.new_zeros(len(deaths), size)
+        out = torch.zeros(len(deaths), size, device=d.device)  # float32, like the deaths
         valid = torch.zeros(len(deaths), size, dtype=torch.bool, device=d.device)
         for i, row in enumerate(deaths):
             out[i, : len(row)] = row
