@@ -6,7 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
-from skelab.cli._common import add_json_option, add_progress_option, check_output, share
+from skelab.cli._common import (
+    add_device_option,
+    add_json_option,
+    add_progress_option,
+    check_output,
+    share,
+)
 from skelab.cli.zeroshot import add_set
 
 
@@ -34,6 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="share of each validation-seen class held out of training for the gate (0.1)",
     )  # fmt: skip
     add_set(p)
+    add_device_option(p, default=None)
     add_progress_option(p)
     add_json_option(p, help="print the folders and sizes as JSON")
     p.set_defaults(run=run)
@@ -47,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     from skelab.zeroshot.splits import get_split
 
     split = get_split(args.split)
-    cfg = load_config(args.config, args.overrides)
+    device = [f"train.device={args.device}"] if args.device else []
+    cfg = load_config(args.config, [*args.overrides, *device])
     folders = make_features(
         cfg, split, args.out, val_fraction=args.val_fraction, progress=not args.no_progress
     )
