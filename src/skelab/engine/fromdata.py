@@ -181,7 +181,8 @@ def resolve_from_data(cfg: Config, *, explicit: Iterable[str] = ()) -> Config:
         taken.append(full)
     if not taken:
         return cfg
-    data_updates["from_meta"] = tuple(taken)
+    earlier = [k for k in cfg.data.from_meta if not _is_explicit(k, explicit)]
+    data_updates["from_meta"] = tuple(dict.fromkeys(earlier + taken))
     new = dataclasses.replace(
         cfg,
         data=dataclasses.replace(cfg.data, **data_updates),
