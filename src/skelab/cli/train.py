@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "checkpoints/{last,best}.pt, scores/epoch_<N>_test.npz and TensorBoard events. "
         "Under torchrun the run is distributed (DDP).",
         epilog="example:\n  skelab train ntu60-xsub/stgcn-lite-joint --set data.path=NTU60_CS.npz\n"
-        "  skelab train ntu60-xsub/stgcn-joint --set train.batch_size=32 --work-dir runs/st\n"
+        "  skelab train ntu60-xsub/stgcn-joint --set train.batch_size=32 --out runs/st\n"
         "  skelab train runs/st/config.yaml --out runs/st --resume --set train.epochs=100\n"
         '  torchrun --nproc-per-node 2 "$(command -v skelab)" train ntu60-xsub/stgcn-joint\n'
         "  skelab train ntu60-xsub/ctrgcn-joint --streams all --out runs/ctrgcn --device cuda\n"

@@ -129,7 +129,7 @@ def report_text(report: dict[str, Any]) -> str:
                 f"{'yes' if d['fp16'] else 'no'}"
             )
     else:
-        lines.append("GPU           none: training runs on the CPU (train.amp is ignored there)")
+        lines.append("GPU           none: training runs on the CPU (train.precision is ignored)")
     features = optional_features()
     for name, version in report["extras"].items():
         extra, enables = features.get(name, ("", ""))

@@ -55,13 +55,13 @@ def resume_from(work_dir: Path | None, *, resume: bool) -> Path | None:
         if last is None or not last.is_file():
             raise CheckpointError(
                 f"nothing to resume: no {last}",
-                fix="drop --resume to start the run, or pass the --work-dir of the run to continue",
+                fix="drop --resume to start the run, or pass the --out of the run to continue",
             )
         return last
     if last is not None and last.exists():
         raise SkelabError(
             f"{work_dir} already holds a run (checkpoints/last.pt)",
-            fix="pass --resume to continue it, or choose another --work-dir",
+            fix="pass --resume to continue it, or choose another --out",
         )
     return None
 
@@ -81,5 +81,5 @@ def check_resumable(ckpt: Checkpoint, cfg: Config, *, where: str | Path) -> None
             where=where,
             fix="resume with the run's own config.yaml (only train.epochs, "
             "eval cadence, device and data.path may change), or start a new "
-            "--work-dir",
+            "--out",
         )

@@ -461,7 +461,8 @@ class Trainer:
         return (
             f"training {self.cfg.model.name} ({count_parameters(self.model):,} parameters) "
             f"on {self.device}{ranks}, {self.cfg.train.epochs} epochs x {steps} steps, "
-            f"batch {self.cfg.train.batch_size}, amp {self.cfg.train.amp}; run in {where}; "
+            f"batch {self.cfg.train.batch_size}, precision {self.cfg.train.precision}; "
+            f"run in {where}; "
             f"best.pt: {SELECT_WORDS[self.cfg.train.select]} (train.select={self.cfg.train.select})"
         )
 
