@@ -10,7 +10,7 @@ import pytest
 from skelab.cli.main import main
 from skelab.data.importers import import_arrays
 from skelab.data.prepared import open_prepared, read_meta
-from skelab.errors import DataFormatError
+from skelab.errors import ConfigError, DataFormatError
 from skelab.skeletons import COCO17, NTU25
 
 
@@ -69,7 +69,7 @@ def test_normalise_none_keeps_pixels_and_3d_layouts_are_stored_as_read(tmp_path)
 def test_2d_normalise_on_3d_coords_is_an_error(tmp_path):
     d, csv = _poses(tmp_path, ["0", "1", "0"])
 
-    with pytest.raises(DataFormatError, match=r"(?s)'body' is for 2-D.*--coords 2d"):
+    with pytest.raises(ConfigError, match=r"(?s)'body' is for 2-D.*--coords 2d"):
         import_arrays(d, csv, tmp_path / "o", skeleton=COCO17, coords="3d", normalise="body")
 
 

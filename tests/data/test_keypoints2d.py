@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from skelab.data.keypoints2d import normalise_2d
-from skelab.errors import DataFormatError
+from skelab.errors import ConfigError, DataFormatError
 from skelab.skeletons import COCO17
 
 
@@ -83,7 +83,7 @@ def test_none_mode_returns_the_input_as_float32():
 
 
 def test_unknown_mode_and_wrong_shape_are_errors():
-    with pytest.raises(DataFormatError, match="not one of body, box, none"):
+    with pytest.raises(ConfigError, match="not one of body, box, none"):
         normalise_2d(_clip(), COCO17, "image")
     with pytest.raises(DataFormatError, match=r"expected \(M, T, V=17, 3\)"):
         normalise_2d(_clip()[..., :2], COCO17)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from skelab.data.writer import SplitStream, check_exists, write_prepared
-from skelab.errors import DataFormatError
+from skelab.errors import ConfigError, DataFormatError
 from skelab.skeletons import NWUCLA20, OPENPOSE18, Skeleton
 
 CHUNK = 64
@@ -218,9 +218,7 @@ def arrays_coords(skeleton: Skeleton, coords: str | None) -> str:
     if coords is None:
         return "2d" if skeleton.name in ESTIMATOR_LAYOUTS else "3d"
     if coords not in COORDS:
-        raise DataFormatError(
-            "--coords", f"{coords!r} is not 2d or 3d", fix="use --coords 2d or 3d"
-        )
+        raise ConfigError("--coords", f"{coords!r} is not 2d or 3d", fix="use --coords 2d or 3d")
     return coords
 
 
@@ -266,7 +264,7 @@ def import_arrays(
     check_exists(out_dir, overwrite)
     coords = arrays_coords(skeleton, coords)
     if coords == "3d" and normalise not in (None, "none"):
-        raise DataFormatError(
+        raise ConfigError(
             "--normalise",
             f"{normalise!r} is for 2-D keypoints, but the arrays are read as 3-D",
             fix="drop --normalise, or pass --coords 2d for (x, y, score) pixels",

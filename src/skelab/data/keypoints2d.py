@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from skelab.errors import DataFormatError
+from skelab.errors import ConfigError, DataFormatError
 from skelab.skeletons import Skeleton
 
 MODES = ("body", "box", "none")
@@ -68,7 +68,7 @@ def normalise_2d(clip: np.ndarray, skeleton: Skeleton, mode: str = "body") -> np
     Returns float32 of the same shape: x and y centred, scaled and y up, score as given, joints
     not seen all zero. `mode` is `body`, `box` or `none` (the input as float32)."""
     if mode not in MODES:
-        raise DataFormatError(
+        raise ConfigError(
             "--normalise", f"{mode!r} is not one of {', '.join(MODES)}", fix="use body (default)"
         )
     x = np.asarray(clip, dtype=np.float32)
