@@ -92,8 +92,8 @@ def _refuse_ntu_only(cfg: Config, facts: DataFacts, path: str) -> None:
         f"{cfg.model.name} reads NTU RGB+D's 25-joint layout only, but {path} holds "
         f"{s.name} ({s.num_joints} joints)",
         fix=f"train a model that takes any layout ({', '.join(takers)}), e.g. "
-        f"`skelab train ntu60-xsub/stgcn-lite-joint --set data.path={path}` or "
-        f"--set model.name=ctrgcn",
+        f"`skelab train ntu60-xsub/stgcn-lite-joint --set data.path={path}` (or the preset "
+        "ntu60-xsub/ctrgcn-joint)",
     )
 
 
