@@ -111,3 +111,14 @@ def test_cli_num_classes_and_classes_file_reach_meta_json(tmp_path, capsys):
     code = main(["data", "import-arrays", str(d2), str(csv2), str(tmp_path / "out2"),
                  "--layout", "coco17", "--num-classes", "5"])  # fmt: skip
     assert code == 0 and read_meta(tmp_path / "out2")["num_classes"] == 5
+
+
+def test_inspect_shows_the_layout_coordinates_and_class_names(tmp_path, capsys):
+    d, csv = _poses(tmp_path, ["wave", "clap", "wave"])
+    import_arrays(d, csv, tmp_path / "out", skeleton=COCO17)
+
+    assert main(["data", "inspect", str(tmp_path / "out")]) == 0
+
+    text = capsys.readouterr().out
+    assert "joints: coco17; 2-D keypoints (x, y, score), normalise body" in text
+    assert "classes: wave, clap" in text

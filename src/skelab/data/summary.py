@@ -78,6 +78,10 @@ def _summarize_prepared(path: Path) -> dict:
         "layout": meta["layout"],
         "source": meta["source"],
         "num_classes": meta["num_classes"],
+        "class_names": list(meta.get("class_names") or []),
+        "skeleton": (meta.get("skeleton") or {}).get("name", "ntu25"),
+        "channels": meta.get("channels", "xyz"),
+        "normalise": meta.get("normalise", "none"),
         "keys": {},
         "splits": {},
         "ok": True,
@@ -96,6 +100,16 @@ def _summarize_prepared(path: Path) -> dict:
 def format_summary(s: dict) -> str:
     """Human-readable text of `summarize`'s result."""
     lines = [f"{s['path']}: {s['kind']}, layout {s['layout']}, {s['num_classes']} classes"]
+    if "skeleton" in s:  # a prepared folder: its joints, coordinates and class names
+        coords = (
+            f"2-D keypoints (x, y, score), normalise {s['normalise']}"
+            if s["channels"] == "xy-score"
+            else "3-D joints (x, y, z)"
+        )
+        lines.append(f"  joints: {s['skeleton']}; {coords}")
+        names = s["class_names"]
+        if names:
+            lines.append("  classes: " + ", ".join(names[:8]) + (", ..." if len(names) > 8 else ""))
     for key, m in s["keys"].items():
         extra = " (compressed)" if m.get("compressed") else ""
         lines.append(f"  {key:<12} {str(tuple(m['shape'])):<24} {m['dtype']}{extra}")
