@@ -115,7 +115,10 @@ class WindowModel:
         self.cfg, self.facts = cfg, facts
         self.model, self.device = model_from_weights(cfg, weights)
         self.model.eval()
-        self.transform = build_transform(cfg, train=False, skeleton=facts.skeleton)
+        channels = "xyz" if facts.normalise is None else "xy-score"  # 2-D: score kept apart
+        self.transform = build_transform(
+            cfg, train=False, skeleton=facts.skeleton, channels=channels
+        )
         self.index_t = needs_index_t(cfg)
 
     @torch.no_grad()
