@@ -218,6 +218,7 @@ def all_cases() -> list[Case]:
 
 
 CASES = all_cases()
+PARSERS = dict(leaf_parsers(build_parser()))  # to read the options; `main` builds its own
 
 
 @pytest.fixture(scope="module")
@@ -334,8 +335,7 @@ def _alarm(signum, frame):
 
 def run_case(case: Case, fx: dict[str, Path], case_dir: Path, capsys) -> list[str]:
     """Run one case in-process; the list of what went wrong (empty when it behaved)."""
-    parsers = dict(leaf_parsers(build_parser()))
-    argv = _argv(case, parsers[case.command], fx, case_dir)
+    argv = _argv(case, PARSERS[case.command], fx, case_dir)
     before, fixtures_before = _snapshot(case_dir), _snapshot(fx["root"])
     problems = []
     old = signal.signal(signal.SIGALRM, _alarm)
