@@ -57,7 +57,7 @@ def resolve_device(spec: str, dist_info: DistInfo | None = None) -> torch.device
             raise ConfigError(
                 "train.device",
                 f"{spec} requested but CUDA is not available",
-                fix="use --set train.device=cpu, or `skelab doctor` to see why",
+                fix="--device cpu (train.device=cpu), or `skelab doctor` to see why",
             )
         if spec == "cuda":
             local_rank = dist_info.local_rank if dist_info is not None else 0
