@@ -3,7 +3,8 @@
 Layout of a folder made by `prepare(input, out_dir)`:
 
     meta.json            format, source, shapes, layout, skeleton (joint layout and graph edges,
-                         `Skeleton.to_dict`), class names, per-file sha256
+                         `Skeleton.to_dict`), class names, channels (`xyz`, or `xy-score` for
+                         2-D keypoints) and normalise (`skelab.data.keypoints2d`), sha256s
     train_x.npy          (N, T, C=3, V=25, M=2) float32, "NTCVM": one frame of one sample is
                          600 contiguous bytes in the model's (C, V, M) order, so the loader
                          reads exactly the frames it needs and only moves the time axis
