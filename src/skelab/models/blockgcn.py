@@ -36,8 +36,9 @@ test holds to rel. err. 1e-4):
   the label `y` through unchanged. Without `joint`, `x` is taken to be BlockGCN's joint stream
   (joints minus joint 21, whose slot keeps its absolute trajectory) and the raw joints are
   rebuilt from it; skelab's engine always passes the raw joints, whatever the stream.
-* The three subsets of a BlockGC run as one batched matrix product and one grouped 1x1 conv
-  (their `fc2` weights concatenated per group) instead of a loop of three einsums and convs.
+* The three subsets of a BlockGC run as one batched matrix product over joints and one over
+  channels (the grouped 1x1 convs `fc2`, their weights concatenated per group, as a matrix
+  product) instead of a loop of three einsums and grouped convs.
 * The topology branch averages over frames before taking pairwise joint differences (a linear
   map, so the same in exact arithmetic; T times less memory). It calls giotto-ph's
   `ripser_parallel` directly (torch-topological's wrapper pulls in gudhi and POT, which
@@ -177,13 +178,15 @@ class BlockGC(nn.Module):
         # all subsets in one product: (N, H, C/H*T, V) @ (H, V, S*V) -> (N, H, C/H*T, S*V)
         mixing = graph.permute(1, 2, 0, 3).reshape(h, v, s * v)
         z = torch.matmul(x.view(n, h, (c // h) * t, v), mixing)
-        # regroup to (N, H, S, C/H, T, V): each group's grouped-conv input is its S subsets
-        z = z.view(n, h, c // h, t, s, v).permute(0, 1, 4, 2, 3, 5).reshape(n, s * c, t, v)
-        weight = torch.stack([conv.weight for conv in self.fc2], dim=2)  # (C_out, C/H, S, 1, 1)
+        # regroup to (N, H, S*C/H, T*V): each group's 1x1 conv reads its S subsets at once
+        ck = c // h
+        z = z.view(n, h, ck, t, s, v).permute(0, 1, 4, 2, 3, 5).reshape(n, h, s * ck, t * v)
+        weight = torch.stack([conv.weight.flatten(1) for conv in self.fc2], dim=2)  # (C_o, ck, S)
         c_out = weight.shape[0]
-        weight = weight.view(h, c_out // h, c // h, s).transpose(2, 3).reshape(c_out, s * c // h)
+        weight = weight.view(h, c_out // h, ck, s).transpose(2, 3).reshape(h, c_out // h, s * ck)
         bias = sum(conv.bias for conv in self.fc2)
-        y = F.conv2d(z, weight[:, :, None, None], bias, groups=h)  # (N, C_out, T, V)
+        # the grouped 1x1 convs as one batched matrix product (CPU convs with groups are slow)
+        y = torch.matmul(weight, z).view(n, c_out, t, v) + bias[:, None, None]
         return F.relu(self.bn(y) + self.down(x))
 
 
