@@ -276,6 +276,17 @@ def warn_deprecated(old: str, new: str) -> None:
     print(f"skelab: warning: {old} is deprecated; use {new}", file=sys.stderr)
 
 
+def check_trained(path: Path) -> None:
+    """RUN must exist; said before torch loads (`resolve_trained` checks the rest)."""
+    from skelab.errors import SkelabError
+
+    if not Path(path).exists():
+        raise SkelabError(
+            f"{path} does not exist",
+            fix="pass a run folder written by `skelab train` or a checkpoint file (.pt)",
+        )
+
+
 def add_run_argument(
     p: argparse.ArgumentParser,
     *,

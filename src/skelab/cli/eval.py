@@ -16,6 +16,7 @@ from skelab.cli._common import (
     add_run_argument,
     add_set_option,
     check_output,
+    check_trained,
     deprecated_alias,
     warn_deprecated,
 )
@@ -78,6 +79,7 @@ def default_work_dir(weights: Path) -> Path:
 def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_output(args.out, overwrite=True, kind="folder")  # scores/ goes into it
+    check_trained(args.trained if args.weights is None else args.weights)
     from skelab.engine.evaluate import evaluate_weights
     from skelab.engine.fromdata import class_names_of
     from skelab.engine.rundir import RunDir, resolve_trained

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
-from skelab.cli._common import add_json_option, add_out_option, add_run_argument, check_output
+from skelab.cli._common import (
+    add_json_option,
+    add_out_option,
+    add_run_argument,
+    check_output,
+    check_trained,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -32,6 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_trained(args.trained)
     if args.out is not None:
         check_output(args.out, overwrite=args.overwrite)
     from skelab.engine.export import export_weights

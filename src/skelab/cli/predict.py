@@ -11,6 +11,7 @@ from skelab.cli._common import (
     add_overwrite_option,
     add_run_argument,
     add_set_option,
+    check_trained,
     int_range,
     non_negative,
 )
@@ -75,6 +76,7 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_trained(args.trained)
     from skelab.engine.predict import predict, resolve_model
 
     if args.stride is not None:

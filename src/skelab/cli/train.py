@@ -118,8 +118,6 @@ def check_args(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     check_args(args)
     from skelab.engine.presets import load_config
-    from skelab.engine.summary import fit_summary
-    from skelab.engine.trainer import Trainer
 
     overrides = list(args.overrides)
     if args.device:
@@ -138,6 +136,9 @@ def run(args: argparse.Namespace) -> int:
     work_dir = args.out or default_work_dir(cfg.name)
     if args.out is None and not args.resume:
         check_output(work_dir, overwrite=not _is_main_process(), kind="folder", fix=RESUME)
+    from skelab.engine.summary import fit_summary
+    from skelab.engine.trainer import Trainer  # torch loads here, after the config is checked
+
     trainer = Trainer(cfg, work_dir=work_dir, progress=not args.no_progress)
     result = trainer.fit(resume=args.resume)
     if trainer.dist.is_main and args.json:
