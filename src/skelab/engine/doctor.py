@@ -35,6 +35,10 @@ OPTIONAL: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
         "export",
         (("skelab.engine.export", "ONNX export and its equivalence check (`skelab export`)"),),
     ),
+    "gph": (  # giotto-ph
+        "blockgcn",
+        (("skelab.models.blockgcn", "BlockGCN's persistent-homology branch (giotto-ph ripser)"),),
+    ),
 }
 
 
