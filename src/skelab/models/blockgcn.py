@@ -54,6 +54,11 @@ test holds to rel. err. 1e-4):
 * Upstream's unused keywords are accepted and checked: `window_size`, `joint_label` (swallowed
   by `**kwargs` upstream), `adaptive`, `num_set`. `alpha=True` adds upstream's unused
   `alpha` parameters (for strict loading) and nothing else.
+* On the meta device (skelab's memory estimates, which trace shapes only) the persistence
+  diagram is V - 1 placeholder points, the count for V distinct points; ripser is not run.
+* A batch whose distance matrices are all equal (max = min, e.g. all-zero clips) divides 0 by
+  0, so ripser sees only NaN distances and finds no finite pair. Upstream's structure-element
+  layer then fails to reshape the empty diagram; skelab's gives zero topology features.
 """
 
 from __future__ import annotations
