@@ -122,3 +122,13 @@ def test_inspect_shows_the_layout_coordinates_and_class_names(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "joints: coco17; 2-D keypoints (x, y, score), normalise body" in text
     assert "classes: wave, clap" in text
+
+
+def test_nan_keypoint_is_an_error_naming_file_frame_and_joint(tmp_path):
+    d, csv = _poses(tmp_path, ["0", "1", "0"])
+    x = np.load(d / "c1.npy")
+    x[3, 7, 0] = np.nan
+    np.save(d / "c1.npy", x)
+
+    with pytest.raises(DataFormatError, match=r"c1\.npy: NaN or inf at frame 3, joint 7"):
+        import_arrays(d, csv, tmp_path / "out", skeleton=COCO17)

@@ -293,6 +293,13 @@ def import_arrays(
             raise DataFormatError(path, f"{x.shape[2]} channels, the first array has {channels}")
         channels = x.shape[2]
         x = np.asarray(x, dtype=np.float32)
+        if not np.isfinite(x).all():
+            t, v = (int(i) for i in np.argwhere(~np.isfinite(x))[0][:2])
+            raise DataFormatError(
+                path,
+                f"NaN or inf at frame {t}, joint {v}",
+                fix="store a joint the estimator missed as x = y = 0 with score 0",
+            )
         if coords == "2d":
             x = normalise_2d(_as_2d_clip(x, path), skeleton, mode)[0]
         samples, labels = by_split.setdefault(row.split, ([], []))
