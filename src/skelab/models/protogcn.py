@@ -41,6 +41,9 @@ Differences from upstream (none changes the function; the golden tests hold to r
   logits. `forward_with_graph` computes it in either mode. Only the last block builds the
   refinement graph it reads; upstream builds it in every block and drops nine.
 * The PRN runs on all samples at once (a Linear over the last axis); upstream loops over samples.
+* `conv1` and `conv2` of the graph convolution see the frame mean of their input (they are 1x1
+  convolutions, so this equals upstream's convolve-then-average); A, the subset-wise and the
+  channel-wise refinement are summed with the small terms first, in one multiply-add.
 * The graphs `A` are drawn with torch's generator (N(0.04, 0.02^2), upstream's `mode='random'`
   values) instead of numpy's; the PRN dropout (hard-coded 0.1 upstream) is the `prn_dropout`
   option, default 0.1.
@@ -112,17 +115,25 @@ class ProtoGraphConv(nn.Module):
         n, c, t, v = x.shape  # (N, C_in, T, V)
         k, mid = self.num_subsets, self.mid_channels
         pre_x = self.pre(x).view(n, k, mid, t, v)
-        q = self.conv1(x).view(n, k, mid, t, v).mean(dim=3)  # (N, K, C', V), frame means
-        p = self.conv2(x).view(n, k, mid, t, v).mean(dim=3)
+        # conv1 / conv2 are 1x1 convolutions, so the frame mean can come first (upstream
+        # convolves every frame, then averages): the same values at 1/T of the cost.
+        x_mean = x.mean(dim=2, keepdim=True)  # (N, C_in, 1, V)
+        q = self.conv1(x_mean).view(n, k, mid, v)  # (N, K, C', V)
+        p = self.conv2(x_mean).view(n, k, mid, v)
         # Channel-wise refinement: tanh(q_i - p_j), one (V, V) per (sample, subset, channel).
-        inter = torch.tanh(q.unsqueeze(-1) - p.unsqueeze(-2)) * self.alpha[0]  # (N, K, C', V, V)
+        inter = torch.tanh(q.unsqueeze(-1) - p.unsqueeze(-2))  # (N, K, C', V, V)
         # Subset-wise refinement: softmax over the row joint of sum_c q_i p_j.
         intra = torch.softmax(q.transpose(-1, -2) @ p, dim=-2) * self.beta[0]  # (N, K, V, V)
-        refine = inter + intra.unsqueeze(2)  # (N, K, C', V, V)
+        # A + intra + alpha * inter, with the small (N, K, 1, V, V) terms summed first, so the
+        # channel-wise graph is written once (one fused multiply-add).
+        full = torch.addcmul((intra + self.A).unsqueeze(2), inter, self.alpha[0])
         # y[w] = sum_v x[v] A[v, w]: the column is the destination joint.
-        y = pre_x @ (refine + self.A[None, :, None])  # (N, K, C', T, V)
+        y = pre_x @ full  # (N, K, C', T, V)
         y = self.post(y.reshape(n, k * mid, t, v))
-        graph = refine.reshape(n, k * mid, v, v) if want_graph else None
+        graph = None
+        if want_graph:  # the refinement alone, without A
+            graph = torch.addcmul(intra.unsqueeze(2), inter, self.alpha[0])
+            graph = graph.reshape(n, k * mid, v, v)
         return F.relu(self.bn(y) + self.down(x)), graph
 
 
