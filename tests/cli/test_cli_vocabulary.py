@@ -74,6 +74,7 @@ DEVICE_EXCEPTIONS = {
     "export": "exports and checks on the CPU (ONNX Runtime's CPU provider)",
     "demo": "the demo is the CPU tour by design",
     "viz run": "reads saved scores; no model runs",
+    "zeroshot text": "encodes a few hundred class sentences, on the CPU",
 }
 # Commands whose arithmetic precision matters take --precision fp32|bf16|fp16.
 HAS_PRECISION = {"bench", "eval", "fit", "train"}

@@ -79,17 +79,17 @@ def default_work_dir(weights: Path) -> Path:
 def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_output(args.out, overwrite=True, kind="folder")  # scores/ goes into it
+    ratios = None
+    if args.observe is not None:  # a bad ratio is an argument error, before any file is read
+        from skelab.engine.early import parse_ratios
+
+        ratios = parse_ratios(args.observe)
     check_trained(args.trained if args.weights is None else args.weights)
     from skelab.engine.evaluate import evaluate_weights
     from skelab.engine.fromdata import class_names_of
     from skelab.engine.rundir import RunDir, resolve_trained
     from skelab.engine.summary import percent, summarize_scores
 
-    ratios = None
-    if args.observe is not None:  # a bad ratio is an argument error, before any file is read
-        from skelab.engine.early import parse_ratios
-
-        ratios = parse_ratios(args.observe)
     source, config = args.trained, args.config
     if args.weights is not None:  # the old form: the positional is the config
         warn_deprecated("`skelab eval CONFIG --weights W`", "`skelab eval W --config CONFIG`")
