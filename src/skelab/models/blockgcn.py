@@ -425,7 +425,9 @@ def _check_upstream_args(graph: Any, graph_args: dict[str, Any] | None, **unused
         needs_joint=True,
         notes=(
             "Top-1 (paper, 4-stream ensemble J+B+JM+BM): NTU60 X-Sub 93.1, NTU120 X-Sub 90.3; "
-            "the upstream README and repo list no per-stream numbers and no released weights. "
+            "NTU60 X-View 97.0 per the papers-with-code listing (not checked against the "
+            "paper); NTU120 X-Set not found here. The upstream README and repo list no "
+            "accuracy, no per-stream numbers and no released weights. "
             "A sample's logits depend on the rest of its batch (distance matrices min-max "
             "normalised over the batch; topology features tiled over person rows so a person "
             "gets another sample's feature, as upstream). Needs giotto-ph: "
