@@ -64,7 +64,11 @@ def test_protogcn_preset_equals_upstream_config(benchmark, stream):
     assert cfg.train.forward_batch_size == 0 and cfg.train.eval_every == 1
     assert cfg.train.clip_grad == 0  # optimizer_config grad_clip=None
     assert cfg.loss.label_smoothing == 0.0  # CrossEntropyLoss
-    assert {"test_clips", "prenormalize", "memory", "draws", "lab"} <= set(cfg.info.differences)
+    # tools/ensemble.py, 6M: comb([j, b, k, jm, bm, km], [2, 2, 2, 1, 1, 1])
+    assert cfg.info.fusion_weight == (1 if stream.endswith("motion") else 2)
+    assert {"test_clips", "prenormalize", "fusion", "memory", "draws", "lab"} <= set(
+        cfg.info.differences
+    )
 
 
 def test_protogcn_streams_do_not_leak_k_bone_into_other_models():
