@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import subprocess
 import sys
 
@@ -40,8 +43,18 @@ def _tiny_yaml(path, npz, *, model="mlp", classes=3):
 def run_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("defects")
     cfg = _tiny_yaml(root / "tiny.yaml", _tiny_npz(root / "tiny.npz"))
-    assert main(["train", str(cfg), "--out", str(root / "run"), "--no-progress"]) == 0
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["train", str(cfg), "--out", str(root / "run"), "--json"]) == 0
+    (root / "train.json").write_text(out.getvalue())
     return root / "run"
+
+
+def test_train_json_is_one_object_of_finite_figures(run_dir):
+    result = json.loads((run_dir.parent / "train.json").read_text(), parse_constant=pytest.fail)
+
+    assert result["run"] == str(run_dir) and result["epochs"] == 1 and result["best_epoch"] == 1
+    assert 0 <= result["best_top1"] <= 1 and result["select"] == "test"
 
 
 def test_export_out_into_a_folder_is_refused_and_leaves_no_partial_file(run_dir, tmp_path, capsys):
