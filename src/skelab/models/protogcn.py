@@ -418,7 +418,7 @@ class ProtoGCN(nn.Module):
 # Builders
 
 
-def _layout_joints(skeleton: str | Skeleton) -> int:
+def _layout_joints(skeleton: str | Skeleton | dict[str, Any]) -> int:
     """Joint count of a skelab skeleton or a PYSKL graph layout name."""
     if isinstance(skeleton, str) and skeleton in PYSKL_JOINTS:
         return PYSKL_JOINTS[skeleton]
@@ -545,6 +545,7 @@ _NOTES = (
         params_ntu60=4_344_860,
         reported_top1={"joint": 91.54, "bone": 91.98, "k_bone": 91.59, "ensemble": 93.81},
         head="cls_head",  # its fc_cls and the class-feature memory of its loss
+        any_layout=True,
         notes=_NOTES,
     )
 )
@@ -560,7 +561,7 @@ def protogcn(
     loss_weight: float = 0.2,
     prn_dropout: float = 0.1,
     tcn_ms_cfg: Any = DEFAULT_MS_CFG,
-    skeleton: str | Skeleton = "ntu25",
+    skeleton: str | Skeleton | dict[str, Any] = "ntu25",
     backbone: dict[str, Any] | None = None,
     cls_head: dict[str, Any] | None = None,
     type: str | None = None,  # noqa: A002 - PYSKL's model dict key, swallowed
