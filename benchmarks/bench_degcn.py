@@ -12,8 +12,9 @@ eps 0.1, of each of the two streams' logits, summed; skelab: `skelab.engine.loss
 on the model's `stream_logits()`), backward and an SGD step (momentum 0.9, Nesterov, weight
 decay 4e-4). Latency: `model.eval()` + `torch.no_grad()` at batch 1. The coordinator asks the two
 workers in turn, one step each, alternating which goes first, so both see the same host load;
-figures are medians. Before timing, each worker reports its logits (eval and train mode) and the
-loss of the batch; the table gives the largest differences from upstream's.
+figures are medians, of wall time and of the worker's process CPU time (the steadier
+figure on a shared host). Before timing, each worker reports its logits (eval and train mode)
+and the loss of the batch; the table gives the largest differences from upstream's.
 
     git --git-dir=<mirror of WoominM/DeGCN_pytorch> archive HEAD model graph \\
         | tar -x -C /tmp/upstream_degcn
@@ -85,18 +86,18 @@ def _worker(args: argparse.Namespace) -> int:
         model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=4e-4
     )
 
-    def step() -> float:
-        start = time.perf_counter()
+    def step() -> dict:
+        start, cpu = time.perf_counter(), time.process_time()
         opt.zero_grad(set_to_none=True)
         run(x, y)[1].backward()
         opt.step()
-        return time.perf_counter() - start
+        return {"s": time.perf_counter() - start, "cpu": time.process_time() - cpu}
 
-    def latency() -> float:
-        start = time.perf_counter()
+    def latency() -> dict:
+        start, cpu = time.perf_counter(), time.process_time()
         with torch.no_grad():
             run(x1, None)
-        return time.perf_counter() - start
+        return {"s": time.perf_counter() - start, "cpu": time.process_time() - cpu}
 
     for line in sys.stdin:
         op = json.loads(line)["op"]
@@ -111,10 +112,10 @@ def _worker(args: argparse.Namespace) -> int:
             reply.write(json.dumps(out) + "\n")
         elif op == "step":
             model.train()
-            reply.write(json.dumps({"s": step()}) + "\n")
+            reply.write(json.dumps(step()) + "\n")
         elif op == "latency":
             model.eval()
-            reply.write(json.dumps({"s": latency()}) + "\n")
+            reply.write(json.dumps(latency()) + "\n")
         elif op == "quit":
             break
     return 0
@@ -164,15 +165,15 @@ def measure(args: argparse.Namespace) -> dict:
         equivalence = {
             f"max_abs_dlogits_{m}": _max_abs(ours[m], up[m]) for m in ("eval", "train")
         } | {f"abs_dloss_{m}": abs(ours[f"loss_{m}"] - up[f"loss_{m}"]) for m in ("eval", "train")}
-        times: dict[str, dict[str, list[float]]] = {
-            s.name: {"step": [], "latency": []} for s in sides
-        }
+        keys = ("step", "step_cpu", "latency", "latency_cpu")
+        times: dict[str, dict[str, list[float]]] = {s.name: {k: [] for k in keys} for s in sides}
         for op, warm, reps in (("step", args.warmup, args.repeats), ("latency", 2, args.latency)):
             for r in range(warm + reps):
                 for s in sides if r % 2 == 0 else sides[::-1]:
-                    t = s.ask(op)["s"]
+                    t = s.ask(op)
                     if r >= warm:
-                        times[s.name][op].append(t)
+                        times[s.name][op].append(t["s"])
+                        times[s.name][f"{op}_cpu"].append(t["cpu"])
                 print(f"  {op} {r + 1}/{warm + reps}", file=sys.stderr)
     finally:
         for s in sides:
@@ -182,6 +183,7 @@ def measure(args: argparse.Namespace) -> dict:
         "median_s": med,
         "raw_s": times,
         "step_speedup": med["upstream"]["step"] / med["skelab"]["step"],
+        "step_cpu_speedup": med["upstream"]["step_cpu"] / med["skelab"]["step_cpu"],
         "latency_speedup": med["upstream"]["latency"] / med["skelab"]["latency"],
         "equivalence": equivalence,
     }
@@ -194,8 +196,10 @@ def table(row: dict, header: str) -> str:
         "",
         "| measure | upstream | skelab | speed-up (upstream/skelab) |",
         "|---|---:|---:|---:|",
-        f"| train step, s | {m['upstream']['step']:.3f} | {m['skelab']['step']:.3f} | "
+        f"| train step, wall s | {m['upstream']['step']:.3f} | {m['skelab']['step']:.3f} | "
         f"**{row['step_speedup']:.2f}x** |",
+        f"| train step, process CPU s | {m['upstream']['step_cpu']:.3f} | "
+        f"{m['skelab']['step_cpu']:.3f} | {row['step_cpu_speedup']:.2f}x |",
         f"| batch-1 eval latency, ms | {1000 * m['upstream']['latency']:.1f} | "
         f"{1000 * m['skelab']['latency']:.1f} | {row['latency_speedup']:.2f}x |",
         "",
