@@ -91,6 +91,17 @@ def _divergence(hyper: list) -> object:
     return total / len(hyper)
 
 
+def _on_cpu(fn):
+    """`fn` with any `device=` argument replaced by the CPU."""
+
+    def wrapped(*a, **k):
+        if "device" in k:
+            k["device"] = "cpu"
+        return fn(*a, **k)
+
+    return wrapped
+
+
 def _worker(args: argparse.Namespace) -> int:
     reply = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything the model code prints goes to stderr, not into the replies
@@ -106,9 +117,12 @@ def _worker(args: argparse.Namespace) -> int:
     if args.side == "upstream":
         import importlib
 
-        # Upstream code moves tensors with `.cuda(x.get_device())` (Hyper-GCN); on the CPU that
-        # is a no-op here, the only change made to running upstream.
+        # Upstream code moves tensors with `.cuda(x.get_device())` (Hyper-GCN) and allocates
+        # with `device='cuda'` (FreqMixFormer); on the CPU both stay on the CPU here, the only
+        # change made to running upstream.
         torch.Tensor.cuda = lambda self, *a, **k: self  # type: ignore[method-assign]
+        for fn in ("zeros", "ones", "empty", "full", "tensor", "arange", "eye", "randn", "rand"):
+            setattr(torch, fn, _on_cpu(getattr(torch, fn)))
 
         model = getattr(importlib.import_module(module), cls)(**options)
         model.load_state_dict(state, strict=True)
@@ -138,19 +152,19 @@ def _worker(args: argparse.Namespace) -> int:
         model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=4e-4
     )
 
-    def step() -> float:
-        start = time.perf_counter()
+    def step() -> tuple[float, float]:
+        start, cpu = time.perf_counter(), time.process_time()
         opt.zero_grad(set_to_none=True)
         logits, aux = logits_and_aux(model(*inputs))
         (F.cross_entropy(logits, y) + aux).backward()
         opt.step()
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu
 
-    def latency() -> float:
-        start = time.perf_counter()
+    def latency() -> tuple[float, float]:
+        start, cpu = time.perf_counter(), time.process_time()
         with torch.no_grad():
             model(*inputs1)
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu
 
     for line in sys.stdin:
         cmd = json.loads(line)
@@ -161,12 +175,10 @@ def _worker(args: argparse.Namespace) -> int:
                 with torch.no_grad():
                     out[mode] = logits_and_aux(model(*inputs))[0].tolist()
             reply.write(json.dumps(out) + "\n")
-        elif cmd["op"] == "step":
-            model.train()
-            reply.write(json.dumps({"s": step()}) + "\n")
-        elif cmd["op"] == "latency":
-            model.eval()
-            reply.write(json.dumps({"s": latency()}) + "\n")
+        elif cmd["op"] in ("step", "latency"):
+            model.train(cmd["op"] == "step")
+            wall, cpu = step() if cmd["op"] == "step" else latency()
+            reply.write(json.dumps({"s": wall, "cpu_s": cpu}) + "\n")
         elif cmd["op"] == "quit":
             break
     return 0
@@ -229,9 +241,10 @@ def measure(model: str, args: argparse.Namespace) -> dict:
             s.name: {m: _max_diff(logits[s.name][m], ref[m]) for m in ("eval", "train")}
             for s in sides
         }
-        times: dict[str, dict[str, list[float]]] = {
-            s.name: {"step": [], "latency": []} for s in sides
-        }
+        # Wall seconds, and the worker's process CPU seconds: on a loaded host the second
+        # leaves out the time the worker waited for a core (one thread: CPU time = work).
+        keys = ("step", "latency", "step_cpu", "latency_cpu")
+        times: dict[str, dict[str, list[float]]] = {s.name: {k: [] for k in keys} for s in sides}
         for op, warm, reps in (
             ("step", args.warmup, args.repeats),
             ("latency", 2, args.latency_repeats),
@@ -239,52 +252,46 @@ def measure(model: str, args: argparse.Namespace) -> dict:
             for r in range(warm + reps):
                 order = sides[r % len(sides) :] + sides[: r % len(sides)]
                 for s in order:
-                    t = s.ask(op)["s"]
+                    got = s.ask(op)
                     if r >= warm:
-                        times[s.name][op].append(t)
-            print(f"  {model} {op}: " + ", ".join(
-                f"{n} {statistics.median(v[op]):.3f}" for n, v in times.items()
-            ), file=sys.stderr)
+                        times[s.name][op].append(got["s"])
+                        times[s.name][f"{op}_cpu"].append(got["cpu_s"])
+            print(
+                f"  {model} {op}: "
+                + ", ".join(f"{n} {statistics.median(v[op]):.3f}" for n, v in times.items()),
+                file=sys.stderr,
+            )
     finally:
         for s in sides:
             s.close()
     med = {n: {op: statistics.median(v) for op, v in d.items()} for n, d in times.items()}
     row: dict = {"model": model, "median_s": med, "raw_s": times, "max_abs_dlogits": dlogits}
     for n in names[1:]:
-        row[f"step_speedup_{n}"] = med["upstream"]["step"] / med[n]["step"]
-        row[f"latency_speedup_{n}"] = med["upstream"]["latency"] / med[n]["latency"]
+        for key in keys:
+            row[f"{key}_speedup_{n}"] = med["upstream"][key] / med[n][key]
     return row
 
 
 def table(rows: list[dict], args: argparse.Namespace, header: str) -> str:
-    has_before = bool(args.before)
-    lines = [
-        header,
-        "",
-        "| model | upstream s/step | "
-        + ("before s/step | " if has_before else "")
-        + "after s/step | "
-        + ("upstream/before | " if has_before else "")
-        + "upstream/after | batch-1 latency ms upstream / "
-        + ("before / " if has_before else "")
-        + "after | max abs Δ logits eval / train (after vs upstream) |",
-        "|---" * (7 + 2 * has_before) + "|",
-    ]
+    """Two lines per model: wall-clock and process-CPU medians of the step and the latency."""
+    sides = ["upstream"] + (["before"] if args.before else []) + ["after"]
+    later = sides[1:]
+    cols = ["model", "clock"]
+    cols += [f"{n} s/step" for n in sides] + [f"upstream/{n} step" for n in later]
+    cols += [f"{n} batch-1 ms" for n in sides] + [f"upstream/{n} batch-1" for n in later]
+    cols += ["max abs Δ logits eval / train (after vs upstream)"]
+    lines = [header, "", "| " + " | ".join(cols) + " |", "|---" * len(cols) + "|"]
     for r in rows:
         m = r["median_s"]
-        lat = [m["upstream"]["latency"]] + ([m["before"]["latency"]] if has_before else [])
-        lat.append(m["after"]["latency"])
         d = r["max_abs_dlogits"]["after"]
-        cells = [r["model"], f"{m['upstream']['step']:.3f}"]
-        if has_before:
-            cells.append(f"{m['before']['step']:.3f}")
-        cells.append(f"{m['after']['step']:.3f}")
-        if has_before:
-            cells.append(f"{r['step_speedup_before']:.2f}x")
-        cells.append(f"**{r['step_speedup_after']:.2f}x**")
-        cells.append(" / ".join(f"{1000 * t:.1f}" for t in lat))
-        cells.append(f"{d['eval']:.1e} / {d['train']:.1e}")
-        lines.append("| " + " | ".join(cells) + " |")
+        for clock, suffix in (("wall", ""), ("process CPU", "_cpu")):
+            cells = [r["model"], clock]
+            cells += [f"{m[n]['step' + suffix]:.3f}" for n in sides]
+            cells += [f"**{r[f'step{suffix}_speedup_{n}']:.2f}x**" for n in later]
+            cells += [f"{1000 * m[n]['latency' + suffix]:.1f}" for n in sides]
+            cells += [f"{r[f'latency{suffix}_speedup_{n}']:.2f}x" for n in later]
+            cells.append(f"{d['eval']:.1e} / {d['train']:.1e}")
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -306,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--latency-repeats", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--tag", default="", help="results file name: upstream_<tag>.{json,md}")
     parser.add_argument("--no-save", action="store_true")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
