@@ -35,11 +35,16 @@ def pose(action: str, t: float, *, cx: float, cy: float, h: float, period: float
 
 
 def clip(action: str, frames: int, *, cx: float = 320, cy: float = 240, h: float = 200,
-         rng: np.random.Generator | None = None, start: int = 0) -> np.ndarray:  # fmt: skip
-    """(T, 17, 3) of one person doing `action`; small pixel noise from `rng`."""
+         rng: np.random.Generator | None = None, start: int = 0,
+         vary_scores: bool = False) -> np.ndarray:  # fmt: skip
+    """(T, 17, 3) of one person doing `action`; small pixel noise from `rng`, and with
+    `vary_scores` scores drawn in [0.5, 1] (else all 0.9: a channel without variance, which
+    BatchNorm's running statistics learn only slowly)."""
     rng = rng or np.random.default_rng(0)
     out = np.stack([pose(action, start + t, cx=cx, cy=cy, h=h) for t in range(frames)])
     out[..., :2] += rng.normal(0, 1.0, out[..., :2].shape)
+    if vary_scores:
+        out[..., 2] = rng.uniform(0.5, 1.0, out.shape[:2])
     return out
 
 
@@ -65,7 +70,8 @@ def write_coco(path: Path, people: list[np.ndarray], **kwargs) -> Path:
 
 
 def learnable_set(folder: Path, *, per_class: int = 12, test_per_class: int = 4,
-                  frames: int = 40, seed: int = 0) -> Path:  # fmt: skip
+                  frames: int = 40, seed: int = 0,
+                  vary_scores: bool = False) -> Path:  # fmt: skip
     """COCO JSON clips of the two actions (random place, size, speed) and labels.csv."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -82,6 +88,7 @@ def learnable_set(folder: Path, *, per_class: int = 12, test_per_class: int = 4,
                         h=rng.uniform(150, 250),
                         rng=rng,
                         start=int(rng.integers(12)),
+                        vary_scores=vary_scores,
                     )
                 ]
                 name = f"{split}_{action}_{i}.json"
