@@ -141,7 +141,8 @@ def table(rows: list[dict], header: str) -> str:
     ]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['model']} | fails: {r['error']} | | | |")
+            verdict = "timed out" if r["error"].startswith("no result within") else "fails"
+            lines.append(f"| {r['model']} | {verdict}: {r['error']} | | | |")
             continue
         lines.append(
             f"| {r['model']} | {r['compile_s']:.1f} | {r['eager_step_s']:.3f} | "
