@@ -18,10 +18,11 @@ VARIANTS = {
 
 
 def _recipe(cfg) -> dict[str, object]:
-    """Dotted recipe keys of a config (model options one by one; info is not recipe)."""
+    """Dotted recipe keys of a config (model options one by one; the name, info and the preset
+    record are the config's identity, not its recipe)."""
     out = {}
     for section, body in cfg.to_dict().items():
-        if section in ("name", "info"):
+        if section in ("name", "info", "preset"):
             continue
         for key, value in body.items():
             if section == "model" and key == "options":

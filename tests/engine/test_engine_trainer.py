@@ -115,7 +115,8 @@ def test_run_folder_holds_config_metrics_checkpoints_and_scores(tmp_path):
     cfg = tiny_config(train={"epochs": 2, "eval_every": 2})
     _trainer(cfg, tmp_path).fit()
 
-    assert (tmp_path / "config.yaml").read_text().count("model:") == 1
+    lines = (tmp_path / "config.yaml").read_text().splitlines()
+    assert sum(line.startswith("model:") for line in lines) == 1  # one top-level model section
     assert (tmp_path / "checkpoints/last.pt").is_file()
     assert (tmp_path / "checkpoints/best.pt").is_file()
     assert not (tmp_path / "scores/epoch_1_test.npz").exists()  # eval_every 2

@@ -43,7 +43,10 @@ def test_fused_heads_match_branch_loop_in_train_and_eval(make):
     for (name, pa), pb in zip(fused.named_parameters(), loop.parameters(), strict=True):
         assert torch.allclose(pa.grad, pb.grad, atol=1e-4), name
     for (name, a), b in zip(fused.state_dict().items(), loop.state_dict().values(), strict=True):
-        assert torch.equal(a, b), name  # running statistics and batch counters
+        if a.is_floating_point():  # running statistics: the reduction order follows the threads
+            assert torch.allclose(a, b, rtol=1e-6, atol=1e-7), name
+        else:
+            assert torch.equal(a, b), name  # batch counters
     fused.eval()
     loop.eval()
     with torch.no_grad():
