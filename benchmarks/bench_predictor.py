@@ -34,9 +34,9 @@ RESULTS = ROOT / "benchmarks" / "results"
 sys.path.insert(0, str(ROOT / "tests"))
 
 from keypoint_clips import clip  # noqa: E402
+from skelab.apps.timeline import Predictor  # noqa: E402
 from skelab.engine.build import build_model  # noqa: E402
 from skelab.engine.presets import load_config  # noqa: E402
-from skelab.engine.timeline import Predictor  # noqa: E402
 
 OVERRIDES = (
     "model.options.skeleton=coco17", "model.options.num_joints=17",

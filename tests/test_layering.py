@@ -1,7 +1,9 @@
 """Imports point one way:
-cli -> bench -> engine | viz -> zeroshot -> models | data -> skeletons, files, errors.
+cli -> apps | bench -> engine | viz -> zeroshot -> models | data -> skeletons, files, errors.
 
-`bench` runs the trainer's own step, so it may import `engine` (never the reverse). `pose` (video
+`apps` (ensembles, early action, prediction, export, demo, doctor, the zero-shot stages that
+train a backbone) is built on `engine`, which never imports it. `bench` runs the trainer's own
+step, so it may import `engine` (never the reverse). `pose` (video
 decoding, pose estimators) sits beside `data` and only `cli` imports it. Function-level
 imports count too: a lazy import is still a dependency.
 """
@@ -28,26 +30,61 @@ FORBIDDEN = {
         "bench",
         "viz",
         "pose",
+        "apps",
         "cli",
     },
-    "skeletons": {"data", "synth", "models", "zeroshot", "engine", "bench", "viz", "pose", "cli"},
+    "skeletons": {
+        "data",
+        "synth",
+        "models",
+        "zeroshot",
+        "engine",
+        "bench",
+        "viz",
+        "pose",
+        "apps",
+        "cli",
+    },
     "files": {
-        "skeletons", "data", "synth", "models", "zeroshot", "engine", "bench", "viz", "pose", "cli",
+        "skeletons",
+        "data",
+        "synth",
+        "models",
+        "zeroshot",
+        "engine",
+        "bench",
+        "viz",
+        "pose",
+        "apps",
+        "cli",
     },  # fmt: skip
     # progress bars / log lines for every loop: imports nothing from skelab
     "progress": {
-        "errors", "skeletons", "files", "data", "synth", "models", "zeroshot", "engine", "bench",
-        "viz", "pose", "cli",
+        "errors",
+        "skeletons",
+        "files",
+        "data",
+        "synth",
+        "models",
+        "zeroshot",
+        "engine",
+        "bench",
+        "viz",
+        "pose",
+        "apps",
+        "cli",
     },  # fmt: skip
-    "data": {"synth", "models", "zeroshot", "engine", "bench", "viz", "pose", "cli"},
-    "synth": {"models", "zeroshot", "engine", "bench", "viz", "pose", "cli"},
-    "models": {"data", "synth", "zeroshot", "engine", "bench", "viz", "pose", "cli"},
-    "zeroshot": {"engine", "bench", "viz", "pose", "cli"},
-    "engine": {"bench", "viz", "pose", "cli"},
-    "bench": {"viz", "pose", "cli"},
-    "viz": {"engine", "bench", "pose", "cli"},
+    "data": {"synth", "models", "zeroshot", "engine", "bench", "viz", "pose", "apps", "cli"},
+    "synth": {"models", "zeroshot", "engine", "bench", "viz", "pose", "apps", "cli"},
+    "models": {"data", "synth", "zeroshot", "engine", "bench", "viz", "pose", "apps", "cli"},
+    "zeroshot": {"engine", "bench", "viz", "pose", "apps", "cli"},
+    "engine": {"bench", "viz", "pose", "apps", "cli"},
+    "bench": {"viz", "pose", "apps", "cli"},
+    "viz": {"engine", "bench", "pose", "apps", "cli"},
     # video decoding and pose estimators: reads and writes keypoint files, used by cli only
-    "pose": {"synth", "models", "zeroshot", "engine", "bench", "viz", "cli"},
+    "pose": {"synth", "models", "zeroshot", "engine", "bench", "viz", "apps", "cli"},
+    # applications on the training core: only cli imports them
+    "apps": {"bench", "viz", "pose", "cli"},
 }
 
 

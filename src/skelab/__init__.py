@@ -25,6 +25,6 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f"skelab.{name}")
     if name == "load_config":
         return importlib.import_module("skelab.engine.config").load_config
-    if name == "Predictor":  # frames one at a time, an answer every stride (skelab.engine.timeline)
-        return importlib.import_module("skelab.engine.timeline").Predictor
+    if name == "Predictor":  # frames one at a time, an answer every stride (skelab.apps.timeline)
+        return importlib.import_module("skelab.apps.timeline").Predictor
     raise AttributeError(f"module 'skelab' has no attribute {name!r}")

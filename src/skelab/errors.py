@@ -77,11 +77,11 @@ def closest(word: str, choices: Iterable[str], *, n: int = 1, cutoff: float = 0.
 
 
 def did_you_mean(word: str, choices: Iterable[str], *, n: int = 1, cutoff: float = 0.6) -> str:
-    """"; did you mean 'x'?" (or "'x', 'y'" for n > 1) for the choices like `word`, or ""."""
+    """ "; did you mean 'x'?" (or "'x', 'y'" for n > 1) for the choices like `word`, or ""."""
     return suggestion(closest(word, choices, n=n, cutoff=cutoff))
 
 
 def suggestion(near: Iterable[str]) -> str:
-    """"; did you mean 'x'?" for names found by `closest` or another rule, or "" for none."""
+    """ "; did you mean 'x'?" for names found by `closest` or another rule, or "" for none."""
     near = list(near)
     return f"; did you mean {', '.join(repr(m) for m in near)}?" if near else ""

@@ -127,7 +127,7 @@ def test_doctor_reports_versions_and_extras(capsys):
 def test_doctor_advertises_only_features_whose_modules_import():
     import importlib
 
-    from skelab.engine.doctor import OPTIONAL, optional_features
+    from skelab.apps.doctor import OPTIONAL, optional_features
 
     advertised = optional_features()
 
@@ -138,7 +138,7 @@ def test_doctor_advertises_only_features_whose_modules_import():
 
 
 def test_doctor_does_not_advertise_a_feature_whose_module_is_missing(monkeypatch):
-    from skelab.engine import doctor
+    from skelab.apps import doctor
 
     monkeypatch.setitem(doctor.OPTIONAL, "yaml", ("ghost", (("skelab.no_such_module", "x"),)))
 

@@ -101,9 +101,7 @@ def coco_arrays(tmp_path: Path) -> tuple[Path, Path]:
 def test_arrays_import_with_a_named_layout_and_class_names(coco_arrays, tmp_path):
     d, csv = coco_arrays
 
-    out = import_arrays(
-        d, csv, tmp_path / "out", skeleton=get_skeleton("coco17"), normalise="none"
-    )
+    out = import_arrays(d, csv, tmp_path / "out", skeleton=get_skeleton("coco17"), normalise="none")
 
     train = open_prepared(out, "train")
     assert train.skeleton.name == "coco17" and train.storage.shape == (2, 8, 3, 17, 1)

@@ -50,7 +50,7 @@ def test_blockgcn_preset_equals_upstream_config(benchmark, stream):
 
 
 def test_blockgcn_streams_carry_upstream_ensemble_weights_in_stream_order():
-    from skelab.engine.ensemble import stream_presets
+    from skelab.apps.ensemble import stream_presets
 
     names = stream_presets("ntu120-xset/blockgcn-joint")
 

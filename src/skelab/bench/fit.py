@@ -22,6 +22,8 @@ from skelab.bench.memory import MemoryProbe, probe_memory
 from skelab.errors import ConfigError
 
 DEFAULT_MARGIN = 0.10
+
+
 @dataclass(frozen=True)
 class FitRow:
     """One answer of `skelab fit`."""

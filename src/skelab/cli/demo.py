@@ -39,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     # the demo replaces only a folder it made itself (a marker file); here: kind and place
     check_output(args.out, overwrite=True, kind="folder")
-    from skelab.engine.demo import PRESET, run_demo
+    from skelab.apps.demo import PRESET, run_demo
 
     r = run_demo(args.out, epochs=args.epochs, quick=args.quick, progress=not args.no_progress)
     minutes, seconds = divmod(int(round(r.seconds)), 60)

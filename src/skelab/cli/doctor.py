@@ -18,7 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from skelab.engine.doctor import environment_report, report_text
+    from skelab.apps.doctor import environment_report, report_text
 
     report = environment_report()
     print(json.dumps(report, indent=2) if args.json else report_text(report))

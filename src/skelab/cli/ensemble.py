@@ -69,7 +69,7 @@ def fusion_weights(text: str) -> list[float]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from skelab.engine.ensemble import ensemble
+    from skelab.apps.ensemble import ensemble
     from skelab.engine.summary import percent
 
     result = ensemble(

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         check_output(args.out, overwrite=True, kind="folder")  # scores/ goes into it
     ratios = None
     if args.observe is not None:  # a bad ratio is an argument error, before any file is read
-        from skelab.engine.early import parse_ratios
+        from skelab.apps.early import parse_ratios
 
         ratios = parse_ratios(args.observe)
     check_trained(args.trained if args.weights is None else args.weights)
@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_observe(
     args: argparse.Namespace, cfg, weights: Path, work_dir: Path, ratios: list[float]
 ) -> int:
-    from skelab.engine.early import observe_curve, save_curve
+    from skelab.apps.early import observe_curve, save_curve
     from skelab.engine.summary import percent
 
     points = observe_curve(cfg, weights, ratios, progress=not args.no_progress)

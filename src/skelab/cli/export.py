@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     check_trained(args.trained)
     if args.out is not None:
         check_output(args.out, overwrite=args.overwrite)
-    from skelab.engine.export import export_weights
+    from skelab.apps.export import export_weights
     from skelab.engine.rundir import resolve_trained
 
     cfg, weights = resolve_trained(args.trained, config=args.config, checkpoint=args.checkpoint)

@@ -77,7 +77,7 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     check_trained(args.trained)
-    from skelab.engine.predict import predict, resolve_model
+    from skelab.apps.predict import predict, resolve_model
 
     if args.stride is not None:
         return _run_timeline(args)
@@ -128,8 +128,8 @@ def _run_timeline(args: argparse.Namespace) -> int:
             f"{source} is a video",
             fix="add --estimator rtmlib --pose-model rtmo.onnx (a local file)",
         )
+    from skelab.apps.timeline import timeline
     from skelab.engine.rundir import resolve_trained  # torch loads here, after the checks
-    from skelab.engine.timeline import timeline
 
     cfg, weights = resolve_trained(
         args.trained, config=args.config, overrides=_overrides(args), checkpoint=args.checkpoint

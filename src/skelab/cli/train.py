@@ -171,7 +171,7 @@ def _result_dict(name: str, work_dir: Path, result) -> dict:
 
 
 def _run_streams(args: argparse.Namespace, overrides: list[str]) -> int:
-    from skelab.engine.ensemble import train_streams
+    from skelab.apps.ensemble import train_streams
     from skelab.engine.summary import percent
 
     run_dirs, fused = train_streams(

@@ -5,7 +5,7 @@
     ds_position = part.positions[batch.index]
 
 Used for the training hold-out (`engine/holdout.py`) and for the class subsets of zero-shot
-backbones (`engine/zsl_features.py`).
+backbones (`apps/zsl_features.py`).
 """
 
 from __future__ import annotations

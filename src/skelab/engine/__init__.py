@@ -17,11 +17,13 @@
 * `skelab.engine.checkpoint`: checkpoint file reads and RNG state capture.
 * `skelab.engine.metrics`: top-k accuracy, scores files, metrics.jsonl / TensorBoard.
 * `skelab.engine.distributed`: torchrun / DDP helpers.
-* After training: `skelab.engine.ensemble` (fusing runs, `--streams all`; weights searched on
-  the held-out training samples of `skelab.engine.holdout`), `early` (early-action evaluation),
-  `predict` (named top-5 per sample), `finetune` (starting a run from weights).
-* `skelab.engine.summary`, `doctor`, `demo`: summaries in words, the environment report and
-  `skelab demo`.
+* `skelab.engine.holdout`: the held-out training samples; `finetune`: starting a run from
+  weights; `summary`: summaries in words; `fromdata`: layout, people and classes from a
+  prepared folder's meta.json.
+
+What is built on this core (ensembles, early action, prediction and timelines, export, demo,
+doctor, the zero-shot stages that train a backbone) lives in `skelab.apps`, which the engine
+never imports.
 
 Submodules are imported on use; importing `skelab.engine` itself loads nothing heavy.
 """

@@ -37,7 +37,6 @@ SELECT_WORDS = {
 }
 
 
-
 def _key(
     default: Any = MISSING,
     doc: str = "",

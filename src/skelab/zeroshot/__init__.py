@@ -4,5 +4,5 @@ Splits and class texts (`splits`, `texts`), text features (`text_encoders`), the
 skeleton-feature folders (`features`), the cross-modal VAE methods MSF-GZSSAR and FS-VAE
 (`methods`) and the GZSL gate (`gate`). Nothing here imports the engine: training a backbone
 for its features and the staged pipeline behind `skelab zeroshot run` are in the engine
-(`engine/zsl_features.py`, `engine/zsl_pipeline.py`).
+(`apps/zsl_features.py`, `apps/zsl_pipeline.py`).
 """

@@ -3,7 +3,7 @@
 SynSE (github.com/skelemoa/synse-zsl) trained one Shift-GCN per split on the seen classes and
 saved its pooled features (the input of the final classifier) and its logits; MSF-GZSSAR and
 FS-VAE read those files (`reference/zeroshot.md` sections 3 and 4). skelab reads and writes the
-same two folders, whether upstream or skelab's backbones (`engine/zsl_features.py`) made them:
+same two folders, whether upstream or skelab's backbones (`apps/zsl_features.py`) made them:
 
     <out>/shift_<ss>_r/        backbone trained on the N-ss seen classes
       train.npy, train_label.npy   (N_train, D) float32, (N_train,) int64: seen training samples

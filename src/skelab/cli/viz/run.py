@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_output(args.out, overwrite=args.overwrite, kind="folder")
     import skelab.data as sd
-    from skelab.engine.ensemble import load_run_scores
+    from skelab.apps.ensemble import load_run_scores
     from skelab.engine.metrics import read_metrics, topk_accuracy
     from skelab.engine.presets import load_config
     from skelab.engine.rundir import run_of

@@ -48,8 +48,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_output(args.out, overwrite=True, kind="folder")  # reused: only kind and place checked
+    from skelab.apps.zsl_features import make_features
     from skelab.engine.presets import load_config
-    from skelab.engine.zsl_features import make_features
     from skelab.zeroshot.features import finished_meta
     from skelab.zeroshot.splits import get_split
 

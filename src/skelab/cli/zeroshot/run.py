@@ -77,8 +77,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.out is not None:  # a stage folder is reused: only its kind and place are checked
         check_output(args.out, overwrite=True, kind="folder")
+    from skelab.apps.zsl_pipeline import RunOptions, run_pipeline
     from skelab.engine.presets import parse_overrides
-    from skelab.engine.zsl_pipeline import RunOptions, run_pipeline
 
     cfg = None
     if args.features is None and args.config is not None:

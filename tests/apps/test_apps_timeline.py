@@ -12,10 +12,10 @@ import pytest
 import skelab
 from keypoint_clips import clip, learnable_set, write_coco
 from pose_models import FRAMES, make_video, make_yolo
+from skelab.apps.timeline import Window, merge, timeline, top_classes, window_starts
 from skelab.cli.main import main
 from skelab.data.keypoints import import_keypoints
 from skelab.engine.rundir import resolve_trained
-from skelab.engine.timeline import Window, merge, timeline, top_classes, window_starts
 
 NAMES = ("wave", "squat")
 

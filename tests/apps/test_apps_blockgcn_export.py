@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from skelab.engine.export import FORMATS, export_model
+from skelab.apps.export import FORMATS, export_model
 from skelab.errors import SkelabError
 from skelab.models import build, get_card
 

@@ -5,7 +5,7 @@ VAE on the test split, train it on the validation split, fit the gate, evaluate 
 them, numbers pass by slicing printed text. Here each stage writes its outputs atomically in the
 work dir with the digest of its inputs, and is skipped when they are present and match:
 
-    <work>/features/             `skelab.engine.zsl_features.make_features` (unless --features
+    <work>/features/             `skelab.apps.zsl_features.make_features` (unless --features
                                  DIR is given)
     <work>/text/<enc>-<mode>-<N>.npy   the normalised text table (+ .json: what made it)
     <work>/<method>-<mode>-seed<S>/
@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from skelab.engine.zsl_features import make_features
+from skelab.apps.zsl_features import make_features
 from skelab.errors import ConfigError
 from skelab.zeroshot.features import FeatureFolder, read_folder, save_npy
 from skelab.zeroshot.splits import ZeroShotSplit, get_split

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from skelab.apps.ensemble import ensemble, search_weights
 from skelab.cli.main import main
-from skelab.engine.ensemble import ensemble, search_weights
 from skelab.engine.holdout import holdout_positions
 from skelab.engine.metrics import save_scores
 from skelab.errors import SkelabError
@@ -109,7 +109,7 @@ def test_search_needs_runs_trained_with_a_holdout(tmp_path):
 
 
 def test_search_weights_takes_the_first_best_grid_point():
-    from skelab.engine.ensemble import RunScores
+    from skelab.apps.ensemble import RunScores
 
     s = RunScores(
         None, "r", "b", 1, "holdout", np.eye(2, dtype=np.float32), np.arange(2), np.arange(2)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skelab.engine import zsl_pipeline as pl
+from skelab.apps import zsl_pipeline as pl
 from skelab.errors import ConfigError
 from skelab.zeroshot import methods
 from skelab.zeroshot.features import FeatureFolder

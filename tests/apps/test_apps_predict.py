@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from shared_refs import REAL_DATA, require
+from skelab.apps.predict import predict, resolve_model
 from skelab.cli.main import main
 from skelab.engine.build import build_model
 from skelab.engine.evaluate import evaluate_weights
-from skelab.engine.predict import predict, resolve_model
 from skelab.engine.presets import load_config
 from skelab.errors import SkelabError
 from skelab.skeletons import NTU60_CLASSES

@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
+from skelab.apps.zsl_features import find_classifier, hold_out, rows_of
 from skelab.data.subset import Subset
-from skelab.engine.zsl_features import find_classifier, hold_out, rows_of
 from skelab.errors import SkelabError
 from skelab.skeletons import NTU25
 

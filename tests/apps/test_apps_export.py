@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
+from skelab.apps.export import FORMATS, export_model, input_shape, unsupported_reason
 from skelab.cli.main import main
-from skelab.engine.export import FORMATS, export_model, input_shape, unsupported_reason
 from skelab.models import build, get_card, list_models
 
 # Small but valid builds: SkateFormer's partitions need a window that is a multiple of 64;
@@ -109,7 +109,7 @@ def test_export_command_refuses_weights_without_a_config(tmp_path, capsys):
 
 
 def test_export_command_says_why_a_model_cannot_be_exported(tmp_path, capsys, monkeypatch):
-    import skelab.engine.export as export
+    import skelab.apps.export as export
 
     monkeypatch.setitem(export.UNSUPPORTED, "mlp", {"onnx": "a reason the test gives"})
     weights, _ = _checkpoint(tmp_path)

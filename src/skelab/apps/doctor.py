@@ -24,7 +24,7 @@ OPTIONAL: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
         "viz",
         (
             ("skelab.viz", "skeleton animations and run plots (`skelab viz`)"),
-            ("skelab.engine.early", "early-action curves (`skelab eval --observe`)"),
+            ("skelab.apps.early", "early-action curves (`skelab eval --observe`)"),
         ),
     ),
     "sentence_transformers": (
@@ -33,7 +33,7 @@ OPTIONAL: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     ),
     "onnxruntime": (
         "export",
-        (("skelab.engine.export", "ONNX export and its equivalence check (`skelab export`)"),),
+        (("skelab.apps.export", "ONNX export and its equivalence check (`skelab export`)"),),
     ),
     "gph": (  # giotto-ph
         "blockgcn",
