@@ -17,75 +17,41 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "skelab"
 
-# layer -> the skelab layers it must never import
-FORBIDDEN = {
-    "errors": {
-        "skeletons",
-        "files",
-        "data",
-        "synth",
-        "models",
-        "zeroshot",
-        "engine",
-        "bench",
-        "viz",
-        "pose",
-        "apps",
-        "cli",
-    },
-    "skeletons": {
-        "data",
-        "synth",
-        "models",
-        "zeroshot",
-        "engine",
-        "bench",
-        "viz",
-        "pose",
-        "apps",
-        "cli",
-    },
-    "files": {
-        "skeletons",
-        "data",
-        "synth",
-        "models",
-        "zeroshot",
-        "engine",
-        "bench",
-        "viz",
-        "pose",
-        "apps",
-        "cli",
-    },  # fmt: skip
-    # progress bars / log lines for every loop: imports nothing from skelab
-    "progress": {
-        "errors",
-        "skeletons",
-        "files",
-        "data",
-        "synth",
-        "models",
-        "zeroshot",
-        "engine",
-        "bench",
-        "viz",
-        "pose",
-        "apps",
-        "cli",
-    },  # fmt: skip
-    "data": {"synth", "models", "zeroshot", "engine", "bench", "viz", "pose", "apps", "cli"},
-    "synth": {"models", "zeroshot", "engine", "bench", "viz", "pose", "apps", "cli"},
-    "models": {"data", "synth", "zeroshot", "engine", "bench", "viz", "pose", "apps", "cli"},
-    "zeroshot": {"engine", "bench", "viz", "pose", "apps", "cli"},
-    "engine": {"bench", "viz", "pose", "apps", "cli"},
-    "bench": {"viz", "pose", "apps", "cli"},
-    "viz": {"engine", "bench", "pose", "apps", "cli"},
-    # video decoding and pose estimators: reads and writes keypoint files, used by cli only
-    "pose": {"synth", "models", "zeroshot", "engine", "bench", "viz", "apps", "cli"},
+# layer -> the layers it builds on directly; a layer may import those and everything below them
+BUILDS_ON = {
+    "errors": set(),
+    "progress": set(),
+    "files": {"errors"},
+    "skeletons": {"errors", "files"},
+    "data": {"skeletons", "progress"},
+    "synth": {"data"},
+    "models": {"skeletons", "progress"},
+    "zeroshot": {"data", "models", "synth"},
+    "engine": {"zeroshot"},
+    "viz": {"zeroshot"},
+    "bench": {"engine"},
     # applications on the training core: only cli imports them
-    "apps": {"bench", "viz", "pose", "cli"},
+    "apps": {"engine"},
+    # video decoding and pose estimators: reads and writes keypoint files, used by cli only
+    "pose": {"data"},
 }
+LAYERS = set(BUILDS_ON) | {"cli"}
+
+
+def _below(layer: str) -> set[str]:
+    """Every layer `layer` may import: its BUILDS_ON entries and theirs, transitively."""
+    seen: set[str] = set()
+    todo = list(BUILDS_ON[layer])
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(BUILDS_ON[name])
+    return seen
+
+
+# layer -> the skelab layers it must never import
+FORBIDDEN = {layer: LAYERS - _below(layer) - {layer} for layer in BUILDS_ON}
 
 
 def _layer(path: Path) -> str:
