@@ -109,20 +109,22 @@ def _worker(args: argparse.Namespace) -> int:
     import torch.nn.functional as F
 
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    cuda = device.type == "cuda"
     fixture, _, module, cls, points, needs_t = MODELS[args.model]
     golden = Path(args.golden)
     meta = json.loads((golden / f"{fixture}.json").read_text())
     state = torch.load(golden / f"{fixture}.state_dict.pt", map_location="cpu", weights_only=True)
     options = meta["upstream_constructor"]
-    if args.side == "upstream":
-        import importlib
-
+    if args.side == "upstream" and not cuda:
         # Upstream code moves tensors with `.cuda(x.get_device())` (Hyper-GCN) and allocates
         # with `device='cuda'` (FreqMixFormer); on the CPU both stay on the CPU here, the only
         # change made to running upstream.
         torch.Tensor.cuda = lambda self, *a, **k: self  # type: ignore[method-assign]
         for fn in ("zeros", "ones", "empty", "full", "tensor", "arange", "eye", "randn", "rand"):
             setattr(torch, fn, _on_cpu(getattr(torch, fn)))
+    if args.side == "upstream":
+        import importlib
 
         model = getattr(importlib.import_module(module), cls)(**options)
         model.load_state_dict(state, strict=True)
@@ -130,13 +132,20 @@ def _worker(args: argparse.Namespace) -> int:
         from skelab.models import build, load_upstream_checkpoint
 
         model = load_upstream_checkpoint(build(args.model, **options), state)
+    model.to(device)
+    # bf16: CUDA autocast around forward and loss on both sides, as `skelab train` applies it
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=args.precision == "bf16")
+
+    def finish() -> None:
+        if cuda:
+            torch.cuda.synchronize(device)
 
     def batch(n: int) -> tuple:
         g = torch.Generator().manual_seed(0)
         x = torch.randn(n, 3, args.window, points, 2, generator=g)
         y = torch.randint(0, 60, (n,), generator=g)
         extra = (torch.linspace(-1, 1, args.window).expand(n, -1).contiguous(),) if needs_t else ()
-        return (x, *extra), y
+        return tuple(t.to(device) for t in (x, *extra)), y.to(device)
 
     def logits_and_aux(out) -> tuple:
         if isinstance(out, tuple):  # upstream Hyper-GCN: (logits, virtual joints per layer)
@@ -155,15 +164,19 @@ def _worker(args: argparse.Namespace) -> int:
     def step() -> tuple[float, float]:
         start, cpu = time.perf_counter(), time.process_time()
         opt.zero_grad(set_to_none=True)
-        logits, aux = logits_and_aux(model(*inputs))
-        (F.cross_entropy(logits, y) + aux).backward()
+        with autocast:
+            logits, aux = logits_and_aux(model(*inputs))
+            loss = F.cross_entropy(logits.float(), y) + aux
+        loss.backward()
         opt.step()
+        finish()
         return time.perf_counter() - start, time.process_time() - cpu
 
     def latency() -> tuple[float, float]:
         start, cpu = time.perf_counter(), time.process_time()
-        with torch.no_grad():
+        with torch.no_grad(), autocast:
             model(*inputs1)
+        finish()
         return time.perf_counter() - start, time.process_time() - cpu
 
     for line in sys.stdin:
@@ -173,12 +186,15 @@ def _worker(args: argparse.Namespace) -> int:
             for mode in ("eval", "train"):
                 model.train(mode == "train")
                 with torch.no_grad():
-                    out[mode] = logits_and_aux(model(*inputs))[0].tolist()
+                    out[mode] = logits_and_aux(model(*inputs))[0].float().cpu().tolist()
             reply.write(json.dumps(out) + "\n")
         elif cmd["op"] in ("step", "latency"):
             model.train(cmd["op"] == "step")
+            if cuda:
+                torch.cuda.reset_peak_memory_stats(device)
             wall, cpu = step() if cmd["op"] == "step" else latency()
-            reply.write(json.dumps({"s": wall, "cpu_s": cpu}) + "\n")
+            peak = torch.cuda.max_memory_allocated(device) / 2**20 if cuda else 0.0
+            reply.write(json.dumps({"s": wall, "cpu_s": cpu, "peak_mib": peak}) + "\n")
         elif cmd["op"] == "quit":
             break
     return 0
@@ -206,6 +222,7 @@ class Side:
         cmd = [sys.executable, str(HERE), "--worker", name, "--model", model]
         cmd += ["--golden", str(Path(args.golden).resolve()), "--threads", str(args.threads)]
         cmd += ["--batch", str(args.batch), "--window", str(args.window)]
+        cmd += ["--device", args.device, "--precision", args.precision]
         self.proc = subprocess.Popen(
             cmd, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
@@ -243,7 +260,7 @@ def measure(model: str, args: argparse.Namespace) -> dict:
         }
         # Wall seconds, and the worker's process CPU seconds: on a loaded host the second
         # leaves out the time the worker waited for a core (one thread: CPU time = work).
-        keys = ("step", "latency", "step_cpu", "latency_cpu")
+        keys = ("step", "latency", "step_cpu", "latency_cpu", "step_peak_mib")
         times: dict[str, dict[str, list[float]]] = {s.name: {k: [] for k in keys} for s in sides}
         for op, warm, reps in (
             ("step", args.warmup, args.repeats),
@@ -256,6 +273,8 @@ def measure(model: str, args: argparse.Namespace) -> dict:
                     if r >= warm:
                         times[s.name][op].append(got["s"])
                         times[s.name][f"{op}_cpu"].append(got["cpu_s"])
+                        if op == "step":
+                            times[s.name]["step_peak_mib"].append(got.get("peak_mib", 0.0))
             print(
                 f"  {model} {op}: "
                 + ", ".join(f"{n} {statistics.median(v[op]):.3f}" for n, v in times.items()),
@@ -267,7 +286,7 @@ def measure(model: str, args: argparse.Namespace) -> dict:
     med = {n: {op: statistics.median(v) for op, v in d.items()} for n, d in times.items()}
     row: dict = {"model": model, "median_s": med, "raw_s": times, "max_abs_dlogits": dlogits}
     for n in names[1:]:
-        for key in keys:
+        for key in keys[:4]:
             row[f"{key}_speedup_{n}"] = med["upstream"][key] / med[n][key]
     return row
 
@@ -295,6 +314,14 @@ def table(rows: list[dict], args: argparse.Namespace, header: str) -> str:
     return "\n".join(lines)
 
 
+def _device_name(args: argparse.Namespace) -> str:
+    import torch
+
+    if args.device.startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name(torch.device(args.device))
+    return f"CPU {platform.machine()}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="skateformer,ctrgcn,hypergcn,msg3d,freqmixformer")
@@ -314,6 +341,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--latency-repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N] (both sides)")
+    parser.add_argument(
+        "--precision", choices=("fp32", "bf16"), default="fp32", help="bf16: CUDA autocast"
+    )
     parser.add_argument("--tag", default="", help="results file name: upstream_<tag>.{json,md}")
     parser.add_argument("--no-save", action="store_true")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -323,15 +354,17 @@ def main(argv: list[str] | None = None) -> int:
         args.side = args.worker
         return _worker(args)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if args.precision == "bf16" and not args.device.startswith("cuda"):
+        parser.error("--precision bf16 is CUDA autocast: add --device cuda")
     rows = []
     for model in models:
         rows.append(measure(model, args))
     import torch
 
     header = (
-        f"upstream vs skelab · batch {args.batch} · T {args.window} · CPU "
-        f"{platform.machine()} · {args.threads} threads per side · torch {torch.__version__} "
-        f"· fp32 · train step = fwd + CE (+ Hyper-GCN divergence) + bwd + SGD · median of "
+        f"upstream vs skelab · batch {args.batch} · T {args.window} · {_device_name(args)} · "
+        f"{args.threads} threads per side · torch {torch.__version__} · {args.precision} "
+        f"· train step = fwd + CE (+ Hyper-GCN divergence) + bwd + SGD · median of "
         f"{args.repeats} after {args.warmup} warm-up; batch-1 eval latency median of "
         f"{args.latency_repeats} · each side its own process, sides alternated, order rotated"
         + (f" · before = skelab {args.before_commit}" if args.before_commit else "")
@@ -346,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
             "batch": args.batch,
             "window": args.window,
             "threads": args.threads,
+            "device": args.device,
+            "precision": args.precision,
             "repeats": args.repeats,
             "warmup": args.warmup,
             "torch": torch.__version__,
