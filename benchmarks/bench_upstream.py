@@ -21,6 +21,11 @@ Hyper-GCN adds its divergence loss on the virtual joints), backward and an SGD s
 coordinator asks the workers in turn, one step each, rotating the order every round, so that the
 sides see the same host load; figures are medians. Every worker uses the same thread count.
 
+On a GPU (`--device cuda`, `--precision fp32|bf16`: CUDA autocast on both sides) each step ends
+with a synchronise and the JSON also records each side's peak allocated memory. `--golden` may
+name a folder with the fixtures' JSON only (benchmarks/gpu_bundle.sh makes one for the device
+machine): the upstream side then draws seeded weights and the other sides load them.
+
     .venv/bin/python benchmarks/bench_upstream.py --models skateformer \
         --upstream-root /tmp/hup --before /tmp/skelab_before/src --repeats 5
 
@@ -36,6 +41,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -114,8 +120,16 @@ def _worker(args: argparse.Namespace) -> int:
     fixture, _, module, cls, points, needs_t = MODELS[args.model]
     golden = Path(args.golden)
     meta = json.loads((golden / f"{fixture}.json").read_text())
-    state = torch.load(golden / f"{fixture}.state_dict.pt", map_location="cpu", weights_only=True)
     options = meta["upstream_constructor"]
+    state_file = golden / f"{fixture}.state_dict.pt"
+    if not state_file.exists():
+        # A folder with the fixtures' JSON only (the GPU bundle, benchmarks/gpu_bundle.sh): the
+        # upstream side draws seeded weights and writes them; the coordinator starts the other
+        # sides after it has answered, so they load the same weights.
+        state_file = Path(args.scratch) / f"{fixture}.state_dict.pt"
+    state = None
+    if state_file.exists():
+        state = torch.load(state_file, map_location="cpu", weights_only=True)
     if args.side == "upstream" and not cuda:
         # Upstream code moves tensors with `.cuda(x.get_device())` (Hyper-GCN) and allocates
         # with `device='cuda'` (FreqMixFormer); on the CPU both stay on the CPU here, the only
@@ -126,8 +140,14 @@ def _worker(args: argparse.Namespace) -> int:
     if args.side == "upstream":
         import importlib
 
+        torch.manual_seed(0)
         model = getattr(importlib.import_module(module), cls)(**options)
-        model.load_state_dict(state, strict=True)
+        if state is None:
+            partial = state_file.with_suffix(".partial")
+            torch.save(model.state_dict(), partial)
+            partial.replace(state_file)
+        else:
+            model.load_state_dict(state, strict=True)
     else:
         from skelab.models import build, load_upstream_checkpoint
 
@@ -223,6 +243,7 @@ class Side:
         cmd += ["--golden", str(Path(args.golden).resolve()), "--threads", str(args.threads)]
         cmd += ["--batch", str(args.batch), "--window", str(args.window)]
         cmd += ["--device", args.device, "--precision", args.precision]
+        cmd += ["--scratch", args.scratch]
         self.proc = subprocess.Popen(
             cmd, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
@@ -250,9 +271,11 @@ def _max_diff(a: list, b: list) -> float:
 
 def measure(model: str, args: argparse.Namespace) -> dict:
     names = ["upstream", "after"] + (["before"] if args.before else [])
-    sides = [Side(n, model, args) for n in names]
+    sides = [Side("upstream", model, args)]
     try:
-        logits = {s.name: s.ask("logits") for s in sides}
+        logits = {"upstream": sides[0].ask("logits")}  # the weights exist once it has answered
+        sides += [Side(n, model, args) for n in names[1:]]
+        logits.update({s.name: s.ask("logits") for s in sides[1:]})
         ref = logits["upstream"]
         dlogits = {
             s.name: {m: _max_diff(logits[s.name][m], ref[m]) for m in ("eval", "train")}
@@ -347,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--tag", default="", help="results file name: upstream_<tag>.{json,md}")
     parser.add_argument("--no-save", action="store_true")
+    parser.add_argument("--scratch", default="", help=argparse.SUPPRESS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -354,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
         args.side = args.worker
         return _worker(args)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
+    scratch = tempfile.TemporaryDirectory(prefix="bench_upstream_")
+    args.scratch = scratch.name
     if args.precision == "bf16" and not args.device.startswith("cuda"):
         parser.error("--precision bf16 is CUDA autocast: add --device cuda")
     rows = []

@@ -34,3 +34,14 @@ def test_help_does_not_import_torch():
 
     assert out.returncode == 0, out.stderr
     assert "torch" not in out.stdout.strip().split(","), "a cli module imports torch at the top"
+
+
+def test_python_dash_m_skelab_is_the_skelab_command():
+    # what benchmarks/gpu_check.sh runs where skelab is on PYTHONPATH but not installed
+    out = subprocess.run(
+        [sys.executable, "-m", "skelab", "models", "--help"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    assert out.returncode == 0, out.stderr
+    assert "usage: skelab models" in out.stdout
