@@ -172,3 +172,20 @@ def test_amp_is_ignored_on_the_cpu_with_a_warning(caplog):
     trainer = _trainer(cfg, None)
 
     assert trainer.amp_dtype is None and "CUDA only" in caplog.text
+
+
+def test_a_diverged_loss_stops_the_run_with_a_fix_and_keeps_the_last_good_checkpoint(tmp_path):
+    cfg = tiny_config(train={"epochs": 3}, optim={"lr": 1e4})  # finite in epoch 1, then NaN
+    trainer = _trainer(cfg, tmp_path)
+
+    with pytest.raises(
+        SkelabError, match=r"(?s)diverged in epoch 2.*last\.pt still holds epoch 1.*optim\.lr=1000"
+    ):
+        trainer.fit()
+
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    records = [json.loads(line, parse_constant=pytest.fail) for line in lines]  # strict JSON
+    assert records[-1]["diverged"] is True and records[-1]["train_loss"] is None
+    assert all(not r.get("diverged") for r in records[:-1])
+    # the checkpoint holds the last finite epoch, not the diverged one
+    assert load_checkpoint(tmp_path / "checkpoints/last.pt")["epoch"] == 1

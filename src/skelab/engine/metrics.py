@@ -43,6 +43,13 @@ def load_scores(path: str | Path) -> dict[str, np.ndarray]:
         return {k: z[k] for k in ("scores", "labels", "index")}
 
 
+def _finite_or_null(record: dict[str, Any]) -> dict[str, Any]:
+    """NaN and infinities as JSON null: strict JSON readers (jq, JavaScript) reject `NaN`."""
+    return {
+        k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in record.items()
+    }
+
+
 class MetricsWriter:
     """Appends one JSON object per line to `metrics.jsonl`, mirrors numbers to TensorBoard."""
 
@@ -62,7 +69,7 @@ class MetricsWriter:
 
     def write(self, record: dict[str, Any], *, step: int) -> None:
         with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, allow_nan=True) + "\n")
+            fh.write(json.dumps(_finite_or_null(record), allow_nan=False) + "\n")
         if self._tb is not None:
             for key, value in record.items():
                 if (

@@ -368,6 +368,7 @@ class Trainer:
         select = self.cfg.train.select
         record: dict[str, Any] = {"epoch": epoch + 1}
         record.update(self.train_epoch(epoch))
+        self._stop_if_diverged(record, writer)
         self.epoch = epoch + 1
         record["step"] = self.step
         ev = None
@@ -403,6 +404,31 @@ class Trainer:
             writer.write(record, step=self.step)
         log.info("%s", epoch_line(record, self.cfg.train.epochs, self.best_top1, self.best_epoch))
         return record, ev
+
+    def _stop_if_diverged(self, record: dict[str, Any], writer: MetricsWriter | None) -> None:
+        """A non-finite mean training loss ends the run before its weights reach a checkpoint:
+        the epoch is logged as diverged and checkpoints/last.pt keeps the epoch before."""
+        loss = float(record.get("train_loss", 0.0))
+        if math.isfinite(loss):
+            return
+        record["diverged"] = True
+        if writer is not None:
+            writer.write(record, step=self.step)
+        epoch = record["epoch"]
+        kept = (
+            f"; {self.run.last} still holds epoch {epoch - 1}"
+            if self.writes and self.run is not None and epoch > 1
+            else ""
+        )
+        fixes = [
+            f"start again with a lower learning rate: --set optim.lr={self.cfg.optim.lr / 10:g}"
+        ]
+        if self.cfg.train.precision == "fp16":
+            fixes.append("or train in bf16 or fp32: --set train.precision=bf16")
+        raise SkelabError(
+            f"training diverged in epoch {epoch}: the mean training loss is {loss}{kept}",
+            fix=", ".join(fixes),
+        )
 
     def _final_evaluation(self, writer: MetricsWriter | None) -> dict[str, Any]:
         """select=holdout: best.pt's weights on the test split, the first and only time the run
