@@ -18,12 +18,16 @@ embeddings.
 How skelab differs from upstream (all exact in real arithmetic; the golden test checks the
 float32 outputs against upstream's):
 
-* The three subsets run as one computation instead of a Python loop over three `CTRGC`
-  modules. Their `conv1`/`conv2`/`conv3` weights stay stored per subset under upstream's keys
-  (`gcn1.convs.{0,1,2}.conv*`) and are concatenated in `forward`: one matmul replaces the
-  six conv1/conv2 calls, one conv the three conv3 calls, one matmul the three conv4 calls,
-  and one batched matmul over (sample, channel), with the three subsets stacked into its
-  contraction, replaces three einsums and the sum over subsets.
+* The three subsets share one embedding matmul instead of a Python loop over three `CTRGC`
+  modules: their `conv1`/`conv2` weights stay stored per subset under upstream's keys
+  (`gcn1.convs.{0,1,2}.conv*`) and are concatenated in `forward`, so one matmul replaces the
+  six conv1/conv2 calls. Per subset, the values `conv3_i(x)` and the topology (built
+  transposed, (N, C_out, w, u)) are each their own contiguous tensor, and the joint product
+  runs as a batched matmul over (sample, channel) accumulated over the subsets
+  (`bmm`/`baddbmm`), so neither the forward nor the backward copies or permutes them.
+* The 1x1 convolutions of the graph convolution (`conv3`, the projection in `down`) run as
+  batched matmuls over the samples (`skelab.models.layers.pointwise.conv1x1`), not through
+  oneDNN's convolution, whose layout reorders cost as much as the product at these widths.
 * `conv1`/`conv2` run on the time-averaged input. A 1x1 conv is affine, so averaging over
   frames before or after it gives the same result; before is T times cheaper.
 * `alpha` multiplies the small `conv4` weight and bias instead of the (N, 3, C_out, V, V)
@@ -45,6 +49,7 @@ from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
+from skelab.models.layers.pointwise import conv1x1
 from skelab.models.layers.tcn import ctrgcn_temporal, unit_tcn
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import Skeleton, get_skeleton, joints_fix
@@ -113,29 +118,33 @@ class CTRGraphConv(nn.Module):
         w2, b2 = self._stacked("conv2")
         w_qk, b_qk = torch.cat([w1, w2]), torch.cat([b1, b2])
         qk = torch.matmul(w_qk, x.mean(2)) + b_qk[:, None]  # (N, 2*S*R, V)
-        q, k = qk.chunk(2, dim=1)  # (N, S*R, V) each
-        # tanh of pairwise differences, row u from q and column w from k: (N, S*R, V, V).
-        rel = (q.unsqueeze(-1) - k.unsqueeze(-2)).tanh_()
-        r = rel.shape[1] // s
+        r = qk.shape[1] // (2 * s)
+        q, k = qk.view(n, 2, s, r, v).unbind(1)  # (N, S, R, V) each
 
-        # Per-channel topology theta_i = alpha * conv4_i(rel_i) + PA_i: (N, S, C_out, V*V).
+        # Per subset i and output channel c the topology theta_i = alpha * conv4_i(rel_i) + PA_i,
+        # with rel_i[u, w] = tanh(q_i[u] - k_i[w]), and y = sum_i values_i @ theta_i^T over
+        # joints, values_i = conv3_i(x). theta_i is built transposed, (N, C_out, w, u), and each
+        # subset's values and theta are their own contiguous tensors, so the per-(n, c) matmuls
+        # (forward and backward) read and write them in place: no copies, no stacking.
         # alpha scales the small conv4 weight and bias, not the large product.
-        w4, b4 = self._stacked("conv4")  # (S*C_out, R), (S*C_out)
-        c_out = w4.shape[0] // s
-        theta = torch.matmul((self.alpha * w4).view(s, c_out, r), rel.view(n, s, r, v * v))
-        theta += (self.alpha * b4).view(s, c_out, 1) + graph.reshape(s, 1, v * v)
-
-        # Values of all subsets from one 1x1 conv: (N, S*C_out, T, V).
-        w3, b3 = self._stacked("conv3")
-        values = F.conv2d(x, w3[:, :, None, None], b3)
-        # y[n, c, t, u] = sum_i sum_w theta_i[n, c, u, w] * values_i[n, c, t, w]: one batched
-        # matmul over (n, c), with subsets and joints stacked into the contraction.
-        y = torch.einsum(
-            "nictw,nicuw->nctu",
-            values.view(n, s, c_out, t, v),
-            theta.view(n, s, c_out, v, v),
-        )  # (N, C_out, T, V)
-        return F.relu(self.bn(y) + self.down(x))
+        graph_t = graph.transpose(1, 2).reshape(s, 1, v * v)  # PA_i^T, (w, u) flattened
+        y: Tensor | None = None
+        for i, conv in enumerate(self.convs):
+            rel_t = (q[:, i].unsqueeze(-2) - k[:, i].unsqueeze(-1)).tanh_()  # (N, R, w, u)
+            w4 = self.alpha * conv.conv4.weight.flatten(1)  # (C_out, R)
+            c_out = w4.shape[0]
+            theta_t = torch.matmul(w4, rel_t.view(n, r, v * v))  # (N, C_out, V*V), contiguous
+            theta_t += (self.alpha * conv.conv4.bias).view(c_out, 1) + graph_t[i]
+            values = conv1x1(x, conv.conv3.weight, conv.conv3.bias).view(n * c_out, t, v)
+            theta_t = theta_t.view(n * c_out, v, v)
+            y = torch.bmm(values, theta_t) if y is None else torch.baddbmm(y, values, theta_t)
+        assert y is not None
+        y = y.view(n, -1, t, v)  # (N, C_out, T, V)
+        if isinstance(self.down, nn.Sequential):  # projected residual: 1x1 conv, BN
+            res = self.down[1](conv1x1(x, self.down[0].weight, self.down[0].bias))
+        else:
+            res = x
+        return F.relu(self.bn(y) + res)
 
 
 class CTRBlock(nn.Module):

@@ -1,0 +1,150 @@
+"""Profile one CPU training step of upstream's own model code, by operator, with FLOPs.
+
+The counterpart of `profile_step.py` for the upstream side of `bench_upstream.py`: the model
+file is imported from a checkout of the upstream repository (its root on `sys.path`, as its
+`main.py` does), built with the golden constructor arguments, loads the golden state dict and
+takes one warm-up step, then one profiled step (zero_grad, forward, cross-entropy plus
+Hyper-GCN's divergence loss, backward, SGD with momentum 0.9, Nesterov), batch 8, window 64.
+
+Besides the operator table the file lists the dense kernels (convolutions, matrix products)
+with the FLOPs the profiler counts for them and the rate they ran at: the floor of issue 18 is
+the time these kernels need, since skelab must run the same ones.
+
+    .venv/bin/python benchmarks/profile_upstream_gcn.py --models ctrgcn,hypergcn \
+        --upstream-root /tmp/hup --upstream-path /tmp/hup/site --upstream-path /tmp/hup/shims
+
+One model per process (the upstream repositories all name their package `model`): the script
+starts itself once per model. Writes benchmarks/results/profile_<model>_upstream.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+RESULTS = HERE.parent / "results"
+GOLDEN = HERE.parents[2] / "shared" / "golden"
+
+# model -> (golden fixture, upstream repo folder, module, class)
+MODELS = {
+    "ctrgcn": ("ctrgcn_ntu60", "Uason-Chen+CTR-GCN", "model.ctrgcn", "Model"),
+    "hypergcn": ("hypergcn_base_ntu60", "6UOOON9+Hyper-GCN", "model.hypergcn_base", "Model"),
+}
+DENSE = ("aten::mkldnn_convolution", "aten::convolution_backward", "aten::bmm", "aten::mm")
+DENSE += ("aten::addmm", "aten::baddbmm", "aten::_convolution_depthwise2d")
+
+
+def _divergence(hyper: list):
+    """Upstream main.py's `DivergenceLoss` on the virtual joints."""
+    import torch
+
+    total = 0.0
+    for h in hyper:
+        v = h.shape[0]
+        norm = torch.norm(h, dim=-1, keepdim=True)
+        cos = torch.relu((h @ h.T) / (norm @ norm.T + 1e-8))
+        total = total + (cos.sum() - v) / (v * (v - 1))
+    return total / len(hyper)
+
+
+def profile_one(args: argparse.Namespace) -> None:
+    """In the worker process: build upstream's model and profile one step."""
+    import importlib
+
+    import torch
+    import torch.nn.functional as F
+    from torch.profiler import ProfilerActivity, profile
+
+    torch.set_num_threads(args.threads)
+    torch.Tensor.cuda = lambda self, *a, **k: self  # type: ignore[method-assign]
+    fixture, _, module, cls = MODELS[args.model]
+    meta = json.loads((args.golden / f"{fixture}.json").read_text())
+    state = torch.load(
+        args.golden / f"{fixture}.state_dict.pt", map_location="cpu", weights_only=True
+    )
+    model = getattr(importlib.import_module(module), cls)(**meta["upstream_constructor"])
+    model.load_state_dict(state, strict=True)
+    model.train()
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(args.batch, 3, args.window, 25, 2, generator=g)
+    y = torch.randint(0, 60, (args.batch,), generator=g)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        out = model(x)
+        aux = 0.0
+        if isinstance(out, tuple):
+            out, hyper = out
+            aux = _divergence(hyper)
+        loss = F.cross_entropy(out, y) + aux
+        loss.backward()
+        opt.step()
+
+    step()  # warm-up
+    with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
+        step()
+    events = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events)
+    lines = [
+        f"{args.model} upstream ({module}.{cls}) · one training step (fwd + CE + bwd + SGD) · "
+        f"batch {args.batch} · T {args.window} · {args.threads} threads · torch "
+        f"{torch.__version__} · CPU",
+        f"total self CPU time of the step: {total / 1e6:.3f} s (profiler on)",
+        "",
+        "## top operators by self CPU time (forward and backward)",
+        events.table(sort_by="self_cpu_time_total", row_limit=args.top),
+        "## dense kernels (FLOPs as the profiler counts them: forward convolutions and matrix "
+        "products; a convolution's backward is not counted by the profiler)",
+        f"{'operator':<34} {'calls':>6} {'self s':>8} {'share':>7} {'GFLOP':>8} {'GFLOP/s':>8}",
+    ]
+    for e in sorted(events, key=lambda e: -e.self_cpu_time_total):
+        if e.key in DENSE:
+            gflop = e.flops / 1e9 if e.flops else 0.0
+            rate = gflop / (e.self_cpu_time_total / 1e6) if gflop else 0.0
+            lines.append(
+                f"{e.key:<34} {e.count:>6} {e.self_cpu_time_total / 1e6:>8.3f}"
+                f" {e.self_cpu_time_total / total:>7.1%} {gflop:>8.2f} {rate:>8.1f}"
+            )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"profile_{args.model}_{args.tag}.txt"
+    out.write_text("\n".join(lines) + "\n")
+    print(f"wrote {out} ({total / 1e6:.2f} s)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="ctrgcn,hypergcn")
+    parser.add_argument("--upstream-root", type=Path, default=Path("/tmp/hup"))
+    parser.add_argument("--upstream-path", action="append", default=[])
+    parser.add_argument("--tag", default="upstream", help="file suffix: profile_<model>_<tag>.txt")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--window", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--golden", type=Path, default=GOLDEN)
+    parser.add_argument("--model", help=argparse.SUPPRESS)  # set in the worker process
+    args = parser.parse_args(argv)
+    if args.model:
+        profile_one(args)
+        return 0
+    for name in [m.strip() for m in args.models.split(",") if m.strip()]:
+        repo = args.upstream_root / MODELS[name][1]
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+        env.update({k: str(args.threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")})
+        env["PYTHONPATH"] = os.pathsep.join([str(repo), *args.upstream_path])
+        cmd = [sys.executable, str(HERE), "--model", name, "--tag", args.tag]
+        cmd += ["--batch", str(args.batch), "--window", str(args.window)]
+        cmd += ["--threads", str(args.threads), "--top", str(args.top)]
+        cmd += ["--golden", str(args.golden.resolve())]
+        subprocess.run(cmd, cwd=repo, env=env, check=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
