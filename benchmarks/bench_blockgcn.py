@@ -1,14 +1,17 @@
-"""BlockGCN training step on the CPU: upstream's own model code vs skelab, same weights.
+"""BlockGCN training step on the CPU: upstream's own model code vs skelab before and after.
 
-Each side runs in its own worker process (no shared imports, caches or allocator state):
+Each side runs in its own worker process (benchmarks/_sidebyside.py: no shared imports, caches
+or allocator state; order rotated every round; medians of wall and process CPU time):
 
 * `upstream`: model/BlockGCN.py of a checkout of github.com/ZhouYuxuanYX/BlockGCN (`--upstream`,
   the repo root on `sys.path` as its main.py has it), with torch-topological, giotto-ph, gudhi,
   POT and einops importable from `--site` (e.g. `pip install --target DIR torch-topological
   giotto-ph gudhi POT einops --no-deps`), since upstream imports them at module level;
-* `skelab`: `skelab.models.build("blockgcn")` from this working tree.
+* `before` (optional, `--before DIR/src`): `skelab.models.build("blockgcn")` from an earlier
+  commit (`git archive <commit> src | tar -x -C DIR`);
+* `after`: `skelab.models.build("blockgcn")` from this working tree.
 
-Both load the golden upstream state dict (`../shared/golden/blockgcn_ntu60.state_dict.pt`;
+All load the golden upstream state dict (`../shared/golden/blockgcn_ntu60.state_dict.pt`;
 skelab through `load_upstream_checkpoint`), and draw the same batch from the same seed: raw
 joints, the joint stream BlockGCN's feeder makes from them (every joint minus joint 21, whose
 slot keeps its trajectory) and labels. Before timing each worker reports its logits in eval and
@@ -17,12 +20,10 @@ train mode and its gradient norm; the table gives skelab's relative error agains
 A training step is zero_grad, forward (upstream `model(x, one_hot(y), joint)`, skelab
 `model(x, joint=joint)`), cross-entropy (upstream main.py's loss; its loss2 is zero), backward
 and SGD (lr 0.05, momentum 0.9, Nesterov, weight decay 4e-4), float32 (upstream uses fp16
-autocast on CUDA only). The coordinator asks the workers in turn, one step each, alternating the
-order every round, so both see the same host load; figures are medians. Every worker uses the
-same thread count.
+autocast on CUDA only). Every worker uses the same thread count.
 
     .venv/bin/python benchmarks/bench_blockgcn.py --upstream /tmp/upstream_blockgcn/repo \
-        --site /tmp/upstream_blockgcn/site --batch 8 --repeats 3
+        --site /tmp/upstream_blockgcn/site --before /tmp/skelab_before/src --before-commit <commit>
 
 Results: benchmarks/results/blockgcn.{json,md}.
 """
@@ -33,17 +34,15 @@ import argparse
 import json
 import os
 import platform
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+import _sidebyside as sbs
 
 HERE = Path(__file__).resolve()
 REPO = HERE.parents[1]
 RESULTS = HERE.parent / "results"
 GOLDEN = Path(os.environ.get("SKELAB_SHARED", REPO.parent / "shared")) / "golden"
-TAG = "@@"  # prefix of protocol lines on a worker's stdout (anything else is ignored)
 CENTER = 20  # 0-based joint 21, the joint stream's centre
 
 
@@ -59,6 +58,7 @@ def _batch(batch: int, window: int, seed: int):
 
 
 def worker(args: argparse.Namespace) -> int:
+    reply = sbs.reply_channel()
     import torch
     import torch.nn.functional as F
 
@@ -88,34 +88,37 @@ def worker(args: argparse.Namespace) -> int:
         model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=4e-4
     )
 
-    def reply(obj: dict) -> None:
-        print(TAG + json.dumps(obj), flush=True)
+    def check() -> dict:
+        out = {}
+        for mode in ("eval", "train"):
+            model.train(mode == "train")
+            with torch.no_grad():
+                out[mode] = run(x, joint, y).tolist()
+        model.train()
+        model.zero_grad(set_to_none=True)
+        F.cross_entropy(run(x, joint, y), y).backward()
+        grads = torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None])
+        out["grad"] = grads.tolist()
+        model.zero_grad(set_to_none=True)
+        return out
 
-    for line in sys.stdin:
-        cmd = line.strip()
-        if cmd == "check":
-            out = {}
-            for mode in ("eval", "train"):
-                model.train(mode == "train")
-                with torch.no_grad():
-                    out[mode] = run(x, joint, y).tolist()
-            model.train()
-            model.zero_grad(set_to_none=True)
-            F.cross_entropy(run(x, joint, y), y).backward()
-            grads = torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None])
-            out["grad"] = grads.tolist()
-            model.zero_grad(set_to_none=True)
-            reply(out)
-        elif cmd == "step":
-            model.train()
-            start, cpu = time.perf_counter(), time.process_time()
-            opt.zero_grad(set_to_none=True)
-            F.cross_entropy(run(x, joint, y), y).backward()
-            opt.step()
-            reply({"wall": time.perf_counter() - start, "cpu": time.process_time() - cpu})
-        elif cmd == "quit":
-            break
-    return 0
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(run(x, joint, y), y).backward()
+        opt.step()
+
+    title = (
+        f"blockgcn · {args.worker} · one training step (fwd + CE + bwd + SGD) · batch "
+        f"{args.batch} · T {args.window} · {args.threads} thread(s) · torch {torch.__version__}"
+    )
+    return sbs.serve(
+        reply,
+        {
+            "check": check,
+            "step": lambda: (model.train(), sbs.timed(step))[1],
+            "profile": lambda: (model.train(), sbs.profile_step(step, title))[1],
+        },
+    )
 
 
 def _rel(a, b) -> float:
@@ -125,98 +128,78 @@ def _rel(a, b) -> float:
     return float((a - b).norm() / b.norm())
 
 
-class Side:
-    def __init__(self, name: str, args: argparse.Namespace) -> None:
-        cmd = [sys.executable, str(HERE), "--worker", name, "--batch", str(args.batch)]
-        cmd += ["--window", str(args.window), "--threads", str(args.threads)]
-        cmd += ["--seed", str(args.seed), "--upstream", args.upstream, "--site", args.site]
-        env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
-        self.name = name
-        self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
-        )
-
-    def ask(self, cmd: str) -> dict:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(cmd + "\n")
-        self.proc.stdin.flush()
-        for line in self.proc.stdout:
-            if line.startswith(TAG):
-                return json.loads(line[len(TAG) :])
-        raise RuntimeError(f"{self.name} worker ended (exit {self.proc.wait()})")
-
-    def close(self) -> None:
-        if self.proc.poll() is None and self.proc.stdin is not None:
-            self.proc.stdin.write("quit\n")
-            self.proc.stdin.flush()
-        self.proc.wait()
+def _side(name: str, args: argparse.Namespace) -> sbs.Side:
+    cmd = [sys.executable, str(HERE), "--worker", name, "--batch", str(args.batch)]
+    cmd += ["--window", str(args.window), "--threads", str(args.threads)]
+    cmd += ["--seed", str(args.seed), "--upstream", args.upstream, "--site", args.site]
+    env = {k: str(args.threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    env["PYTHONPATH"] = sbs.skelab_pythonpath(name, args.before) if name == "before" else ""
+    return sbs.Side(name, cmd, env, REPO)
 
 
 def coordinate(args: argparse.Namespace) -> int:
     import torch
 
-    sides = {name: Side(name, args) for name in ("upstream", "skelab")}
+    names = ["upstream"] + (["before"] if args.before else []) + ["after"]
+    sides = [_side(n, args) for n in names]
     try:
-        checks = {name: side.ask("check") for name, side in sides.items()}
-        up, sk = checks["upstream"], checks["skelab"]
+        checks = {s.name: s.ask("check") for s in sides}
+        up = checks.pop("upstream")
         equiv = {
-            "rel_err_logits_eval": _rel(sk["eval"], up["eval"]),
-            "rel_err_logits_train": _rel(sk["train"], up["train"]),
-            "rel_err_grad": _rel(sk["grad"], up["grad"]),
+            name: {
+                "rel_err_logits_eval": _rel(c["eval"], up["eval"]),
+                "rel_err_logits_train": _rel(c["train"], up["train"]),
+                "rel_err_grad": _rel(c["grad"], up["grad"]),
+            }
+            for name, c in checks.items()
         }
-        times = {name: {"wall": [], "cpu": []} for name in sides}
-        for i in range(args.warmup + args.repeats):
-            order = list(sides) if i % 2 == 0 else list(sides)[::-1]
-            for name in order:
-                got = sides[name].ask("step")
-                if i >= args.warmup:
-                    for key in ("wall", "cpu"):
-                        times[name][key].append(got[key])
-                print(f"round {i + 1}: {name} {got}", file=sys.stderr, flush=True)
+        if args.profile:
+            sbs.write_profiles(
+                sides, "blockgcn", sbs.profile_tags(args.profile, args.profile_before), RESULTS
+            )
+            return 0
+        times = sbs.alternate(sides, "step", args.warmup, args.repeats)
     finally:
-        for side in sides.values():
+        for side in sides:
             side.close()
-    med = {name: {k: statistics.median(v) for k, v in ts.items()} for name, ts in times.items()}
-    speedup = {k: med["upstream"][k] / med["skelab"][k] for k in ("wall", "cpu")}
+    med = sbs.medians(times)
+    load = sbs.load_line()
     header = (
         f"blockgcn · batch {args.batch} · T {args.window} · CPU ({platform.machine()}), "
-        f"{args.threads} threads · torch {torch.__version__} · float32 · median of "
-        f"{args.repeats} after {args.warmup} warm-up, sides in their own processes, interleaved"
+        f"{args.threads} thread(s) per side · torch {torch.__version__} · float32 · median of "
+        f"{args.repeats} after {args.warmup} warm-up, sides in their own processes, order "
+        "rotated every round" + (f" · before = skelab {args.before_commit}" if args.before else "")
     )
-    lines = [
-        header,
-        f"{'train step':<24} {'skelab s':>9} {'upstream s':>11} {'skelab sam/s':>13} "
-        f"{'upstream sam/s':>15} {'speed-up (upstream/skelab)':>27}",
-        *(
-            f"{label:<24} {med['skelab'][k]:>9.3f} {med['upstream'][k]:>11.3f} "
-            f"{args.batch / med['skelab'][k]:>13.2f} {args.batch / med['upstream'][k]:>15.2f} "
-            f"{speedup[k]:>26.2f}x"
-            for label, k in (("wall clock", "wall"), ("process CPU time", "cpu"))
-        ),
-        f"equivalence (golden weights, same batch): rel err logits eval "
-        f"{equiv['rel_err_logits_eval']:.1e}, train {equiv['rel_err_logits_train']:.1e}; "
-        f"gradient rel err {equiv['rel_err_grad']:.1e}",
-    ]
+    lines = [header, "", *sbs.speed_header(med), *sbs.speed_rows("train step", med)]
+    lines += ["", f"At the end of the run: {load}.", ""]
+    for name, eq in equiv.items():
+        lines.append(
+            f"Golden weights, same batch, {name} vs upstream: rel err logits eval "
+            f"{eq['rel_err_logits_eval']:.1e}, train {eq['rel_err_logits_train']:.1e}; "
+            f"gradient rel err {eq['rel_err_grad']:.1e}."
+        )
     text = "\n".join(lines)
     print(text)
     if not args.no_save:
         RESULTS.mkdir(parents=True, exist_ok=True)
         result = {
             "model": "blockgcn",
+            "header": header,
             "batch": args.batch,
             "window": args.window,
             "threads": args.threads,
             "repeats": args.repeats,
             "warmup": args.warmup,
             "torch": torch.__version__,
+            "before_commit": args.before_commit,
+            "command": " ".join([Path(sys.executable).name, *sys.argv]),
             "median_step_s": med,
-            "speedup_upstream_over_skelab": speedup,
             "all_step_s": times,
             "equivalence": equiv,
-            "host_load_avg_at_end": os.getloadavg()[0],
+            "load": load,
         }
         (RESULTS / "blockgcn.json").write_text(json.dumps(result, indent=2) + "\n")
-        (RESULTS / "blockgcn.md").write_text("```\n" + text + "\n```\n")
+        (RESULTS / "blockgcn.md").write_text(text + "\n")
     return 0
 
 
@@ -228,10 +211,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--window", type=int, default=64)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--before", default="", help="src/ folder of an earlier skelab commit")
+    ap.add_argument("--before-commit", default="", help="recorded in the results")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-save", action="store_true", help="print only; write no results")
-    ap.add_argument("--worker", choices=("upstream", "skelab"), help=argparse.SUPPRESS)
+    ap.add_argument("--profile", default="", help="only profile one step per side: tag of after")
+    ap.add_argument("--profile-before", default="before", help="profile tag of before")
+    ap.add_argument("--worker", choices=sbs.SIDES, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     return worker(args) if args.worker else coordinate(args)
 

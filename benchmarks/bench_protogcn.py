@@ -1,9 +1,8 @@
-"""ProtoGCN training step on the CPU: upstream's own model code vs skelab, same weights.
+"""ProtoGCN training step on the CPU: upstream's own model code vs skelab before and after.
 
-Protocol of benchmarks/bench_upstream.py and bench_degcn.py, for ProtoGCN's loss: each side runs
-in its own worker process (upstream: firework8/ProtoGCN@ddf7f27 PYSKL `RecognizerGCN` with the
-`ProtoGCN` backbone and `SimpleHead`, imported from a snapshot unpacked outside the repo through
-benchmarks/protogcn_upstream_shims.py, which stands in for mmcv; skelab: this working tree).
+Upstream is firework8/ProtoGCN@ddf7f27 PYSKL `RecognizerGCN` with the `ProtoGCN` backbone and
+`SimpleHead`, imported from a snapshot unpacked outside the repo through
+benchmarks/protogcn_upstream_shims.py, which stands in for mmcv.
 Both load the golden upstream state dict (`../shared/golden/protogcn_ntu60.state_dict.pt`,
 skelab through `load_upstream_checkpoint`), are built from the golden `model` dict (NTU60 X-Sub
 joint: 400 prototypes, contrastive weight 0.2), start from the golden contrastive memory, turn
@@ -14,14 +13,17 @@ A training step is zero_grad, forward, the training loss (upstream: `forward_tra
 memory; skelab: `skelab.engine.losses.compute_loss`, the same terms), backward and an SGD step
 (the configs' lr 0.025, momentum 0.9, Nesterov, weight decay 5e-4). Latency: `model.eval()` +
 `torch.no_grad()` at batch 1 (upstream: backbone + head logits, as `forward_test` computes them
-before its softmax). The coordinator asks the two workers in turn, one step each, alternating
-which goes first, so both see the same host load; figures are medians. Before timing, each
-worker reports its logits (eval and train mode) and the loss of the batch; the table gives the
-largest differences from upstream's.
+before its softmax). The sides are `upstream`, optionally `before` (skelab's code of an earlier
+commit, `--before DIR/src`) and `after` (this working tree), run as benchmarks/_sidebyside.py
+describes (own processes, order rotated every round, medians of wall and process CPU time).
+Before timing, each worker reports its logits (eval and train mode) and the loss of the batch;
+the table gives the largest differences from upstream's.
 
     mkdir -p /tmp/upstream_protogcn
     git --git-dir=<mirror of firework8/ProtoGCN> archive HEAD | tar -x -C /tmp/upstream_protogcn
-    .venv/bin/python benchmarks/bench_protogcn.py --upstream /tmp/upstream_protogcn
+    git archive <commit> src | tar -x -C /tmp/skelab_before
+    .venv/bin/python benchmarks/bench_protogcn.py --upstream /tmp/upstream_protogcn \\
+        --before /tmp/skelab_before/src --before-commit <commit> --threads 1
 
 Results: benchmarks/results/protogcn.{json,md}.
 """
@@ -30,13 +32,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+import _sidebyside as sbs
 
 HERE = Path(__file__).resolve()
 REPO = HERE.parents[1]
@@ -50,8 +50,7 @@ def _as_tuples(value):
 
 
 def _worker(args: argparse.Namespace) -> int:
-    reply = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)  # whatever the model code prints goes to stderr, not into the replies
+    reply = sbs.reply_channel()
     import torch
 
     torch.set_num_threads(args.threads)
@@ -84,6 +83,12 @@ def _worker(args: argparse.Namespace) -> int:
         def logits_of(inp: torch.Tensor) -> torch.Tensor:
             return model.cls_head(model.backbone(inp)[0])
 
+        def memory() -> torch.Tensor:
+            return model.cls_head.csc_loss.avg_f.clone()
+
+        def set_memory(value: torch.Tensor) -> None:
+            model.cls_head.csc_loss.avg_f = value
+
     else:
         from skelab.engine.losses import compute_loss
         from skelab.models import build, load_upstream_checkpoint
@@ -100,132 +105,109 @@ def _worker(args: argparse.Namespace) -> int:
         def logits_of(inp: torch.Tensor) -> torch.Tensor:
             return model(inp)
 
+        def memory() -> torch.Tensor:
+            return model.cls_head.csc_loss.avg_f.clone()
+
+        def set_memory(value: torch.Tensor) -> None:
+            model.cls_head.csc_loss.avg_f.copy_(value)
+
     x1 = x[:1].clone()
     opt = torch.optim.SGD(
         model.parameters(), lr=0.025, momentum=0.9, nesterov=True, weight_decay=5e-4
     )
 
-    def step() -> float:
-        start = time.perf_counter()
+    def step() -> None:
         opt.zero_grad(set_to_none=True)
         run(x, y)[1].backward()
         opt.step()
-        return time.perf_counter() - start
 
-    def latency() -> float:
-        start = time.perf_counter()
+    def latency() -> None:
         with torch.no_grad():
             run(x1, None)
-        return time.perf_counter() - start
 
-    for line in sys.stdin:
-        op = json.loads(line)["op"]
-        if op == "check":
-            out: dict = {}
-            for mode in ("eval", "train"):
-                model.train(mode == "train")
-                with torch.no_grad():
-                    out[mode] = logits_of(x).tolist()
-            memory = model.cls_head.csc_loss.avg_f.clone()
-            model.train()
+    def check() -> dict:
+        out: dict = {}
+        for mode in ("eval", "train"):
+            model.train(mode == "train")
             with torch.no_grad():
-                out["loss_train"] = float(run(x, y)[1])
-            model.cls_head.csc_loss.avg_f = memory  # the check leaves the memory as it was
-            reply.write(json.dumps(out) + "\n")
-        elif op == "step":
-            model.train()
-            reply.write(json.dumps({"s": step()}) + "\n")
-        elif op == "latency":
-            model.eval()
-            reply.write(json.dumps({"s": latency()}) + "\n")
-        elif op == "quit":
-            break
-    return 0
+                out[mode] = logits_of(x).tolist()
+        kept = memory()
+        model.train()
+        with torch.no_grad():
+            out["loss_train"] = float(run(x, y)[1])
+        set_memory(kept)  # the check leaves the memory as it was
+        return out
+
+    title = (
+        f"protogcn · {args.worker} · one training step (fwd + loss + bwd + SGD) · batch "
+        f"{args.batch} · T {args.frames} · {args.threads} thread(s) · torch {torch.__version__}"
+    )
+    return sbs.serve(
+        reply,
+        {
+            "check": check,
+            "profile": lambda: (model.train(), sbs.profile_step(step, title))[1],
+            "step": lambda: (model.train(), sbs.timed(step))[1],
+            "latency": lambda: (model.eval(), sbs.timed(latency))[1],
+        },
+    )
 
 
-class Side:
-    """One worker process."""
-
-    def __init__(self, name: str, args: argparse.Namespace) -> None:
-        self.name = name
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-        env.update({k: str(args.threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")})
-        env["PROTOGCN_ROOT"] = str(Path(args.upstream).resolve())
-        env["PYTHONPATH"] = str(HERE.parent) if name == "upstream" else ""
-        cmd = [sys.executable, str(HERE), "--worker", name, "--golden", args.golden]
-        cmd += ["--threads", str(args.threads), "--batch", str(args.batch)]
-        cmd += ["--frames", str(args.frames)]
-        self.proc = subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-
-    def ask(self, op: str) -> dict:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(json.dumps({"op": op}) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"{self.name} worker died (see its stderr above)")
-        return json.loads(line)
-
-    def close(self) -> None:
-        try:
-            self.ask("quit")
-        except (RuntimeError, BrokenPipeError):
-            pass
-        self.proc.wait(timeout=120)
-
-
-def _max_abs(a: list, b: list) -> float:
-    return max(abs(p - q) for ra, rb in zip(a, b, strict=True) for p, q in zip(ra, rb, strict=True))
+def _side(name: str, args: argparse.Namespace) -> sbs.Side:
+    env = {k: str(args.threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    env["PROTOGCN_ROOT"] = str(Path(args.upstream).resolve())
+    upstream = name == "upstream"
+    env["PYTHONPATH"] = str(HERE.parent) if upstream else sbs.skelab_pythonpath(name, args.before)
+    cmd = [sys.executable, str(HERE), "--worker", name, "--golden", args.golden]
+    cmd += ["--threads", str(args.threads), "--batch", str(args.batch)]
+    cmd += ["--frames", str(args.frames)]
+    return sbs.Side(name, cmd, env, REPO)
 
 
 def measure(args: argparse.Namespace) -> dict:
-    sides = [Side("upstream", args), Side("skelab", args)]
+    names = ["upstream"] + (["before"] if args.before else []) + ["after"]
+    sides = [_side(n, args) for n in names]
     try:
         checks = {s.name: s.ask("check") for s in sides}
-        up, ours = checks["upstream"], checks["skelab"]
+        up = checks["upstream"]
         equivalence = {
-            f"max_abs_dlogits_{m}": _max_abs(ours[m], up[m]) for m in ("eval", "train")
-        } | {"abs_dloss_train": abs(ours["loss_train"] - up["loss_train"])}
-        times: dict[str, dict[str, list[float]]] = {
-            s.name: {"step": [], "latency": []} for s in sides
+            n: {f"max_abs_dlogits_{m}": sbs.max_abs(c[m], up[m]) for m in ("eval", "train")}
+            | {"abs_dloss_train": abs(c["loss_train"] - up["loss_train"])}
+            for n, c in checks.items()
+            if n != "upstream"
         }
-        for op, warm, reps in (("step", args.warmup, args.repeats), ("latency", 2, args.latency)):
-            for r in range(warm + reps):
-                for s in sides if r % 2 == 0 else sides[::-1]:
-                    t = s.ask(op)["s"]
-                    if r >= warm:
-                        times[s.name][op].append(t)
-                print(f"  {op} {r + 1}/{warm + reps}", file=sys.stderr)
+        if args.profile:
+            return {
+                "profiles": sbs.write_profiles(
+                    sides, "protogcn", sbs.profile_tags(args.profile, args.profile_before), RESULTS
+                )
+            }
+        times = {"step": sbs.alternate(sides, "step", args.warmup, args.repeats)}
+        if args.latency:
+            times["latency"] = sbs.alternate(sides, "latency", 2, args.latency)
     finally:
         for s in sides:
             s.close()
-    med = {n: {op: statistics.median(v) for op, v in d.items()} for n, d in times.items()}
     return {
-        "median_s": med,
+        "median_s": {op: sbs.medians(t) for op, t in times.items()},
         "raw_s": times,
-        "step_speedup": med["upstream"]["step"] / med["skelab"]["step"],
-        "latency_speedup": med["upstream"]["latency"] / med["skelab"]["latency"],
         "equivalence": equivalence,
+        "load": sbs.load_line(),
     }
 
 
 def table(row: dict, header: str) -> str:
-    m, eq = row["median_s"], row["equivalence"]
-    lines = [
-        header,
-        "",
-        "| measure | upstream | skelab | speed-up (upstream/skelab) |",
-        "|---|---:|---:|---:|",
-        f"| train step, s | {m['upstream']['step']:.3f} | {m['skelab']['step']:.3f} | "
-        f"**{row['step_speedup']:.2f}x** |",
-        f"| batch-1 eval latency, ms | {1000 * m['upstream']['latency']:.1f} | "
-        f"{1000 * m['skelab']['latency']:.1f} | {row['latency_speedup']:.2f}x |",
-        "",
-        f"Same weights: max |Δ logits| eval {eq['max_abs_dlogits_eval']:.1e}, train "
-        f"{eq['max_abs_dlogits_train']:.1e}; |Δ loss| train {eq['abs_dloss_train']:.1e}.",
-    ]
+    med = row["median_s"]
+    lines = [header, "", *sbs.speed_header(med["step"]), *sbs.speed_rows("train step", med["step"])]
+    if "latency" in med:
+        lines += sbs.speed_rows("batch-1 eval latency", med["latency"], 1000.0)
+    lines += ["", f"At the end of the run: {row['load']}.", ""]
+    for name, eq in row["equivalence"].items():
+        lines.append(
+            f"Same weights, {name} vs upstream: max |Δ logits| eval "
+            f"{eq['max_abs_dlogits_eval']:.1e}, train {eq['max_abs_dlogits_train']:.1e}; "
+            f"|Δ loss| train {eq['abs_dloss_train']:.1e}."
+        )
     return "\n".join(lines)
 
 
@@ -234,12 +216,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upstream", default="/tmp/upstream_protogcn", help="upstream snapshot")
     parser.add_argument("--golden", default=str(REPO.parent / "shared" / "golden"))
     parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--frames", type=int, default=100, help="clip length (configs: 100)")
+    parser.add_argument("--before", default="", help="src/ folder of an earlier skelab commit")
+    parser.add_argument("--before-commit", default="", help="recorded in the results")
+    parser.add_argument("--frames", type=int, default=64, help="clip length (configs: 100)")
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--latency", type=int, default=5, help="timed batch-1 forwards")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--latency", type=int, default=5, help="timed batch-1 forwards (0: none)")
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-save", action="store_true")
+    parser.add_argument(
+        "--profile", default="", help="only profile one step per side: tag of after"
+    )
+    parser.add_argument("--profile-before", default="before", help="profile tag of before")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.golden = str(Path(args.golden).resolve())
@@ -248,12 +236,16 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     row = measure(args)
+    if args.profile:
+        print(json.dumps(row["profiles"], indent=2))
+        return 0
     header = (
         f"protogcn · upstream vs skelab · batch {args.batch} · T {args.frames} · CPU "
-        f"{platform.machine()} · {args.threads} threads per side · torch {torch.__version__} · "
+        f"{platform.machine()} · {args.threads} thread(s) per side · torch {torch.__version__} · "
         "fp32 · train step = fwd + CE + 0.2 x class-specific contrastive loss + bwd + SGD · "
         f"median of {args.repeats} after {args.warmup} warm-up; batch-1 latency median of "
-        f"{args.latency} · each side its own process, sides alternated"
+        f"{args.latency} · each side its own process, order rotated every round"
+        + (f" · before = skelab {args.before_commit}" if args.before_commit else "")
     )
     text = table(row, header)
     print(text)
@@ -266,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             "threads": args.threads,
             "torch": torch.__version__,
             "upstream": "firework8/ProtoGCN@ddf7f27 protogcn/models (RecognizerGCN, ProtoGCN)",
+            "before_commit": args.before_commit,
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
             **row,
         }

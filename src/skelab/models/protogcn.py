@@ -40,6 +40,11 @@ Differences from upstream (none changes the function; the golden tests hold to r
 * In eval mode the prototype branch (PRN, `post`, `bn`) is skipped: it never reaches the
   logits. `forward_with_graph` computes it in either mode. Only the last block builds the
   refinement graph it reads; upstream builds it in every block and drops nine.
+* The multi-scale TCN's branches that open with 1x1 conv + BN + ReLU read the same input: their
+  convs run as one conv (weights stacked along the output channels) and their BatchNorms as one
+  batch norm over the stacked channels (`skelab.models.layers.tcn.stacked_batch_norm`; per
+  channel, so exact, and each module's running statistics move as its own forward would move
+  them). The weights stay in their modules under upstream's keys.
 * The PRN runs on all samples at once (a Linear over the last axis); upstream loops over samples.
 * `conv1` and `conv2` of the graph convolution see the frame mean of their input (they are 1x1
   convolutions, so this equals upstream's convolve-then-average); A, the subset-wise and the
@@ -68,6 +73,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
+from skelab.models.layers.tcn import _fusable, stacked_batch_norm
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import Skeleton, get_skeleton
 
@@ -194,10 +200,31 @@ class MultiScaleTCN(nn.Module):
         self.transform = nn.Sequential(nn.BatchNorm2d(width), nn.ReLU(), nn.Conv2d(width, c_out, 1))
         self.bn = nn.BatchNorm2d(c_out)
 
+    def _branch_outputs(self, x: Tensor) -> list[Tensor]:
+        """Every branch's output. The branches that open with 1x1 conv + BN + ReLU read the same
+        input, so those convs run as one conv with their weights stacked and their BatchNorms as
+        one batch norm over the stacked channels (per channel, so exact; each module's running
+        statistics are updated as its own forward would)."""
+        heads = [b for b in self.branches if isinstance(b, nn.Sequential)]
+        if not _fusable([b[1] for b in heads]):
+            return [branch(x) for branch in self.branches]
+        weight = torch.cat([b[0].weight for b in heads])
+        bias = torch.cat([b[0].bias for b in heads])
+        h = F.relu(stacked_batch_norm(F.conv2d(x, weight, bias), [b[1] for b in heads]))
+        outs, start = [], 0
+        for branch in self.branches:
+            if not isinstance(branch, nn.Sequential):  # the plain (strided) 1x1 branch
+                outs.append(branch(x))
+                continue
+            width = branch[0].out_channels
+            outs.append(branch[3](h[:, start : start + width]))
+            start += width
+        return outs
+
     def forward(self, x: Tensor) -> Tensor:
         v = x.shape[-1]
         x = torch.cat([x, x.mean(-1, keepdim=True)], dim=-1)  # (N, C, T, V + 1)
-        out = torch.cat([branch(x) for branch in self.branches], dim=1)
+        out = torch.cat(self._branch_outputs(x), dim=1)
         # BatchNorm inside the branches sees the global column too, as upstream.
         out = out[..., :v] + out[..., v:] * self.add_coeff[:v]  # (N, C_out, T', V)
         return self.bn(self.transform(out))

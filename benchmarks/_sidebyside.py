@@ -1,0 +1,192 @@
+"""Side-by-side CPU timing of model code, each side in its own worker process.
+
+Shared by bench_degcn.py, bench_protogcn.py and bench_blockgcn.py. The sides are `upstream`
+(the upstream repository's own model code), `before` (skelab's model code from an earlier
+commit, unpacked outside the repo: `git archive <commit> src | tar -x -C DIR`, then `--before
+DIR/src`) and `after` (this working tree). Each worker builds its model once, then answers
+one JSON command per line on stdin (`check`, `step`, `latency`, `quit`) with one JSON line on
+a private copy of its stdout (whatever the model code prints goes to stderr). The coordinator
+asks the workers in turn, one command each, rotating the order every round, so that all sides
+see the same host load; every timed command reports its wall time and the worker's process
+CPU time (the steadier figure on a shared host), and the figures are medians.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+REPO = Path(__file__).resolve().parents[1]
+SIDES = ("upstream", "before", "after")
+
+
+def reply_channel() -> TextIO:
+    """A private copy of stdout for the replies; fd 1 then points at stderr. Call it first."""
+    reply = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    return reply
+
+
+def timed(fn: Callable[[], object]) -> dict[str, float]:
+    """Wall and process CPU seconds of one call."""
+    start, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return {"s": time.perf_counter() - start, "cpu": time.process_time() - cpu}
+
+
+def serve(reply: TextIO, ops: dict[str, Callable[[], dict]]) -> int:
+    """Answer commands from stdin until `quit` (or end of input)."""
+    for line in sys.stdin:
+        op = json.loads(line)["op"]
+        if op == "quit":
+            break
+        reply.write(json.dumps(ops[op]()) + "\n")
+    return 0
+
+
+def skelab_pythonpath(name: str, before: str) -> str:
+    """PYTHONPATH of a skelab side: the earlier commit's src/ for `before`, none for `after`."""
+    return str(Path(before).resolve()) if name == "before" else ""
+
+
+class Side:
+    """One worker process."""
+
+    def __init__(self, name: str, cmd: list[str], env: dict[str, str], cwd: Path) -> None:
+        self.name = name
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **env)
+        self.proc = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def ask(self, op: str) -> dict:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps({"op": op}) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{self.name} worker died (see its stderr above)")
+        return json.loads(line)
+
+    def close(self) -> None:
+        try:
+            self.ask("quit")
+        except (RuntimeError, BrokenPipeError, ValueError):
+            pass
+        self.proc.wait(timeout=120)
+
+
+def alternate(sides: list[Side], op: str, warmup: int, repeats: int) -> dict[str, dict]:
+    """`op` on every side, `warmup + repeats` rounds, the order rotated each round; the timed
+    rounds' wall (`s`) and process CPU (`cpu`) seconds per side."""
+    times: dict[str, dict[str, list[float]]] = {s.name: {"s": [], "cpu": []} for s in sides}
+    for r in range(warmup + repeats):
+        k = r % len(sides)
+        for side in sides[k:] + sides[:k]:
+            got = side.ask(op)
+            if r >= warmup:
+                for key in ("s", "cpu"):
+                    times[side.name][key].append(got[key])
+        print(f"  {op} {r + 1}/{warmup + repeats}: {times}", file=sys.stderr, flush=True)
+    return times
+
+
+def medians(times: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
+    return {n: {k: statistics.median(v) for k, v in d.items()} for n, d in times.items()}
+
+
+def max_abs(a: list, b: list) -> float:
+    """Largest |a - b| of two (N, K) nested lists."""
+    return max(abs(p - q) for ra, rb in zip(a, b, strict=True) for p, q in zip(ra, rb, strict=True))
+
+
+def speed_rows(label: str, med: dict[str, dict[str, float]], scale: float = 1.0) -> list[str]:
+    """Markdown rows (process CPU, wall) of one timed op: each side's median and the ratios
+    upstream/side (> 1: faster than upstream) and before/after."""
+    names = [n for n in SIDES if n in med]
+    unit = "s" if scale == 1.0 else "ms"
+    rows = []
+    for key, what in (("cpu", "process CPU"), ("s", "wall")):
+        cells = [f"{scale * med[n][key]:.3f}" for n in names]
+        ratios = [f"**{med['upstream'][key] / med[n][key]:.2f}x**" for n in names[1:]]
+        if "before" in med:
+            ratios.append(f"{med['before'][key] / med['after'][key]:.2f}x")
+        rows.append(f"| {label}, {what} {unit} | " + " | ".join(cells + ratios) + " |")
+    return rows
+
+
+def speed_header(med: dict[str, dict[str, float]]) -> list[str]:
+    names = [n for n in SIDES if n in med]
+    cols = names + [f"upstream/{n}" for n in names[1:]]
+    if "before" in med:
+        cols.append("before/after")
+    return ["| measure | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
+
+
+def load_line() -> str:
+    """The host's load averages (1, 5, 15 min), for the record."""
+    one, five, fifteen = os.getloadavg()
+    return f"host load average {one:.1f} / {five:.1f} / {fifteen:.1f} (1 / 5 / 15 min, 2 cores)"
+
+
+# Kernels every side must run: convolutions (forward and backward) and matrix products.
+DENSE_OPS = (
+    "aten::mkldnn_convolution",
+    "aten::convolution_backward",
+    "aten::_slow_conv2d_forward",
+    "aten::_slow_conv2d_backward",
+    "aten::slow_conv_dilated2d",
+    "aten::mm",
+    "aten::bmm",
+    "aten::addmm",
+    "aten::baddbmm",
+)
+
+
+def profile_step(step: Callable[[], object], title: str, top: int = 30) -> dict:
+    """One step under `torch.profiler` (after one warm-up step): the operator table by self CPU
+    time, the step's total, the dense kernels' (DENSE_OPS) share, and the forward FLOPs the
+    profiler counts for convolutions and matrix products."""
+    from torch.profiler import ProfilerActivity, profile
+
+    step()
+    with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
+        step()
+    events = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events) / 1e6
+    dense = sum(e.self_cpu_time_total for e in events if e.key in DENSE_OPS) / 1e6
+    flops = sum(e.flops for e in events if e.flops)
+    lines = [
+        title,
+        f"total self CPU time of the step: {total:.3f} s (profiler on)",
+        f"convolutions and matrix products ({', '.join(DENSE_OPS)}): {dense:.3f} s "
+        f"({dense / total:.0%}); forward FLOPs counted by the profiler: {flops / 1e9:.2f} G",
+        f"{load_line()}",
+        "",
+        events.table(sort_by="self_cpu_time_total", row_limit=top),
+    ]
+    return {"text": "\n".join(lines), "total_s": total, "dense_s": dense, "fwd_flops": flops}
+
+
+def write_profiles(sides: list[Side], model: str, tags: dict[str, str], results: Path) -> dict:
+    """Ask every side for a profile; write results/profile_<model>_<tags[side]>.txt."""
+    out = {}
+    for side in sides:
+        got = side.ask("profile")
+        path = results / f"profile_{model}_{tags[side.name]}.txt"
+        path.write_text(got["text"] + "\n")
+        out[side.name] = {k: got[k] for k in ("total_s", "dense_s", "fwd_flops")}
+        print(f"wrote {path} ({got['total_s']:.2f} s, dense {got['dense_s']:.2f} s)")
+    return out
+
+
+def profile_tags(after: str, before: str) -> dict[str, str]:
+    """File tags of the sides' profiles: upstream, the earlier commit, this working tree."""
+    return {"upstream": "upstream", "before": before, "after": after}
