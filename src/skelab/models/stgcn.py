@@ -14,10 +14,11 @@ Kept from upstream on purpose, because checkpoints depend on it:
 * the stored graph is indexed A[k, source, destination] (the transpose of CTR-GCN's);
 * `data_bn` normalises V·C = 75 channels with persons folded into the batch.
 
-Differs from upstream (same function): the graph contraction sums per-subset matrix products on
-views of the convolution output instead of permuting it into a 5-D einsum, which saves a copy;
-upstream's processor-level initialisation (conv N(0, 0.02), BN gamma N(1, 0.02)) is applied by
-the builder, so `build("stgcn")` starts where upstream training starts. `stgcn-lite` is skelab's
+Differs from upstream (same function): the graph contraction sums per-subset batched matrix
+products on views of the 1x1 product instead of permuting it into a 5-D einsum, which saves a
+copy, and runs before the 1x1 weights where a block widens (`GraphConv`); upstream's
+processor-level initialisation (conv N(0, 0.02), BN gamma N(1, 0.02)) is applied by the
+builder, so `build("stgcn")` starts where upstream training starts. `stgcn-lite` is skelab's
 own small baseline (the original lab's "ST-GCN-lite"); the MLP sanity baseline is in `mlp.py`.
 """
 
@@ -30,6 +31,7 @@ import torch
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError
+from skelab.models.layers.pointwise import conv1x1
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import NTU25, Skeleton, get_skeleton, joints_fix
 
@@ -69,20 +71,41 @@ def stgcn_graph(strategy: str = "spatial", *, skeleton: Skeleton = NTU25) -> np.
 
 
 class GraphConv(nn.Module):
-    """One 1x1 conv to K·C_out channels, then a per-subset contraction with the graph."""
+    """Upstream's `ConvTemporalGraphical`: a 1x1 conv to K·C_out channels, then the sum over the
+    K subsets of each subset's (C_out)-channel map times its graph, A[k] (V, W).
+
+    The two steps are linear and commute, so where the layer widens (C_in < C_out) the graph
+    runs first, on the C_in input channels, and the conv weights then mix the K·C_in channels
+    (the conv bias passes through the graph sum as b_k · colsum(A[k])). Either order costs the
+    same conv FLOPs; the graph sum costs C_in / C_out as much, and block 1 (3 -> 64 channels)
+    sums 3 channels instead of 192. The 1x1 products run as batched matrix products
+    (`layers.pointwise.conv1x1`). Exact in real arithmetic; weights keep upstream's shapes.
+    """
 
     def __init__(self, c_in: int, c_out: int, num_subsets: int) -> None:
         super().__init__()
         self.k = num_subsets
         self.conv = nn.Conv2d(c_in, c_out * num_subsets, 1)
+        self.graph_first = c_in < c_out
 
     def forward(self, x: Tensor, a: Tensor) -> Tensor:
-        n, _, t, v = x.shape
-        y = self.conv(x).view(n, self.k, -1, v)  # (N, K, C_out·T, V), channel index k·C_out + c
-        out = y[:, 0] @ a[0]  # views of a contiguous tensor: no permute copy
-        for k in range(1, self.k):
-            out = out + y[:, k] @ a[k]
-        return out.view(n, -1, t, a.shape[-1])  # (N, C_out, T, W)
+        n, c, t, v = x.shape
+        k = self.k
+        c_out = self.conv.out_channels // k
+        if self.graph_first:
+            # (N, K, C_in·T, W), channel index k·C_in + c: each subset's graph on the input
+            z = torch.matmul(x.view(n, 1, c * t, v), a.unsqueeze(0))
+            w = self.conv.weight.view(k, c_out, c).transpose(0, 1).reshape(c_out, k * c)
+            bias = self.conv.bias.view(k, c_out).t() @ a.sum(dim=1)  # (C_out, W)
+            out = conv1x1(z.view(n, k * c, t, -1), w, None)
+            return out + bias.view(1, c_out, 1, -1)
+        # (N, K, C_out·T, V), channel index k·C_out + c; one batched product per subset, the
+        # subsets unbound (not indexed), so backward stacks their gradients in one copy
+        y = conv1x1(x, self.conv.weight, self.conv.bias).view(n, k, -1, v).unbind(1)
+        out = torch.bmm(y[0], a[0].expand(n, -1, -1))
+        for i in range(1, k):
+            out = torch.baddbmm(out, y[i], a[i].expand(n, -1, -1))
+        return out.view(n, c_out, t, a.shape[-1])  # (N, C_out, T, W)
 
 
 class STGCNBlock(nn.Module):
