@@ -28,6 +28,8 @@ float32 outputs against upstream's):
 * The 1x1 convolutions of the graph convolution (`conv3`, the projection in `down`) run as
   batched matmuls over the samples (`skelab.models.layers.pointwise.conv1x1`), not through
   oneDNN's convolution, whose layout reorders cost as much as the product at these widths.
+* BatchNorm + residual + ReLU at the end of the graph convolution, and the block's residual +
+  ReLU, run in place on the fresh BatchNorm / TCN outputs, as upstream's do.
 * `conv1`/`conv2` run on the time-averaged input. A 1x1 conv is affine, so averaging over
   frames before or after it gives the same result; before is T times cheaper.
 * `alpha` multiplies the small `conv4` weight and bias instead of the (N, 3, C_out, V, V)
@@ -44,7 +46,6 @@ import math
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError
@@ -144,7 +145,9 @@ class CTRGraphConv(nn.Module):
             res = self.down[1](conv1x1(x, self.down[0].weight, self.down[0].bias))
         else:
             res = x
-        return F.relu(self.bn(y) + res)
+        out = self.bn(y)
+        out += res  # in place, as upstream: BatchNorm's backward needs its input, not its output
+        return out.relu_()
 
 
 class CTRBlock(nn.Module):
@@ -173,8 +176,8 @@ class CTRBlock(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         y = self.tcn1(self.gcn1(x))  # (N, C_in, T, V) -> (N, C_out, T / stride, V)
         if self.residual is not None:
-            y = y + self.residual(x)
-        return F.relu(y)
+            y += self.residual(x)  # the TCN's output is not saved for its backward
+        return y.relu_()
 
 
 # (C_in, C_out, stride, block residual) of l1..l10, with C_in of l1 and width 64 set at build.

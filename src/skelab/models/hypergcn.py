@@ -22,6 +22,9 @@ Differences from upstream (none changes the function; the golden tests hold to r
   graph aggregation as one extra term per head. Only the 25 real output rows are aggregated;
   upstream computes all 28 rows and then drops the virtual ones.
 * The per-head aggregation is one batched matrix product over all heads, not a per-head einsum.
+* The projection in `down` runs as a batched matmul (`skelab.models.layers.pointwise.conv1x1`),
+  and the BatchNorm + residual + ReLU ends of the graph convolution and of the block run in
+  place on the fresh BatchNorm / TCN outputs, as upstream's do (no extra full-size tensors).
 * The nearest-hyper-edge selection is computed as upstream does: per-head `torch.cdist` of the
   (N, 8, 28, h) embeddings and `topk(9, largest=False)` (self included), then a softmax over the
   negated distances of the selected entries.
@@ -48,6 +51,7 @@ from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
+from skelab.models.layers.pointwise import conv1x1
 from skelab.models.layers.tcn import ctrgcn_temporal, unit_tcn
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import NTU_INWARD_1BASED, NUM_JOINTS
@@ -190,8 +194,14 @@ class HyperGraphConv(nn.Module):
         # Virtual joints and the bias are constant over frames: one (N, 8, C_out/8, V) term.
         d_virtual = weight @ self.hyper_joint.t().reshape(heads, c // heads, -1) + bias
         const = d_virtual @ a_virtual.transpose(-1, -2) + bias * a_real.sum(-1).unsqueeze(2)
-        y = (y.view(n, heads, -1, t, v) + const.unsqueeze(3)).view(n, -1, t, v)
-        return F.relu(self.bn(y) + self.down(x))  # (N, C_out, T, V)
+        y.view(n, heads, -1, t, v).add_(const.unsqueeze(3))  # y is not saved for backward
+        if isinstance(self.down, nn.Sequential):  # projected residual: 1x1 conv, BN
+            res = self.down[1](conv1x1(x, self.down[0].weight, self.down[0].bias))
+        else:
+            res = x
+        out = self.bn(y.view(n, -1, t, v))
+        out += res  # in place, as upstream: BatchNorm's backward needs its input, not its output
+        return out.relu_()  # (N, C_out, T, V)
 
 
 def _grouped_linear(conv: nn.Conv1d, x: Tensor) -> Tensor:
@@ -225,7 +235,9 @@ class HyperGCNBlock(nn.Module):
             self.residual = unit_tcn(c_in, c_out, stride, padding_mode="replicate")
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.relu(self.tcn1(self.gcn1(x)) + self.residual(x))  # (N, C_out, T/s, V)
+        y = self.tcn1(self.gcn1(x))  # the TCN's output is not saved for its backward
+        y += self.residual(x)
+        return y.relu_()  # (N, C_out, T/s, V)
 
 
 class HyperGCN(nn.Module):
