@@ -35,6 +35,13 @@ How skelab differs from upstream (the golden test checks the float32 outputs aga
   runs as a 1x1 Conv2d over (channel, sample) pairs with the same weights, and its BatchNorm3d is
   a BatchNorm2d on the same values (same checkpoint keys). Gradients match upstream's, the
   offsets' included (the floor is taken without gradient, as upstream does).
+* Every 1x1 convolution over the full feature map (the graph convs' value convs, the residuals,
+  the branches' opening convs, the deformable taps' mixing conv) runs as batched matrix products
+  per sample and channel group (`pointwise`, `layers.pointwise.conv1x1`): the same sums without
+  oneDNN's layout reorders or PyTorch's slow grouped-conv path. The temporal module's stride-1
+  opening convs run as one product with their weights stacked, their BatchNorms as one batch
+  norm over the stacked channels (`layers.tcn.stacked_batch_norm`: per channel, so exact; each
+  module's running statistics move as its own forward would move them).
 * CTR_GC: the query/key 1x1 convs run on the time-averaged input (a 1x1 conv is affine, so this
   equals averaging their output, T times cheaper), and the per-channel aggregation is one batched
   matrix product over (sample, group, channel) with the three subsets in its contraction.
@@ -60,6 +67,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
+from skelab.models.layers.pointwise import conv1x1
+from skelab.models.layers.tcn import _fusable, stacked_batch_norm
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import Skeleton, get_skeleton
 
@@ -78,6 +87,27 @@ def _init_conv(conv: nn.Conv2d | nn.Conv3d) -> None:
         nn.init.zeros_(conv.bias)
 
 
+def pointwise(conv: nn.Conv2d, x: Tensor) -> Tensor:
+    """`conv(x)` for a 1x1 conv (no padding or dilation, optionally strided over frames and
+    grouped) as batched matrix products on the frames it keeps: per sample and group,
+    W_g (C_out/G, C_in/G) @ x_g (C_in/G, T*V). The same sums as the convolution, without oneDNN's
+    layout reorders or the slow grouped path (`layers.pointwise.conv1x1` for one group)."""
+    st = conv.stride[0]
+    if st != 1:
+        x = x[:, :, ::st]
+    g = conv.groups
+    if g == 1:
+        return conv1x1(x, conv.weight, conv.bias)
+    n, c, t, v = x.shape
+    c_out = conv.out_channels // g
+    w = conv.weight.reshape(1, g, c_out, c // g).expand(n, -1, -1, -1).reshape(n * g, c_out, -1)
+    flat = x.reshape(n * g, c // g, t * v)
+    if conv.bias is None:
+        return torch.bmm(w, flat).view(n, g * c_out, t, v)
+    bias = conv.bias.view(1, g, c_out, 1).expand(n, -1, -1, -1).reshape(n * g, c_out, 1)
+    return torch.baddbmm(bias, w, flat).view(n, g * c_out, t, v)
+
+
 class PointWise(nn.Module):
     """1x1 conv (optionally strided over frames, grouped), BatchNorm; upstream `PointWiseTCN`."""
 
@@ -87,7 +117,7 @@ class PointWise(nn.Module):
         self.bn = nn.BatchNorm2d(c_out)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.bn(self.conv(x))
+        return self.bn(pointwise(self.conv, x))
 
 
 class SpatialGraphConv(nn.Module):
@@ -102,7 +132,7 @@ class SpatialGraphConv(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         n, _, t, v = x.shape
         s = self.A.shape[0]
-        values = self.conv(x).view(n, s, -1, t, v)  # (N, S, C_out, T, V)
+        values = pointwise(self.conv, x).view(n, s, -1, t, v)  # (N, S, C_out, T, V)
         return self.bn(torch.einsum("svu,nsctu->nctv", self.A, values))
 
 
@@ -134,7 +164,7 @@ class GroupedCTRGraphConv(nn.Module):
         rel = torch.tanh(q.unsqueeze(-1) - k.unsqueeze(-2))  # (N, G*S*R, V, V)
         theta = self.conv4(rel).view(n, g, s, -1, v, v)  # (N, G, S, C', V, V)
         theta = theta * self.alpha + self.A.view(1, 1, s, 1, v, v)
-        values = self.conv3(x).view(n, g, s, -1, t, v)  # (N, G, S, C', T, V)
+        values = pointwise(self.conv3, x).view(n, g, s, -1, t, v)  # (N, G, S, C', T, V)
         c = values.shape[3]
         # out[n, g, c, t, v] = sum over (s, u) of values[n, g, s, c, t, u] * theta[n, g, s, c, v, u]
         lhs = values.permute(0, 1, 3, 4, 2, 5).reshape(n * g * c, t, s * v)
@@ -175,7 +205,7 @@ class DeformableTemporalConv(nn.Module):
         # (N, C, eta, T', V) -> channels (c, e), matching the Conv3d weight (C_out, C, eta, 1, 1).
         samples = samples.view(n, c * eta, t_out, v)
         weight = self.conv.weight.reshape(self.conv.out_channels, c * eta, 1, 1)
-        return self.bn(F.conv2d(samples, weight, self.conv.bias))
+        return self.bn(conv1x1(samples, weight, self.conv.bias))
 
 
 class DeformableBranch(nn.Module):
@@ -219,7 +249,29 @@ class MultiScaleTemporal(nn.Module):
         self.conv1x1 = PointWise(channels, width, stride=stride)
 
     def forward(self, x: Tensor) -> Tensor:
-        return torch.cat([self.tcn1(x), self.tcn2(x), self.maxpool3x1(x), self.conv1x1(x)], 1)
+        heads = [self.tcn1.pre, self.tcn2.pre, self.maxpool3x1.pre]
+        if self.conv1x1.conv.stride == (1, 1):
+            heads.append(self.conv1x1)
+        if not _fusable([h.bn for h in heads]):
+            return torch.cat([self.tcn1(x), self.tcn2(x), self.maxpool3x1(x), self.conv1x1(x)], 1)
+        # The branches' opening 1x1 convs read the same input: one product with their weights
+        # stacked, one batch norm over the stacked channels (per channel, so exact).
+        weight = torch.cat([h.conv.weight for h in heads])
+        bias = torch.cat([h.conv.bias for h in heads])
+        h = stacked_batch_norm(conv1x1(x, weight, bias), [h.bn for h in heads])
+        width = self.tcn1.pre.conv.out_channels
+        act = F.leaky_relu(h[:, : 3 * width], LEAKY_SLOPE)
+        last = h[:, 3 * width :] if len(heads) == 4 else self.conv1x1(x)
+        pooled = F.max_pool2d(act[:, 2 * width :], (3, 1), (self.maxpool3x1.stride, 1), (1, 0))
+        return torch.cat(
+            [
+                self.tcn1.deform(act[:, :width]),
+                self.tcn2.deform(act[:, width : 2 * width]),
+                self.maxpool3x1.bn(pooled),
+                last,
+            ],
+            1,
+        )
 
 
 class DeGCNBlock(nn.Module):

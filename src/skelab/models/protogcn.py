@@ -73,6 +73,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
+from skelab.models.layers.pointwise import conv1x1
 from skelab.models.layers.tcn import _fusable, stacked_batch_norm
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import Skeleton, get_skeleton
@@ -88,6 +89,18 @@ DEFAULT_MS_CFG: tuple[Any, ...] = ((3, 1), (3, 2), (3, 3), (3, 4), ("max", 3), "
 # PYSKL graph layout names -> skelab skeletons (ProtoGCN's graph is random: only V matters).
 PYSKL_LAYOUTS: dict[str, str] = {"nturgb+d": "ntu25", "openpose": "openpose18", "coco": "coco17"}
 PYSKL_JOINTS: dict[str, int] = {"openpose_new": 20, "coco_new": 20}
+
+
+def _conv(conv: nn.Conv2d, x: Tensor) -> Tensor:
+    """`conv(x)`; a 1x1 conv (unpadded, undilated, ungrouped, strided over frames or not) runs as
+    a batched matrix product on the frames it keeps (`layers.pointwise.conv1x1`: the same sums,
+    without oneDNN's layout reorders)."""
+    if conv.kernel_size != (1, 1) or conv.padding != (0, 0) or conv.groups != 1:
+        return conv(x)
+    st, sv = conv.stride
+    if sv != 1 or conv.dilation != (1, 1):
+        return conv(x)
+    return conv1x1(x[:, :, ::st] if st != 1 else x, conv.weight, conv.bias)
 
 
 # --------------------------------------------------------------------------------------------
@@ -120,7 +133,7 @@ class ProtoGraphConv(nn.Module):
     def forward(self, x: Tensor, want_graph: bool = False) -> tuple[Tensor, Tensor | None]:
         n, c, t, v = x.shape  # (N, C_in, T, V)
         k, mid = self.num_subsets, self.mid_channels
-        pre_x = self.pre(x).view(n, k, mid, t, v)
+        pre_x = F.relu(self.pre[1](_conv(self.pre[0], x))).view(n, k, mid, t, v)
         # conv1 / conv2 are 1x1 convolutions, so the frame mean can come first (upstream
         # convolves every frame, then averages): the same values at 1/T of the cost.
         x_mean = x.mean(dim=2, keepdim=True)  # (N, C_in, 1, V)
@@ -135,12 +148,13 @@ class ProtoGraphConv(nn.Module):
         full = torch.addcmul((intra + self.A).unsqueeze(2), inter, self.alpha[0])
         # y[w] = sum_v x[v] A[v, w]: the column is the destination joint.
         y = pre_x @ full  # (N, K, C', T, V)
-        y = self.post(y.reshape(n, k * mid, t, v))
+        y = _conv(self.post, y.reshape(n, k * mid, t, v))
         graph = None
         if want_graph:  # the refinement alone, without A
             graph = torch.addcmul(intra.unsqueeze(2), inter, self.alpha[0])
             graph = graph.reshape(n, k * mid, v, v)
-        return F.relu(self.bn(y) + self.down(x)), graph
+        res = x if isinstance(self.down, nn.Identity) else self.down[1](_conv(self.down[0], x))
+        return F.relu(self.bn(y) + res), graph
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,7 +175,7 @@ class TemporalUnit(nn.Module):
         self.bn: nn.Module = nn.BatchNorm2d(c_out) if norm else nn.Identity()
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.bn(self.conv(x))  # (N, C, T, V) -> (N, C_out, T / stride, V)
+        return self.bn(_conv(self.conv, x))  # (N, C, T, V) -> (N, C_out, T / stride, V)
 
 
 class MultiScaleTCN(nn.Module):
@@ -210,11 +224,11 @@ class MultiScaleTCN(nn.Module):
             return [branch(x) for branch in self.branches]
         weight = torch.cat([b[0].weight for b in heads])
         bias = torch.cat([b[0].bias for b in heads])
-        h = F.relu(stacked_batch_norm(F.conv2d(x, weight, bias), [b[1] for b in heads]))
+        h = F.relu(stacked_batch_norm(conv1x1(x, weight, bias), [b[1] for b in heads]))
         outs, start = [], 0
         for branch in self.branches:
             if not isinstance(branch, nn.Sequential):  # the plain (strided) 1x1 branch
-                outs.append(branch(x))
+                outs.append(_conv(branch, x))
                 continue
             width = branch[0].out_channels
             outs.append(branch[3](h[:, start : start + width]))
@@ -227,7 +241,8 @@ class MultiScaleTCN(nn.Module):
         out = torch.cat(self._branch_outputs(x), dim=1)
         # BatchNorm inside the branches sees the global column too, as upstream.
         out = out[..., :v] + out[..., v:] * self.add_coeff[:v]  # (N, C_out, T', V)
-        return self.bn(self.transform(out))
+        bn, _, conv = self.transform
+        return self.bn(_conv(conv, F.relu(bn(out))))
 
 
 class ProtoGCNBlock(nn.Module):
@@ -256,7 +271,7 @@ class ProtoGCNBlock(nn.Module):
         y, graph = self.gcn(x, want_graph)
         y = self.tcn(y)
         if self.has_residual:
-            y = y + self.residual(x)
+            y = y + self.residual(x)  # a strided 1x1 TemporalUnit or the identity
         return F.relu(y), graph
 
 
