@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from skelab.errors import CheckpointError, ModelConfigError
-from skelab.models import build, count_parameters, get_card, load_upstream_checkpoint
-from skelab.models.skateformer import SkateMSA, valid_temporal_sizes
+from skelab.models import build, count_parameters, get_card, load_upstream_checkpoint, skateformer
+from skelab.models.skateformer import SkateMSA, valid_temporal_sizes, window_attention
 
 # Window 16 has stage lengths 16, 8, 4, 2, so temporal partition sizes of 2 are valid.
 SMALL = dict(window=16, type_1_size=[2, 8], type_2_size=[2, 12])
@@ -259,3 +259,28 @@ def test_skateformer_loading_rebuilds_bias_gather_from_relative_position_index()
     msa = model.stages[0].blocks[0].transformer.attention[0]
     assert torch.equal(msa._bias_index, msa._flat_bias_index())
     assert torch.equal(msa.relative_position_index, state[key])
+
+
+@pytest.mark.parametrize("drop", [0.0, 0.3])
+def test_window_attention_gradients_match_finite_differences(monkeypatch, drop):
+    monkeypatch.setattr(skateformer, "CHUNK_SCORES", 32)  # two windows a chunk, two chunks
+    qkv = torch.randn(3, 3, 1, 2, 4, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(1, 4, 4, dtype=torch.float64, requires_grad=True)
+
+    def attend(qkv, bias):
+        with torch.random.fork_rng():  # the same dropout mask on every call
+            torch.manual_seed(1)
+            return window_attention(qkv, bias, 0.7, drop)
+
+    assert torch.autograd.gradcheck(attend, (qkv, bias), fast_mode=True)
+
+
+def test_window_attention_equals_softmax_attention_per_head():
+    qkv = torch.randn(3, 4, 2, 3, 6)  # (q/k/v, windows, heads, head width, tokens)
+    bias = torch.randn(2, 6, 6)
+
+    out = window_attention(qkv, bias, 0.5)
+
+    q, k, v = qkv.transpose(-2, -1).unbind(0)  # (windows, heads, tokens, head width)
+    expected = (((q * 0.5) @ k.transpose(-2, -1) + bias).softmax(-1) @ v).transpose(-2, -1)
+    assert torch.allclose(out, expected, atol=1e-6)

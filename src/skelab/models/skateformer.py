@@ -17,20 +17,24 @@ and four self-attentions, each restricted to one partition of the grid (near / d
 local / strided frames). The branches are concatenated, projected, and followed by an MLP.
 
 How skelab differs from upstream (same function, same checkpoints):
-* The whole network runs channels-last `(N, T, V, C)`; upstream permutes to `(N, C, T, V)` and
-  back in every block. The temporal convolutions take a permuted view (channels-last memory).
-* The four partitions are one `view` + `permute` each, with the q/k/v split folded into the same
-  copy, and their reverses are permuted views that the branch concatenation copies once.
-  Upstream partitions and reverses with separate functions and copies per step.
+* The whole network runs channels-last `(N, T, V, C)`, contiguous from the stem on (the stem's
+  1x1 convolutions run as linear maps over the channels); upstream permutes to `(N, C, T, V)`
+  and back in every block. The temporal convolutions take a permuted view (channels-last memory).
+* The four partitions are one `view` + `permute` copy each, with the q/k/v split folded into the
+  same copy, and their reverses are permuted views. Upstream partitions and reverses with
+  separate functions and copies per step.
 * Attention is `F.scaled_dot_product_attention` with the relative-position bias as a float
   `attn_mask` and `scale = heads ** -0.5` (upstream's quirk: heads per branch, not head width)
-  on accelerators; on the CPU, where the fused kernel measured slower at head widths 3 and 6,
-  the same maths runs as two matmuls and a softmax (`SkateMSA.fused` chooses), over chunks of
-  windows whose scores fit in the CPU cache (a stage-1 block's forward and backward measured
-  about 20% less CPU time than with all windows at once).
+  on accelerators. On the CPU, where the fused kernel measured slower at head widths 3 and 6,
+  `window_attention` runs the same maths (q * scale, matmul, + bias, softmax, dropout, matmul)
+  with q, k and v laid out (head width, tokens): every product, forward and backward, is then a
+  batched GEMM with the narrow side as its rows, which the CPU BLAS runs 3-5x faster than the
+  (tokens, head width) orientation. Its backward is written out, and both passes run over
+  chunks of windows whose scores (`CHUNK_SCORES`) stay in cache; the probabilities saved for
+  the backward are kept per chunk, so no single large buffer is allocated.
   The bias is gathered from its table, head-major in one gather, through an index precomputed
   at build time (and rebuilt from `relative_position_index` whenever a checkpoint is loaded);
-  upstream expands the index every step. q, k and v are unbound from one copy.
+  upstream expands the index every step.
 * Kept quirk: for the near-point types 1 and 3, upstream tiles the (P, P) relative-time bias
   over the P*Q tokens of a window, so token i (frame-major, i = p*Q + q) gets the time slot
   i mod P rather than its frame p. The golden fixture (P = Q = 8) rejects the frame-wise reading
@@ -67,7 +71,7 @@ _PARTITION_TYPES: tuple[tuple[bool, bool], ...] = (
 )
 
 
-# Scores per attention chunk on the CPU (1M floats, 4 MB): see `SkateMSA._explicit_attention`.
+# Scores per attention chunk on the CPU (1M floats, 4 MB): see `window_attention`.
 CHUNK_SCORES = 1 << 20
 
 
@@ -121,6 +125,94 @@ class Mlp(nn.Module):
         return self.drop2(self.fc2(self.drop1(self.act(self.fc1(x)))))
 
 
+def _chunks(windows: int, heads: int, tokens: int) -> list[tuple[int, int]]:
+    """Window ranges of about `CHUNK_SCORES` scores each."""
+    step = max(1, CHUNK_SCORES // (heads * tokens * tokens))
+    return [(i, min(windows, i + step)) for i in range(0, windows, step)]
+
+
+def _attention_forward(
+    qkv: Tensor, bias: Tensor | None, scale: float, drop: float, keep: bool
+) -> tuple[Tensor, list[Tensor], list[Tensor]]:
+    """Forward of `window_attention`, chunk by chunk; with `keep`, each chunk's probabilities
+    (and dropout mask) are returned for the backward, as separate chunk-sized tensors."""
+    _, b, h, d, n = qkv.shape
+    out = qkv.new_empty(b, h, d, n)
+    probs, masks = [], []
+    for i, j in _chunks(b, h, n):
+        qs = qkv[0, i:j].mul(scale).view(-1, d, n)  # q * scale, as upstream
+        s = torch.bmm(qs.transpose(1, 2), qkv[1, i:j].view(-1, d, n))  # (chunk * h, P*Q, P*Q)
+        if bias is not None:
+            s.view(j - i, h, n, n).add_(bias)
+        p = torch.softmax(s, -1)
+        if keep:
+            probs.append(p)
+        if drop > 0.0:
+            mask = torch.empty_like(p).bernoulli_(1.0 - drop).div_(1.0 - drop)  # F.dropout's
+            if keep:
+                masks.append(mask)
+            p = p * mask
+        # o^T = v^T p^T, written (d, P*Q): the product with the narrow side first is the fast one
+        torch.bmm(qkv[2, i:j].view(-1, d, n), p.transpose(1, 2), out=out[i:j].view(-1, d, n))
+    return out, probs, masks
+
+
+class _WindowAttention(torch.autograd.Function):
+    """softmax((q * scale) k^T + bias) (dropout) v with a hand-written, chunked backward."""
+
+    @staticmethod
+    def forward(ctx, qkv: Tensor, bias: Tensor | None, scale: float, drop: float) -> Tensor:
+        out, probs, masks = _attention_forward(qkv, bias, scale, drop, keep=True)
+        ctx.scale, ctx.has_bias, ctx.chunks = scale, bias is not None, len(probs)
+        ctx.save_for_backward(qkv, *probs, *masks)
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, Tensor | None, None, None]:
+        qkv, *saved = ctx.saved_tensors
+        probs, masks = saved[: ctx.chunks], saved[ctx.chunks :]
+        _, b, h, d, n = qkv.shape
+        grad = grad.contiguous()
+        dqkv = torch.empty_like(qkv)
+        dbias = qkv.new_zeros(h, n, n) if ctx.has_bias and ctx.needs_input_grad[1] else None
+        for c, (i, j) in enumerate(_chunks(b, h, n)):
+            g = grad[i:j].view(-1, d, n)  # dO^T
+            p, mask = probs[c], (masks[c] if masks else None)
+            dq, dk, dv = (dqkv[k, i:j].view(-1, d, n) for k in range(3))
+            torch.bmm(g, p if mask is None else p * mask, out=dv)  # dV^T = dO^T P
+            dp = torch.bmm(g.transpose(1, 2), qkv[2, i:j].view(-1, d, n))  # dP = dO V^T
+            if mask is not None:
+                dp.mul_(mask)
+            ds = torch.ops.aten._softmax_backward_data(dp, p, -1, p.dtype)
+            if dbias is not None:
+                dbias += ds.view(j - i, h, n, n).sum(0)
+            # S = (q * scale) k^T: dq^T = scale * (k^T dS^T), dk^T = (q * scale)^T dS
+            torch.bmm(qkv[1, i:j].view(-1, d, n), ds.transpose(1, 2), out=dq).mul_(ctx.scale)
+            torch.bmm(qkv[0, i:j].mul(ctx.scale).view(-1, d, n), ds, out=dk)
+        return dqkv, dbias, None, None
+
+
+def window_attention(qkv: Tensor, bias: Tensor | None, scale: float, drop: float = 0.0) -> Tensor:
+    """softmax((q * scale) k^T + bias) v in every window and head, with attention dropout.
+
+    `qkv` is (3, windows, heads, d, P*Q): q, k and v with the head width before the tokens,
+    `bias` (heads, P*Q, P*Q) or None; returns (windows, heads, d, P*Q). At head widths of 3 and
+    6 every product is run with the narrow (d) side as the rows, which the CPU's batched GEMM
+    does several times faster than with d as the columns; the windows run in chunks of about
+    `CHUNK_SCORES` scores, so each chunk's scores stay in cache between the matmul, bias,
+    softmax and matmul (forward) and their five backward sweeps. The backward is written out
+    (the gradient of each product in the same fast orientation); it saves q, k, v, the
+    probabilities and the dropout mask, as autograd would.
+    """
+    grad = torch.is_grad_enabled() and (
+        qkv.requires_grad or (bias is not None and bias.requires_grad)
+    )
+    if grad:
+        return _WindowAttention.apply(qkv, bias, scale, drop)
+    return _attention_forward(qkv, bias, scale, drop, keep=False)[0]
+
+
 class SkateMSA(nn.Module):
     """Multi-head self-attention inside the windows of one Skate partition type.
 
@@ -130,9 +222,9 @@ class SkateMSA(nn.Module):
     apart; near points are Q consecutive ones, distant points are Q points V/Q apart.
 
     `fused` picks the attention kernel: True is `F.scaled_dot_product_attention` (bias as a float
-    mask), False the explicit softmax(q k^T * scale + bias) v; None (default) uses the fused
-    kernel off the CPU only, because on the CPU, at these head widths (3 and 6), the explicit
-    form measured faster (benchmarks/bench_skateformer.py).
+    mask), False `window_attention` (explicit softmax(q * scale k^T + bias) v); None (default)
+    uses the fused kernel off the CPU only, because on the CPU, at these head widths (3 and 6),
+    the explicit form measured faster (benchmarks/bench_skateformer.py).
     """
 
     fused: bool | None = None
@@ -194,35 +286,6 @@ class SkateMSA(nn.Module):
         """Relative-position bias (heads, P*Q, P*Q), contiguous."""
         return self.relative_position_bias_table.reshape(-1)[self._bias_index]
 
-    def _attend(self, q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, drop: float) -> Tensor:
-        """softmax(q k^T * scale + bias) v, the bias added in place on the fresh scores."""
-        a = torch.matmul(q * self.scale, k.transpose(-2, -1))  # (B_, h, P*Q, P*Q)
-        if bias is not None:
-            a.add_(bias)
-        a = F.dropout(a.softmax(dim=-1), drop) if drop > 0.0 else a.softmax(dim=-1)
-        return torch.matmul(a, v)
-
-    def _explicit_attention(
-        self, q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, drop: float
-    ) -> Tensor:
-        """`_attend` over chunks of windows (windows never interact, so the result is the same).
-
-        The score tensor of all windows is far larger than the CPU's caches (stage 1: 126 MB
-        per block at batch 8), and the forward and backward passes each sweep it several times
-        (matmul, bias, softmax, matmul); a chunk of about `CHUNK_SCORES` scores stays in cache
-        between those sweeps. Measured 1.4-2x faster for the attention alone on the CPU.
-        """
-        b, h, tokens, _ = q.shape
-        step = max(1, CHUNK_SCORES // (h * tokens * tokens))
-        if step >= b:
-            return self._attend(q, k, v, bias, drop)
-        return torch.cat(
-            [
-                self._attend(q[i : i + step], k[i : i + step], v[i : i + step], bias, drop)
-                for i in range(0, b, step)
-            ]
-        )
-
     def _grid_dims(self, t: int, v: int) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
         """Split sizes of T and V, and which of the 4 split axes are window / token axes."""
         p, q = self.size
@@ -238,28 +301,35 @@ class SkateMSA(nn.Module):
         p, q = self.size
         h, d = self.heads, self.dim // self.heads
         split, (tw, vw, tt, vt) = self._grid_dims(t, v)
-        # (N, T1, T2, V1, V2, 3, h, d) -> (3, N, win_t, win_v, h, tok_t, tok_v, d): one copy.
-        x = x.reshape(n, *split, 3, h, d).permute(5, 0, tw, vw, 6, tt, vt, 7)
-        # unbind, not x[0], x[1], x[2]: its backward stacks the three gradients in one copy,
-        # where three selects would each zero-fill and copy into a full-size gradient.
-        q_, k_, v_ = x.reshape(3, -1, h, p * q, d).unbind(0)
         bias = self.bias() if self.rel else None
         drop = self.attn_drop if self.training else 0.0
         fused = x.device.type != "cpu" if self.fused is None else self.fused
+        x = x.reshape(n, *split, 3, h, d)  # (N, T1, T2, V1, V2, 3, h, d)
         if fused:
+            # (3, N * windows, h, P*Q, d): one copy; unbind, not x[0], x[1], x[2]: its backward
+            # stacks the three gradients in one copy, where three selects would each zero-fill
+            # and copy into a full-size gradient.
+            q_, k_, v_ = x.permute(5, 0, tw, vw, 6, tt, vt, 7).reshape(3, -1, h, p * q, d).unbind(0)
             o = F.scaled_dot_product_attention(
                 q_, k_, v_, attn_mask=bias, dropout_p=drop, scale=self.scale
+            )  # (N * windows, h, P*Q, d)
+            order, o = (
+                (0, tw, vw, 5, tt, vt, 6),
+                o.reshape(n, split[tw - 1], split[vw - 1], h, p, q, d),
             )
         else:
-            o = self._explicit_attention(q_, k_, v_, bias, drop)
-        # o: (N * windows, h, P*Q, d)
-        wt, wv = split[tw - 1], split[vw - 1]
-        o = o.reshape(n, wt, wv, h, p, q, d)
-        # Back to (N, T1, T2, V1, V2, h, d) as a view; the caller's concatenation copies it.
-        order = [0] * 7
-        for src, dst in enumerate((0, tw, vw, 5, tt, vt, 6)):
-            order[dst] = src
-        return o.permute(order).reshape(n, t, v, self.dim)
+            # (3, N * windows, h, d, P*Q): head width before tokens, one copy
+            qkv = x.permute(5, 0, tw, vw, 6, 7, tt, vt).reshape(3, -1, h, d, p * q)
+            o = window_attention(qkv, bias, self.scale, drop)  # (N * windows, h, d, P*Q)
+            order, o = (
+                (0, tw, vw, 5, 6, tt, vt),
+                o.reshape(n, split[tw - 1], split[vw - 1], h, d, p, q),
+            )
+        # back to (N, T1, T2, V1, V2, h, d), then (N, T, V, dim)
+        inverse = [0] * 7
+        for src, dst in enumerate(order):
+            inverse[dst] = src
+        return o.permute(inverse).reshape(n, t, v, self.dim)
 
 
 class SkateFormerBlock(nn.Module):
@@ -465,10 +535,11 @@ class SkateFormer(nn.Module):
             )
         if t != self.window:
             _check_window(t, self.num_stages, self.sizes)
-        x = x.permute(0, 1, 2, 4, 3).reshape(n, c, t, m * v)  # person-major points
-        for layer in self.stem:
-            x = layer(x)
-        x = x.permute(0, 2, 3, 1)  # channels-last from here on: (N, T, M*V, C)
+        # channels-last from here on: (N, T, M*V, C), person-major points, contiguous
+        x = x.permute(0, 2, 4, 3, 1).reshape(n, t, m * v, c)
+        for layer in self.stem:  # the 1x1 convolutions as linear maps over the channels
+            conv = isinstance(layer, nn.Conv2d)
+            x = F.linear(x, layer.weight.flatten(1), layer.bias) if conv else layer(x)
         if self.use_index_t:
             if index_t is None:
                 raise ModelConfigError(
