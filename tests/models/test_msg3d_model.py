@@ -70,7 +70,7 @@ def _unfold_reference(layer: GraphConv, x_tv: torch.Tensor) -> torch.Tensor:
     agg = agg.view(n, c, agg.shape[2], layer.num_scales, tau * v).permute(0, 3, 1, 2, 4)
     conv, bn = layer.mlp.layers
     z = bn(conv(agg.reshape(n, -1, agg.shape[3], tau * v)))  # (N, C_out, T_w, tau * V)
-    return torch.relu(z).transpose(2, 3)  # (N, C_out, tau * V, T_w)
+    return torch.relu(z)
 
 
 @pytest.mark.parametrize("frames", [7, 32, 48])
@@ -86,7 +86,7 @@ def test_window_graph_conv_equals_explicit_unfold(frames, window, stride, dilati
     out = layer(x.transpose(2, 3).contiguous())
     ref = _unfold_reference(layer, x)
 
-    assert out.shape == ref.shape == (2, c_out, window * 25, (frames - 1) // stride + 1)
+    assert out.shape == ref.shape == (2, c_out, (frames - 1) // stride + 1, window * 25)
     assert torch.allclose(out, ref, atol=1e-5)
 
 
@@ -139,7 +139,7 @@ def test_g3d_and_factorised_pathways_agree_on_strided_frame_counts(frames):
     x = torch.randn(1, 6, frames, 25)  # (N, C, T, V)
 
     with torch.no_grad():
-        unified = g3d(x.transpose(2, 3).contiguous())
+        unified = g3d(x.transpose(2, 3).contiguous())  # (N, C, V, T) in, (N, C, T, V) out
         factorised = tcn(x)
 
     assert unified.shape == factorised.shape == (1, 12, (frames + 1) // 2, 25)
