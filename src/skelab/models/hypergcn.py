@@ -194,12 +194,13 @@ class HyperGraphConv(nn.Module):
         # Virtual joints and the bias are constant over frames: one (N, 8, C_out/8, V) term.
         d_virtual = weight @ self.hyper_joint.t().reshape(heads, c // heads, -1) + bias
         const = d_virtual @ a_virtual.transpose(-1, -2) + bias * a_real.sum(-1).unsqueeze(2)
-        y.view(n, heads, -1, t, v).add_(const.unsqueeze(3))  # y is not saved for backward
+        # Not in place: an in-place add on this view would make autograd copy the whole gradient.
+        y = (y.view(n, heads, -1, t, v) + const.unsqueeze(3)).view(n, -1, t, v)
         if isinstance(self.down, nn.Sequential):  # projected residual: 1x1 conv, BN
             res = self.down[1](conv1x1(x, self.down[0].weight, self.down[0].bias))
         else:
             res = x
-        out = self.bn(y.view(n, -1, t, v))
+        out = self.bn(y)
         out += res  # in place, as upstream: BatchNorm's backward needs its input, not its output
         return out.relu_()  # (N, C_out, T, V)
 
