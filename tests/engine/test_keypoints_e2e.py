@@ -1,6 +1,11 @@
 """End to end: COCO-format keypoint JSON -> import-keypoints -> `skelab train` with the NTU
-preset and nothing but data.path: layout, persons and classes come from the folder, and the
-model learns the two motions."""
+preset and nothing but data.path and a small budget: layout, persons and classes come from the
+folder, and the model learns the two motions in evaluation mode too.
+
+At the presets' own windows (stgcn-lite 32, ctrgcn 64; the clips have 40 frames) and lr,
+32 steps left BatchNorm's moving averages far from the weights' statistics (train-mode 100%,
+eval-mode one class); the trainer now recomputes them in short runs (`skelab.engine.bnstats`),
+which this test guards. CTR-GCN keeps its recipe's lr 0.1 at batch 8."""
 
 from __future__ import annotations
 
@@ -10,19 +15,18 @@ import pytest
 
 from keypoint_clips import learnable_set
 from skelab.cli.main import main
+from skelab.engine.presets import load_config
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "preset, batch, lr",
+    "preset, epochs",
     [
-        ("ntu60-xsub/stgcn-lite-joint", 8, None),
-        # CTR-GCN's recipe lr (0.1 at batch 64) diverges on 32 clips; a smaller batch and lr
-        # as the linear scaling rule would give
-        ("ntu60-xsub/ctrgcn-joint", 4, 0.02),
+        ("ntu60-xsub/stgcn-lite-joint", 8),  # 32 steps, window 32
+        ("ntu60-xsub/ctrgcn-joint", 4),  # 16 steps at window 64: ~2 s of CPU each
     ],
 )
-def test_preset_trains_on_an_imported_coco17_folder_and_beats_chance(tmp_path, preset, batch, lr):
+def test_preset_trains_on_an_imported_coco17_folder_and_beats_chance(tmp_path, preset, epochs):
     labels = learnable_set(
         tmp_path / "src", per_class=16, test_per_class=8, frames=40, vary_scores=True
     )
@@ -30,18 +34,14 @@ def test_preset_trains_on_an_imported_coco17_folder_and_beats_chance(tmp_path, p
                  "--format", "coco-json", "--labels", str(labels)]) == 0  # fmt: skip
 
     code = main(["train", preset, "--set", f"data.path={tmp_path / 'data'}",
-                 "--set", "train.epochs=8", "--set", f"train.batch_size={batch}",
-                 *(["--set", f"optim.lr={lr}"] if lr else []),
+                 "--set", f"train.epochs={epochs}", "--set", "train.batch_size=8",
                  "--set", "sched.warmup_epochs=0",  # 32 steps in all: no room for a warm-up
-                 # 40-frame clips; at the preset's 32 frames 24 steps left the eval-mode
-                 # BatchNorm statistics behind (train-mode 100%, eval-mode one class)
-                 "--set", "data.window=16",
-                 "--set", "train.device=cpu", "--no-progress",
+                 "--set", "train.device=cpu", "--set", "train.num_threads=1", "--no-progress",
                  "--out", str(tmp_path / "run")])  # fmt: skip
 
     assert code == 0
     config = (tmp_path / "run" / "config.yaml").read_text()
     assert "coco17" in config and "num_classes: 2" in config
+    assert f"window: {load_config(preset).data.window}\n" in config  # the preset's own window
     epochs = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").open()]
-    best = max(e["test_top1"] for e in epochs if "test_top1" in e)
-    assert best >= 0.8  # 16 test clips, chance 0.5
+    assert epochs[-1]["test_top1"] >= 0.8  # 16 test clips, chance 0.5; the last epoch's model

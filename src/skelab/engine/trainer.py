@@ -37,6 +37,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from skelab.engine.bnstats import SHORT_RUN_STEPS, recompute_batchnorm
 from skelab.engine.build import (
     BatchLike,
     LoaderLike,
@@ -63,7 +64,7 @@ from skelab.engine.oom import out_of_memory_error, warn_if_short_of_memory
 from skelab.engine.resume import check_resumable, resume_from
 from skelab.engine.rundir import Checkpoint, RunDir
 from skelab.engine.schedule import evaluates_after, learning_rate, lr_changes_at
-from skelab.engine.step import amp_dtype, make_scaler, train_step
+from skelab.engine.step import amp_dtype, forward, make_scaler, train_step
 from skelab.engine.summary import epoch_line
 from skelab.errors import SkelabError
 from skelab.files import atomic_copy, atomic_save, atomic_write_text
@@ -241,6 +242,34 @@ class Trainer:
         out_metrics.update(lr=lr, train_time_s=elapsed, samples_per_s=total_seen / elapsed)
         return out_metrics
 
+    def recompute_batchnorm(self) -> int:
+        """BatchNorm running statistics from the current weights over the epoch's training
+        batches (`skelab.engine.bnstats`); returns the number of batches used."""
+        assert self.train_loader is not None, "no train loader"
+        chunk = self.cfg.train.chunk_size
+
+        def run(batch: BatchLike) -> None:
+            n = int(batch.y.shape[0])
+            joint = getattr(batch, "joint", None)
+            for start in range(0, n, max(1, min(chunk, n))):
+                part = slice(start, start + chunk)
+                forward(
+                    self.model,
+                    batch.x[part],
+                    batch.index_t[part] if batch.index_t is not None else None,
+                    needs_index_t=self.needs_index_t,
+                    dtype=self.amp_dtype,
+                    joint=joint[part] if joint is not None else None,
+                )
+
+        used = recompute_batchnorm(self.model, self.train_loader, run)
+        if used and self.epoch == 1:
+            log.info(
+                "BatchNorm running statistics recomputed from the weights after each epoch "
+                "while the run is under %d steps (%d batches)", SHORT_RUN_STEPS, used,
+            )  # fmt: skip
+        return used
+
     def evaluate(self, loader: LoaderLike | None = None) -> EvalResult:
         """Scores of the whole test split (gathered over ranks), with top-1/top-5 and loss."""
         return evaluate(
@@ -370,6 +399,8 @@ class Trainer:
         record.update(self.train_epoch(epoch))
         self._stop_if_diverged(record, writer)
         self.epoch = epoch + 1
+        if self.step < SHORT_RUN_STEPS:  # a short run's moving averages lag (engine/bnstats)
+            self.recompute_batchnorm()
         record["step"] = self.step
         ev = None
         chosen = None  # the select rule's metric this epoch (None: the rule did not look)
