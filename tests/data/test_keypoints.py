@@ -309,3 +309,59 @@ def test_the_command_lines_offer_every_format_the_reader_knows():
     from skelab.data.keypoints import FORMATS
 
     assert cli_import.FORMATS == FORMATS and cli_predict.KEYPOINT_FORMATS == FORMATS
+
+
+def test_nan_in_an_openpose_frame_names_the_file_frame_and_person(tmp_path):
+    folder = _openpose_frames(tmp_path / "clip", [clip("wave", 3)], BODY25_JOINTS)
+    bad = folder / "video_000000000002_keypoints.json"
+    data = json.loads(bad.read_text())
+    data["people"][0]["pose_keypoints_2d"][3] = float("nan")
+    bad.write_text(json.dumps(data))  # a bare NaN, as Python's json writes it
+
+    with pytest.raises(DataFormatError, match=r"keypoints\.json: frame 2, person 0: NaN"):
+        read_openpose_folder(folder)
+
+
+def test_truncated_array_names_the_file(tmp_path):
+    np.save(tmp_path / "a.npy", clip("wave", 6))
+    data = (tmp_path / "a.npy").read_bytes()
+    (tmp_path / "a.npy").write_bytes(data[: len(data) // 2])
+
+    with pytest.raises(DataFormatError, match=r"a\.npy: cannot be read as \.npy, truncated"):
+        clip_array(tmp_path / "a.npy", "npy", layout=COCO17)
+
+
+def test_array_frames_without_a_person_are_skipped_and_listed(tmp_path):
+    x = clip("wave", 6)
+    x[2] = 0  # frame 2: every joint unseen (score 0)
+    np.save(tmp_path / "a.npy", x)
+
+    got, _ = clip_array(tmp_path / "a.npy", "npy", layout=COCO17)
+
+    assert got.skipped == [2] and got.frames.tolist() == [0, 1, 3, 4, 5]
+    with pytest.raises(DataFormatError, match=r"a\.npy \(frame 2\): frame 2 has no person"):
+        clip_array(tmp_path / "a.npy", "npy", layout=COCO17, empty="error")
+
+
+def _pose_npz(path: Path, keypoints: np.ndarray) -> Path:
+    """The NPZ `skelab pose` writes, for one person in every frame."""
+    t = len(keypoints)
+    np.savez(path, frame=np.arange(t), keypoints=keypoints.astype(np.float32),
+             score=np.full(t, 0.9, np.float32), layout=np.array("coco17"),
+             num_frames=np.array(t))  # fmt: skip
+    return path
+
+
+def test_pose_npz_with_nan_or_truncated_names_the_file_and_frame(tmp_path):
+    x = clip("wave", 5)
+    got, layout = clip_array(_pose_npz(tmp_path / "ok.npz", x), "pose-npz")
+    assert layout.name == "coco17" and got.frames.tolist() == [0, 1, 2, 3, 4]
+
+    x[3, 0, 1] = np.nan
+    with pytest.raises(DataFormatError, match=r"nan\.npz: frame 3, detection 3: NaN"):
+        clip_array(_pose_npz(tmp_path / "nan.npz", x), "pose-npz")
+
+    data = (tmp_path / "ok.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataFormatError, match=r"cut\.npz: is not a `skelab pose` NPZ"):
+        clip_array(tmp_path / "cut.npz", "pose-npz")

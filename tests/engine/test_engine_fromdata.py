@@ -130,3 +130,29 @@ def test_class_names_of_falls_back_to_ntu_names_and_generic_names():
 
     assert class_names_of(ntu)[0] == "drink water"
     assert class_names_of(small) == ("class 0", "class 1", "class 2")
+
+
+@pytest.mark.parametrize("model_name", ["stgcn", "stgcn-lite", "ctrgcn", "msg3d", "mlp"])
+def test_every_any_layout_preset_runs_a_batch_of_a_coco17_folder(coco, model_name):
+    from skelab.engine.build import build_run_loaders
+    from skelab.models.registry import any_layout_models
+
+    assert model_name in any_layout_models()
+    small = ["data.window=16", "train.batch_size=2", "train.forward_batch_size=0"]
+    cfg = load_config(f"ntu60-xsub/{model_name}-joint", [f"data.path={coco}", *small])
+    loaders = build_run_loaders(cfg, device=torch.device("cpu"), train=True)
+    batch = next(iter(loaders.train))
+
+    assert tuple(batch.x.shape) == (2, 3, 16, 17, 1)
+    assert build_model(cfg)(batch.x).shape == (2, 4)
+
+
+def test_protogcn_on_2d_keypoints_names_the_style_that_takes_them(coco):
+    """ProtoGCN takes any layout, but its preset's PYSKL pipeline is 3-D NTU only."""
+    from skelab.engine.build import build_run_loaders
+    from skelab.models.registry import any_layout_models
+
+    assert "protogcn" in any_layout_models()
+    cfg = load_config("ntu60-xsub/protogcn-joint", [f"data.path={coco}"])
+    with pytest.raises(ConfigError, match=r"(?s)data\.style.*2-D.*--set data\.style=ctrgcn"):
+        build_run_loaders(cfg, device=torch.device("cpu"), train=True)

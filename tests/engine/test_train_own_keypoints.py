@@ -117,3 +117,6 @@ def test_ntu_preset_on_coco17_folder_resolves_and_takes_one_step(tmp_path, capsy
     assert main(["predict", str(tmp_path / "run"), str(folder), "--json", "--no-progress"]) == 0
     first = json.loads(capsys.readouterr().out.splitlines()[0])
     assert {top["name"] for top in first["top5"]} <= set(NAMES)
+    assert main(["viz", "run", str(tmp_path / "run")]) == 0  # the HTML report
+    html = (tmp_path / "run" / "viz" / "report.html").read_text()
+    assert any(name in html for name in NAMES) and "class 0" not in html

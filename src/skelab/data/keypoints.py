@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -322,7 +323,7 @@ def read_pose_npz(path: str | Path) -> Detections:
     try:
         with np.load(path, allow_pickle=False) as z:
             d = {k: z[k] for k in ("frame", "keypoints", "score", "layout", "num_frames")}
-    except (OSError, ValueError, EOFError, KeyError) as err:
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:  # cut short
         raise DataFormatError(
             path, f"is not a `skelab pose` NPZ ({err})",
             fix="make it with `skelab pose VIDEO --out OUT.npz`",
