@@ -31,11 +31,12 @@ How skelab differs from upstream (the golden test checks the float32 outputs aga
   window other than 64, when the model is built and when it is called.
 * DeTGC: the sampling positions are the same for every sample, channel and joint, so the two
   frames around each position are picked with one `index_select` along T rather than a `gather`
-  with indices expanded to (N, C, eta*T, V); the Conv3d with kernel (eta, 1, 1) over the samples
-  runs as a 1x1 Conv2d over (channel, sample) pairs with the same weights, and its BatchNorm3d is
+  with indices expanded to (N, C, eta*T, V), and mixed with one `torch.lerp`; the Conv3d with
+  kernel (eta, 1, 1) over the samples runs as a 1x1 conv over (channel, sample) pairs with the
+  same weights, and its BatchNorm3d is
   a BatchNorm2d on the same values (same checkpoint keys). Gradients match upstream's, the
   offsets' included (the floor is taken without gradient, as upstream does).
-* Every 1x1 convolution over the full feature map (the graph convs' value convs, the residuals,
+* Every 1x1 convolution (the graph convs' query, key, value and relation convs, the residuals,
   the branches' opening convs, the deformable taps' mixing conv) runs as batched matrix products
   per sample and channel group (`pointwise`, `layers.pointwise.conv1x1`): the same sums without
   oneDNN's layout reorders or PyTorch's slow grouped-conv path. The temporal module's stride-1
@@ -159,10 +160,10 @@ class GroupedCTRGraphConv(nn.Module):
         n, _, t, v = x.shape
         g, s = self.groups, self.A.shape[0]
         mean = x.mean(2, keepdim=True)  # (N, C_in, 1, V): the 1x1 convs commute with the mean
-        q = self.conv1(mean).squeeze(2)  # (N, G*S*R, V)
-        k = self.conv2(mean).squeeze(2)
+        q = pointwise(self.conv1, mean).squeeze(2)  # (N, G*S*R, V)
+        k = pointwise(self.conv2, mean).squeeze(2)
         rel = torch.tanh(q.unsqueeze(-1) - k.unsqueeze(-2))  # (N, G*S*R, V, V)
-        theta = self.conv4(rel).view(n, g, s, -1, v, v)  # (N, G, S, C', V, V)
+        theta = pointwise(self.conv4, rel).view(n, g, s, -1, v, v)  # (N, G, S, C', V, V)
         theta = theta * self.alpha + self.A.view(1, 1, s, 1, v, v)
         values = pointwise(self.conv3, x).view(n, g, s, -1, t, v)  # (N, G, S, C', T, V)
         c = values.shape[3]
@@ -201,7 +202,7 @@ class DeformableTemporalConv(nn.Module):
         lo = below.clamp(0, last).long().flatten()
         hi = (below + 1).clamp(0, last).long().flatten()
         x_lo, x_hi = x.index_select(2, lo), x.index_select(2, hi)  # (N, C, eta*T', V)
-        samples = x_lo + (x_hi - x_lo) * frac
+        samples = torch.lerp(x_lo, x_hi, frac)  # x_lo + frac * (x_hi - x_lo)
         # (N, C, eta, T', V) -> channels (c, e), matching the Conv3d weight (C_out, C, eta, 1, 1).
         samples = samples.view(n, c * eta, t_out, v)
         weight = self.conv.weight.reshape(self.conv.out_channels, c * eta, 1, 1)
