@@ -13,12 +13,17 @@ Frames are a synthetic person (tests/keypoint_clips.py's wave) in pixels.
 
     .venv/bin/python benchmarks/bench_predictor.py                 # stgcn-lite and ctrgcn
     .venv/bin/python benchmarks/bench_predictor.py --answers 50 --threads 4
+
+One thread by default: on a loaded host two torch threads spin against other processes and
+inflate both clocks many times over (2 threads at load ~7 on 2 cores: 244 and 3152 CPU ms per
+answer where 1 thread measures 14 and 78). The host's load average is written with the figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -90,7 +95,7 @@ def main() -> None:
     parser.add_argument("--stride", type=int, default=8)
     parser.add_argument("--answers", type=int, default=20, help="timed answers per model")
     parser.add_argument("--warmup", type=int, default=3, help="answers before timing")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS / "predictor")
     args = parser.parse_args()
     rows = [measure(m, stride=args.stride, answers=args.answers, warmup=args.warmup,
@@ -100,12 +105,15 @@ def main() -> None:
         "processor": platform.processor() or "unknown",
         "torch": torch.__version__,
         "threads": args.threads,
-        "date": time.strftime("%Y-%m-%d"),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load_average": [round(v, 2) for v in os.getloadavg()],
+        "cpus": os.cpu_count(),
     }
     head = (
         f"skelab.Predictor latency per answer · CPU ({env['machine']}, {args.threads} threads) · "
         f"torch {env['torch']} · fp32 · batch 1 · COCO-17, 2 persons · stride {args.stride} · "
-        f"median of {args.answers} answers after {args.warmup} warm-up"
+        f"median of {args.answers} answers after {args.warmup} warm-up · "
+        f"load average {env['load_average'][0]} on {env['cpus']} cores ({env['date']})"
     )
     lines = [
         head, "",
