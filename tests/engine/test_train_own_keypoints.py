@@ -120,3 +120,14 @@ def test_ntu_preset_on_coco17_folder_resolves_and_takes_one_step(tmp_path, capsy
     assert main(["viz", "run", str(tmp_path / "run")]) == 0  # the HTML report
     html = (tmp_path / "run" / "viz" / "report.html").read_text()
     assert any(name in html for name in NAMES) and "class 0" not in html
+
+
+def test_a_folder_smaller_than_the_presets_batch_names_a_batch_that_fits(tmp_path, capsys):
+    """README step 3 on a handful of clips: the error's fix is a batch size that runs."""
+    folder = make_coco_folder(tmp_path, per_class_train=1, per_class_test=1)  # 4 train clips
+    argv = ["train", "ntu60-xsub/stgcn-lite-joint", "--set", f"data.path={folder}",
+            "--out", str(tmp_path / "run"), "--device", "cpu", "--no-progress"]  # fmt: skip
+
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "fewer samples (4) than one batch (64)" in err and "train.batch_size=4" in err

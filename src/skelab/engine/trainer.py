@@ -205,10 +205,13 @@ class Trainer:
         self.train_loader.set_epoch(epoch)
         steps = len(self.train_loader)
         if steps == 0:
+            # a batch size that fits: the largest power of two up to the split's samples
+            samples = len(getattr(self.train_loader, "dataset", ()))
+            fits = 1 << (samples.bit_length() - 1) if samples else 1
             raise SkelabError(
-                "the training split has fewer samples than one batch",
-                fix=f"--set train.batch_size={max(1, self.cfg.train.batch_size // 2)}, "
-                "or use more data",
+                f"the training split has fewer samples ({samples}) than one batch "
+                f"({self.cfg.train.batch_size})",
+                fix=f"--set train.batch_size={fits}, or use more data",
             )
         sums: dict[str, Tensor] = {}
         seen = 0
