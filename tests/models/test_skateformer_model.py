@@ -284,3 +284,17 @@ def test_window_attention_equals_softmax_attention_per_head():
     q, k, v = qkv.transpose(-2, -1).unbind(0)  # (windows, heads, tokens, head width)
     expected = (((q * 0.5) @ k.transpose(-2, -1) + bias).softmax(-1) @ v).transpose(-2, -1)
     assert torch.allclose(out, expected, atol=1e-6)
+
+
+def test_chunked_mlp_matches_linear_gelu_linear_and_its_gradients(monkeypatch):
+    monkeypatch.setattr(skateformer, "CHUNK_HIDDEN", 24)  # 3 rows a chunk: 7 rows, 3 chunks
+    mlp = skateformer.Mlp(4, 8).double()
+    x = torch.randn(7, 4, dtype=torch.float64, requires_grad=True)
+    params = (mlp.fc1.weight, mlp.fc1.bias, mlp.fc2.weight, mlp.fc2.bias)
+
+    expected = mlp.fc2(torch.nn.functional.gelu(mlp.fc1(x)))
+
+    assert torch.allclose(mlp(x), expected, atol=1e-12)
+    assert torch.autograd.gradcheck(
+        lambda x, *p: skateformer._ChunkedMlp.apply(x, *p), (x, *params), fast_mode=True
+    )

@@ -73,6 +73,8 @@ _PARTITION_TYPES: tuple[tuple[bool, bool], ...] = (
 
 # Scores per attention chunk on the CPU (1M floats, 4 MB): see `window_attention`.
 CHUNK_SCORES = 1 << 20
+# Hidden activations per MLP row chunk on the CPU (512K floats, 2 MB): see `_ChunkedMlp`.
+CHUNK_HIDDEN = 1 << 19
 
 
 def stage_lengths(window: int, num_stages: int) -> list[int]:
@@ -110,8 +112,55 @@ class DropPath(nn.Module):
         return x * mask.div_(keep)
 
 
+def _row_chunks(rows: int, width: int) -> list[tuple[int, int]]:
+    """Row ranges of about `CHUNK_HIDDEN` hidden activations each."""
+    step = max(1, CHUNK_HIDDEN // width)
+    return [(i, min(rows, i + step)) for i in range(0, rows, step)]
+
+
+class _ChunkedMlp(torch.autograd.Function):
+    """fc2(GELU(fc1(x))) on (rows, C), row chunk by row chunk, with a hand-written backward.
+
+    Each chunk's hidden activations (rows x 4C) are made and used while in cache; only the
+    pre-activations fc1(x) are kept for the backward (per chunk), where the GELU is recomputed
+    from them. The weight gradients accumulate over the chunks.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor) -> Tensor:
+        out = x.new_empty(x.shape[0], w2.shape[0])
+        pre = []
+        for i, j in _row_chunks(x.shape[0], w1.shape[0]):
+            h = torch.addmm(b1, x[i:j], w1.t())
+            pre.append(h)
+            torch.addmm(b2, F.gelu(h), w2.t(), out=out[i:j])
+        ctx.save_for_backward(x, w1, w2, *pre)
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
+        x, w1, w2, *pre = ctx.saved_tensors
+        grad = grad.contiguous()
+        dx = torch.empty_like(x) if ctx.needs_input_grad[0] else None
+        dw1, db1, dw2 = torch.zeros_like(w1), w1.new_zeros(w1.shape[0]), torch.zeros_like(w2)
+        for h, (i, j) in zip(pre, _row_chunks(x.shape[0], w1.shape[0]), strict=True):
+            g = grad[i:j]
+            dw2.addmm_(g.t(), F.gelu(h))  # dW2 += dOut^T GELU(h)
+            dh = torch.ops.aten.gelu_backward(g @ w2, h)  # dh = GELU'(h) * (dOut W2)
+            dw1.addmm_(dh.t(), x[i:j])
+            db1 += dh.sum(0)
+            if dx is not None:
+                torch.mm(dh, w1, out=dx[i:j])
+        return dx, dw1, db1, dw2, grad.sum(0)
+
+
 class Mlp(nn.Module):
-    """Position-wise feed-forward network: Linear, exact GELU, Linear (timm's `Mlp` keys)."""
+    """Position-wise feed-forward network: Linear, exact GELU, Linear (timm's `Mlp` keys).
+
+    On the CPU without dropout it runs as `_ChunkedMlp` (the same maths in row chunks that stay
+    in cache, no full-size hidden tensors but the saved pre-activations).
+    """
 
     def __init__(self, dim: int, hidden: int, drop: float = 0.0) -> None:
         super().__init__()
@@ -122,7 +171,23 @@ class Mlp(nn.Module):
         self.drop2 = nn.Dropout(drop)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.drop2(self.fc2(self.drop1(self.act(self.fc1(x)))))
+        dropout = self.training and (self.drop1.p > 0.0 or self.drop2.p > 0.0)
+        if x.device.type != "cpu" or dropout:
+            return self.drop2(self.fc2(self.drop1(self.act(self.fc1(x)))))
+        fc1, fc2 = self.fc1, self.fc2
+        rows = x.reshape(-1, x.shape[-1])
+        if torch.is_grad_enabled() and any(
+            t.requires_grad for t in (rows, fc1.weight, fc1.bias, fc2.weight, fc2.bias)
+        ):
+            out = _ChunkedMlp.apply(rows, fc1.weight, fc1.bias, fc2.weight, fc2.bias)
+        else:
+            out = torch.cat(
+                [
+                    fc2(F.gelu(fc1(rows[i:j])))
+                    for i, j in _row_chunks(rows.shape[0], fc1.out_features)
+                ]
+            )
+        return out.view(*x.shape[:-1], fc2.out_features)
 
 
 def _chunks(windows: int, heads: int, tokens: int) -> list[tuple[int, int]]:
