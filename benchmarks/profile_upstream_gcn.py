@@ -6,15 +6,21 @@ file is imported from a checkout of the upstream repository (its root on `sys.pa
 takes one warm-up step, then one profiled step (zero_grad, forward, cross-entropy plus
 Hyper-GCN's divergence loss, backward, SGD with momentum 0.9, Nesterov), batch 8, window 64.
 
-Besides the operator table the file lists the dense kernels (convolutions, matrix products)
-with the FLOPs the profiler counts for them and the rate they ran at: the floor of issue 18 is
-the time these kernels need, since skelab must run the same ones.
+Besides the operator table the file gives the floor of issue 18: the dense FLOPs of one step
+(convolutions and matrix products, forward and backward, counted by
+`torch.utils.flop_counter.FlopCounterMode`) of upstream's model and of skelab's (`--side
+skelab`: the same step through skelab's model, which runs no dense work upstream's does not),
+and the rate this core reaches on one thread for a large 1x1-convolution-shaped GEMM, measured in
+the same process. skelab's FLOPs at that rate are the least time any implementation of the
+published function can take with these kernels; upstream's step time over it bounds the
+speed-up.
 
     .venv/bin/python benchmarks/profile_upstream_gcn.py --models ctrgcn,hypergcn \
         --upstream-root /tmp/hup --upstream-path /tmp/hup/site --upstream-path /tmp/hup/shims
 
 One model per process (the upstream repositories all name their package `model`): the script
-starts itself once per model. Writes benchmarks/results/profile_<model>_upstream.txt.
+starts itself once per model and side. Writes benchmarks/results/profile_<model>_<tag>.txt and,
+for `--side skelab`, profile_<model>_<tag>_skelab.txt.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve()
@@ -59,16 +66,24 @@ def profile_one(args: argparse.Namespace) -> None:
     import torch
     import torch.nn.functional as F
     from torch.profiler import ProfilerActivity, profile
+    from torch.utils.flop_counter import FlopCounterMode
 
     torch.set_num_threads(args.threads)
-    torch.Tensor.cuda = lambda self, *a, **k: self  # type: ignore[method-assign]
+    rate = gemm_rate()  # first, before the model's tensors take memory and cache
+    if args.side == "upstream":
+        torch.Tensor.cuda = lambda self, *a, **k: self  # type: ignore[method-assign]
     fixture, _, module, cls = MODELS[args.model]
     meta = json.loads((args.golden / f"{fixture}.json").read_text())
     state = torch.load(
         args.golden / f"{fixture}.state_dict.pt", map_location="cpu", weights_only=True
     )
-    model = getattr(importlib.import_module(module), cls)(**meta["upstream_constructor"])
-    model.load_state_dict(state, strict=True)
+    if args.side == "skelab":
+        from skelab.models import build, load_upstream_checkpoint
+
+        model = load_upstream_checkpoint(build(args.model, **meta["upstream_constructor"]), state)
+    else:
+        model = getattr(importlib.import_module(module), cls)(**meta["upstream_constructor"])
+        model.load_state_dict(state, strict=True)
     model.train()
     g = torch.Generator().manual_seed(0)
     x = torch.randn(args.batch, 3, args.window, 25, 2, generator=g)
@@ -82,20 +97,34 @@ def profile_one(args: argparse.Namespace) -> None:
         if isinstance(out, tuple):
             out, hyper = out
             aux = _divergence(hyper)
+        elif hasattr(model, "auxiliary_losses"):
+            aux = sum(model.auxiliary_losses().values())
         loss = F.cross_entropy(out, y) + aux
         loss.backward()
         opt.step()
 
     step()  # warm-up
+    with FlopCounterMode(display=False) as counter:
+        step()
+    dense = counter.get_total_flops() / 1e9
+    cpu = time.process_time()
+    step()
+    step_s = time.process_time() - cpu
     with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
         step()
     events = prof.key_averages()
     total = sum(e.self_cpu_time_total for e in events)
     lines = [
-        f"{args.model} upstream ({module}.{cls}) · one training step (fwd + CE + bwd + SGD) · "
+        f"{args.model} {args.side} ({module}.{cls}) · one training step (fwd + CE + bwd + SGD) · "
         f"batch {args.batch} · T {args.window} · {args.threads} threads · torch "
         f"{torch.__version__} · CPU",
         f"total self CPU time of the step: {total / 1e6:.3f} s (profiler on)",
+        f"process CPU time of one step without the profiler: {step_s:.3f} s",
+        f"dense FLOPs of the step (convolutions and matrix products, forward and backward): "
+        f"{dense:.2f} GFLOP",
+        f"this core's rate on one thread for a (16 x 256x256 @ 256x1600) batched GEMM: "
+        f"{rate:.1f} GFLOP/s",
+        f"floor: the dense FLOPs at that rate: {dense / rate:.3f} s",
         "",
         "## top operators by self CPU time (forward and backward)",
         events.table(sort_by="self_cpu_time_total", row_limit=args.top),
@@ -106,15 +135,31 @@ def profile_one(args: argparse.Namespace) -> None:
     for e in sorted(events, key=lambda e: -e.self_cpu_time_total):
         if e.key in DENSE:
             gflop = e.flops / 1e9 if e.flops else 0.0
-            rate = gflop / (e.self_cpu_time_total / 1e6) if gflop else 0.0
+            op_rate = gflop / (e.self_cpu_time_total / 1e6) if gflop else 0.0
             lines.append(
                 f"{e.key:<34} {e.count:>6} {e.self_cpu_time_total / 1e6:>8.3f}"
-                f" {e.self_cpu_time_total / total:>7.1%} {gflop:>8.2f} {rate:>8.1f}"
+                f" {e.self_cpu_time_total / total:>7.1%} {gflop:>8.2f} {op_rate:>8.1f}"
             )
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"profile_{args.model}_{args.tag}.txt"
+    suffix = "_skelab" if args.side == "skelab" else ""
+    out = RESULTS / f"profile_{args.model}_{args.tag}{suffix}.txt"
     out.write_text("\n".join(lines) + "\n")
-    print(f"wrote {out} ({total / 1e6:.2f} s)")
+    print(f"wrote {out} (step {step_s:.2f} s, {dense:.1f} GFLOP, floor {dense / rate:.2f} s)")
+
+
+def gemm_rate() -> float:
+    """GFLOP/s of the best of 10 batched GEMMs shaped like a 256->256 1x1 convolution."""
+    import torch
+
+    w = torch.randn(16, 256, 256)
+    x = torch.randn(16, 256, 1600)
+    best = float("inf")
+    out = torch.empty(16, 256, 1600)
+    for _ in range(11):
+        start = time.process_time()
+        torch.bmm(w, x, out=out)
+        best = min(best, time.process_time() - start)
+    return 2 * 16 * 256 * 256 * 1600 / best / 1e9
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--golden", type=Path, default=GOLDEN)
+    parser.add_argument("--side", choices=("upstream", "skelab"), default="upstream")
     parser.add_argument("--model", help=argparse.SUPPRESS)  # set in the worker process
     args = parser.parse_args(argv)
     if args.model:
@@ -137,8 +183,11 @@ def main(argv: list[str] | None = None) -> int:
         repo = args.upstream_root / MODELS[name][1]
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
         env.update({k: str(args.threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")})
-        env["PYTHONPATH"] = os.pathsep.join([str(repo), *args.upstream_path])
-        cmd = [sys.executable, str(HERE), "--model", name, "--tag", args.tag]
+        if args.side == "upstream":
+            env["PYTHONPATH"] = os.pathsep.join([str(repo), *args.upstream_path])
+        else:
+            repo = HERE.parents[1]
+        cmd = [sys.executable, str(HERE), "--model", name, "--tag", args.tag, "--side", args.side]
         cmd += ["--batch", str(args.batch), "--window", str(args.window)]
         cmd += ["--threads", str(args.threads), "--top", str(args.top)]
         cmd += ["--golden", str(args.golden.resolve())]
