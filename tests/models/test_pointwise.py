@@ -1,0 +1,33 @@
+"""layers.pointwise.conv1x1 is F.conv2d with a 1x1 kernel: values and gradients."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from skelab.models.layers.pointwise import conv1x1
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv1x1_matches_conv2d_forward_and_backward(bias):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 5, 4, 7, generator=g, requires_grad=True)
+    w = torch.randn(6, 5, 1, 1, generator=g, requires_grad=True)
+    b = torch.randn(6, generator=g, requires_grad=True) if bias else None
+    grad = torch.randn(3, 6, 4, 7, generator=g)
+    ours = conv1x1(x, w, b)
+    assert ours.shape == (3, 6, 4, 7) and ours.is_contiguous()
+    got = torch.autograd.grad(ours, [x, w] + ([b] if bias else []), grad)
+    ref = F.conv2d(x, w, b)
+    want = torch.autograd.grad(ref, [x, w] + ([b] if bias else []), grad)
+    torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-5)
+    for a, e in zip(got, want, strict=True):
+        torch.testing.assert_close(a, e, rtol=1e-5, atol=1e-5)
+
+
+def test_conv1x1_takes_a_2d_weight_and_a_strided_input():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(2, 4, 6, 3, generator=g)[:, :, ::2]  # a frame-strided view
+    w = torch.randn(5, 4, generator=g)
+    torch.testing.assert_close(conv1x1(x, w, None), F.conv2d(x, w[:, :, None, None]))
