@@ -82,8 +82,9 @@ def _train(preset: str, folder: Path, out: Path, extra: list[str], capsys) -> di
 @pytest.mark.parametrize(
     ("preset", "extra"),
     [
+        # 48 steps at the recipe's lr 0.1 reach 50% on these 4 classes (chance 25%), 0.05 more
         ("ntu60-xsub/stgcn-lite-joint", ["train.epochs=12", "train.batch_size=8", "optim.lr=0.05"]),
-        ("ntu60-xsub/ctrgcn-joint", ["train.epochs=8", "train.batch_size=4", "optim.lr=0.02"]),
+        ("ntu60-xsub/ctrgcn-joint", ["train.epochs=8", "train.batch_size=8"]),  # the recipe's lr
     ],
 )
 def test_ntu_preset_trains_on_coco17_keypoints_and_beats_chance(tmp_path, capsys, preset, extra):
