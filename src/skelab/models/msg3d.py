@@ -132,8 +132,12 @@ class _WindowedProduct(torch.autograd.Function):
         rows = (t + 2 * padding - window) // stride + 1
         per = -(-(t + 2 * padding) // stride)  # rows per sample, dropped ones included
         frames = per * stride
-        buf = y.new_zeros(b * frames + window, j)
-        buf[: b * frames].view(b, frames, j)[:, padding : padding + t].copy_(y.transpose(1, 2))
+        buf = y.new_empty(b * frames + window, j)
+        framed = buf[: b * frames].view(b, frames, j)
+        framed[:, :padding].zero_()
+        framed[:, padding + t :].zero_()
+        buf[b * frames :].zero_()
+        framed[:, padding : padding + t].copy_(y.transpose(1, 2))
         w = weight.to(y.dtype)
         out = y.new_empty(b * per, m)
         for i in range(window):
@@ -151,8 +155,9 @@ class _WindowedProduct(torch.autograd.Function):
         buf, w = ctx.saved_tensors
         b, t, stride, padding, rows, per, frames, w_dtype = ctx.geometry
         window, j, m = w.shape
-        g = grad.new_zeros(b, per, m, dtype=buf.dtype)
+        g = grad.new_empty(b, per, m, dtype=buf.dtype)
         g[:, :rows] = grad
+        g[:, rows:].zero_()
         g = g.view(b * per, m)
         grad_y = grad_w = None
         if ctx.needs_input_grad[1]:
@@ -161,9 +166,16 @@ class _WindowedProduct(torch.autograd.Function):
                 torch.mm(buf.as_strided((b * per, j), (stride * j, 1), i * j).t(), g, out=grad_w[i])
             grad_w = grad_w.to(w_dtype)
         if ctx.needs_input_grad[0]:
-            grad_buf = torch.zeros_like(buf)
+            # The first `stride` offsets tile every frame row once: written, not accumulated.
+            tiles = stride if window >= stride else 0
+            grad_buf = torch.empty_like(buf) if tiles else torch.zeros_like(buf)
+            grad_buf[b * frames :].zero_()
             for i in range(window):
-                grad_buf.as_strided((b * per, j), (stride * j, 1), i * j).addmm_(g, w[i].t())
+                rows_i = grad_buf.as_strided((b * per, j), (stride * j, 1), i * j)
+                if i < tiles:
+                    torch.mm(g, w[i].t(), out=rows_i)
+                else:
+                    rows_i.addmm_(g, w[i].t())
             grad_y = grad_buf[: b * frames].view(b, frames, j)[:, padding : padding + t]
             grad_y = grad_y.transpose(1, 2)
         return grad_y, grad_w, None, None

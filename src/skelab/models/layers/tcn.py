@@ -116,14 +116,15 @@ class MultiScaleTemporalConv(nn.Module):
         weight = torch.cat([c.weight for c in convs])
         bias = torch.cat([c.bias for c in convs])
         h = stacked_batch_norm(F.conv2d(x, weight, bias), [b[1] for b in heads])
-        outs, start = [], 0
+        # split, not sliced: backward concatenates the branch gradients once, where each
+        # slice's backward would zero-fill a tensor the size of h
+        parts = iter(h.split([c.out_channels for c in convs], dim=1))
+        outs = []
         for branch in self.branches:
             if branch[0].stride != (1, 1):  # the strided 1x1 branch: its own conv and BN
                 outs.append(branch(x))
                 continue
-            width = branch[0].out_channels
-            y = h[:, start : start + width]
-            start += width
+            y = next(parts)
             for layer in list(branch)[2:]:  # after conv and BN: ReLU, then the branch's tail
                 y = F.relu(y) if isinstance(layer, nn.ReLU) else layer(y)
             outs.append(y)
