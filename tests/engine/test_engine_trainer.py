@@ -189,3 +189,17 @@ def test_a_diverged_loss_stops_the_run_with_a_fix_and_keeps_the_last_good_checkp
     assert all(not r.get("diverged") for r in records[:-1])
     # the checkpoint holds the last finite epoch, not the diverged one
     assert load_checkpoint(tmp_path / "checkpoints/last.pt")["epoch"] == 1
+
+
+def test_batchnorm_statistics_are_recomputed_in_a_short_run_unless_turned_off(tmp_path):
+    runs = {}
+    for steps in (500, 0):
+        cfg = tiny_config(train={"epochs": 1, "bn_recompute_steps": steps})
+        _trainer(cfg, tmp_path / str(steps)).fit()
+        runs[steps] = load_checkpoint(tmp_path / str(steps) / "checkpoints/last.pt")["model"]
+    keys = [k for k in runs[0] if k.endswith("running_var")]
+    assert keys, "the tiny model has a BatchNorm"
+    # same weights either way; only the evaluation statistics differ
+    weights = [k for k in runs[0] if "running" not in k and "num_batches" not in k]
+    assert all(torch.equal(runs[0][k], runs[500][k]) for k in weights)
+    assert not all(torch.equal(runs[0][k], runs[500][k]) for k in keys)

@@ -12,14 +12,16 @@ steps); each of its 17 BatchNorm layers then shrinks the signal, the features co
 model answers one class in evaluation while it is right on every clip in training mode. The
 statistics recomputed from the final weights on the same training batches give 100%.
 
-So while a run has taken fewer than `SHORT_RUN_STEPS` optimizer steps, the trainer calls
-`recompute_batchnorm` after each epoch, before it evaluates and saves: every BatchNorm's running
-mean and variance are reset and set to the plain average over (up to `MAX_BATCHES`) training
-batches of the epoch just trained, run forward in training mode without gradients, in chunks of
-the size training uses. The loader replays the epoch's own batches (its draws are seeded per
-epoch) and the global random state is restored afterwards (dropout draws), so a run is as
-deterministic as before and a resumed run equals an uninterrupted one. Past `SHORT_RUN_STEPS`
-(0.9**500 is about 1e-23) the moving averages are used as they are, as upstream does.
+So while a run has taken fewer than `train.bn_recompute_steps` (default 500) optimizer steps,
+the trainer calls `recompute_batchnorm` after each epoch, before it evaluates and saves: every
+BatchNorm's running mean and variance are reset and set to the plain average over (up to
+`MAX_BATCHES`) training batches of the epoch just trained, run forward in training mode without
+gradients, in chunks of the size training uses. The loader replays the epoch's own batches
+(its draws are seeded per epoch) and the global random state is restored afterwards (dropout
+draws), so a run is as deterministic as before and a resumed run equals an uninterrupted one.
+In a DDP run the recomputed statistics are averaged over the processes. Past that step count
+(0.9**500 is about 1e-23) the moving averages are used as they are, as upstream does;
+`train.bn_recompute_steps=0` uses them from the first step.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-SHORT_RUN_STEPS = 500
 MAX_BATCHES = 100
 
 

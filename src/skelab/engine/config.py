@@ -297,6 +297,14 @@ class TrainConfig(_Section):
     sync_bn: bool = _key(
         False, "DDP: BatchNorm statistics over all processes (torch.nn.SyncBatchNorm)"
     )
+    bn_recompute_steps: int = _key(
+        500,
+        "while a run has taken fewer optimizer steps than this, BatchNorm running statistics "
+        "are recomputed from the weights after each epoch (a short run's moving averages lag; "
+        "skelab.engine.bnstats); 0 keeps the moving averages only, as upstream does",
+        lo=0,
+        fix="0 turns it off",
+    )
 
     def _check(self) -> None:
         if self.drop_head and not self.weights:

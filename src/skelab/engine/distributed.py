@@ -95,6 +95,25 @@ def mean_over_ranks(
     return means, total
 
 
+def average_batchnorm_over_ranks(model: nn.Module, info: DistInfo) -> None:
+    """Every BatchNorm's running mean and variance set to their average over the processes
+    (recomputed statistics differ per rank, each from its own shard), in one all-reduce."""
+    if not info.enabled:
+        return
+    layers = [
+        m
+        for m in model.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+    ]
+    stats = [t for m in layers for t in (m.running_mean, m.running_var)]
+    if not stats:
+        return
+    flat = all_reduce_sum(torch.cat([t.reshape(-1).double() for t in stats]), info)
+    flat /= info.world_size
+    for t, part in zip(stats, flat.split([t.numel() for t in stats]), strict=True):
+        t.copy_(part.view_as(t))
+
+
 def sync_batchnorm(model: nn.Module, info: DistInfo, device: torch.device) -> nn.Module:
     """`model` with every BatchNorm turned into `torch.nn.SyncBatchNorm` (`train.sync_bn`), so a
     DDP run normalises with the statistics of the global batch, as one process would. Without

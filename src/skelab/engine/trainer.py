@@ -37,7 +37,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from skelab.engine.bnstats import SHORT_RUN_STEPS, recompute_batchnorm
+from skelab.engine.bnstats import recompute_batchnorm
 from skelab.engine.build import (
     BatchLike,
     LoaderLike,
@@ -51,6 +51,7 @@ from skelab.engine.build import (
 from skelab.engine.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state
 from skelab.engine.config import SELECT_WORDS, Config
 from skelab.engine.distributed import (
+    average_batchnorm_over_ranks,
     barrier,
     dist_from_env,
     init_distributed,
@@ -266,10 +267,13 @@ class Trainer:
                 )
 
         used = recompute_batchnorm(self.model, self.train_loader, run)
+        if used:
+            average_batchnorm_over_ranks(self.model, self.dist)
         if used and self.epoch == 1:
             log.info(
                 "BatchNorm running statistics recomputed from the weights after each epoch "
-                "while the run is under %d steps (%d batches)", SHORT_RUN_STEPS, used,
+                "while the run is under %d steps (%d batches; train.bn_recompute_steps=0 "
+                "turns it off)", self.cfg.train.bn_recompute_steps, used,
             )  # fmt: skip
         return used
 
@@ -402,7 +406,7 @@ class Trainer:
         record.update(self.train_epoch(epoch))
         self._stop_if_diverged(record, writer)
         self.epoch = epoch + 1
-        if self.step < SHORT_RUN_STEPS:  # a short run's moving averages lag (engine/bnstats)
+        if self.step < self.cfg.train.bn_recompute_steps:  # short runs (engine/bnstats)
             self.recompute_batchnorm()
         record["step"] = self.step
         ev = None
