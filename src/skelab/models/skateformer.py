@@ -196,27 +196,33 @@ def _chunks(windows: int, heads: int, tokens: int) -> list[tuple[int, int]]:
     return [(i, min(windows, i + step)) for i in range(0, windows, step)]
 
 
+def _probs(qkv: Tensor, bias: Tensor | None, scale: float, i: int, j: int) -> Tensor:
+    """softmax((q * scale) k^T + bias) of windows i..j: (chunk * h, P*Q, P*Q)."""
+    _, _, h, d, n = qkv.shape
+    qs = qkv[0, i:j].mul(scale).view(-1, d, n)  # q * scale, as upstream
+    s = torch.bmm(qs.transpose(1, 2), qkv[1, i:j].view(-1, d, n))
+    if bias is not None:
+        s.view(j - i, h, n, n).add_(bias)
+    return torch.softmax(s, -1)
+
+
 def _attention_forward(
     qkv: Tensor, bias: Tensor | None, scale: float, drop: float, keep: bool
 ) -> tuple[Tensor, list[Tensor], list[Tensor]]:
     """Forward of `window_attention`, chunk by chunk; with `keep`, each chunk's probabilities
-    (and dropout mask) are returned for the backward, as separate chunk-sized tensors."""
+    and dropout mask (as bool) are returned for the backward, as chunk-sized tensors."""
     _, b, h, d, n = qkv.shape
     out = qkv.new_empty(b, h, d, n)
     probs, masks = [], []
     for i, j in _chunks(b, h, n):
-        qs = qkv[0, i:j].mul(scale).view(-1, d, n)  # q * scale, as upstream
-        s = torch.bmm(qs.transpose(1, 2), qkv[1, i:j].view(-1, d, n))  # (chunk * h, P*Q, P*Q)
-        if bias is not None:
-            s.view(j - i, h, n, n).add_(bias)
-        p = torch.softmax(s, -1)
+        p = _probs(qkv, bias, scale, i, j)
         if keep:
             probs.append(p)
         if drop > 0.0:
-            mask = torch.empty_like(p).bernoulli_(1.0 - drop).div_(1.0 - drop)  # F.dropout's
+            mask = torch.empty_like(p).bernoulli_(1.0 - drop)
             if keep:
-                masks.append(mask)
-            p = p * mask
+                masks.append(mask.bool())
+            p = p * mask.div_(1.0 - drop)  # F.dropout's scaled mask
         # o^T = v^T p^T, written (d, P*Q): the product with the narrow side first is the fast one
         torch.bmm(qkv[2, i:j].view(-1, d, n), p.transpose(1, 2), out=out[i:j].view(-1, d, n))
     return out, probs, masks
@@ -228,7 +234,8 @@ class _WindowAttention(torch.autograd.Function):
     @staticmethod
     def forward(ctx, qkv: Tensor, bias: Tensor | None, scale: float, drop: float) -> Tensor:
         out, probs, masks = _attention_forward(qkv, bias, scale, drop, keep=True)
-        ctx.scale, ctx.has_bias, ctx.chunks = scale, bias is not None, len(probs)
+        ctx.scale, ctx.drop, ctx.chunks = scale, drop, len(probs)
+        ctx.has_bias = bias is not None
         ctx.save_for_backward(qkv, *probs, *masks)
         return out
 
@@ -243,7 +250,8 @@ class _WindowAttention(torch.autograd.Function):
         dbias = qkv.new_zeros(h, n, n) if ctx.has_bias and ctx.needs_input_grad[1] else None
         for c, (i, j) in enumerate(_chunks(b, h, n)):
             g = grad[i:j].view(-1, d, n)  # dO^T
-            p, mask = probs[c], (masks[c] if masks else None)
+            p = probs[c]
+            mask = masks[c].to(p.dtype).div_(1.0 - ctx.drop) if masks else None
             dq, dk, dv = (dqkv[k, i:j].view(-1, d, n) for k in range(3))
             torch.bmm(g, p if mask is None else p * mask, out=dv)  # dV^T = dO^T P
             dp = torch.bmm(g.transpose(1, 2), qkv[2, i:j].view(-1, d, n))  # dP = dO V^T
