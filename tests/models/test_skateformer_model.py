@@ -298,3 +298,18 @@ def test_chunked_mlp_matches_linear_gelu_linear_and_its_gradients(monkeypatch):
     assert torch.autograd.gradcheck(
         lambda x, *p: skateformer._ChunkedMlp.apply(x, *p), (x, *params), fast_mode=True
     )
+
+
+def test_skateformer_batch_of_one_gives_the_batched_logits():
+    # Window 16, partition 2: the last stage has 2 frames, one temporal window per sample, where
+    # the partition reshape returns a view rather than a copy (2 heads per attention branch).
+    model = build("skateformer", **dict(SMALL, num_heads=16, channels=[32, 32, 32, 32])).eval()
+    x, index_t = _batch(n=2)
+
+    with torch.no_grad():
+        batched = model(x, index_t)
+        single = model(x[:1], index_t[:1])
+    model.train()
+    model(x[:1], index_t[:1]).sum().backward()
+
+    assert torch.allclose(single, batched[:1], atol=1e-5)

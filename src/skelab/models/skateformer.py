@@ -278,6 +278,7 @@ def window_attention(qkv: Tensor, bias: Tensor | None, scale: float, drop: float
     (the gradient of each product in the same fast orientation); it saves q, k, v, the
     probabilities and the dropout mask, as autograd would.
     """
+    qkv = qkv.contiguous()  # the partition reshape is a view where a window axis has size 1
     grad = torch.is_grad_enabled() and (
         qkv.requires_grad or (bias is not None and bias.requires_grad)
     )
