@@ -13,7 +13,6 @@ from skelab.models.layers.tcn import MultiScaleTemporalConv
 from skelab.models.msg3d import (
     GraphConv,
     MultiWindowG3D,
-    _WindowedProduct,
     disentangled_scales,
     k_hop_adjacency,
     window_graph,
@@ -89,26 +88,6 @@ def test_window_graph_conv_equals_explicit_unfold(frames, window, stride, dilati
 
     assert out.shape == ref.shape == (2, c_out, (frames - 1) // stride + 1, window * 25)
     assert torch.allclose(out, ref, atol=1e-5)
-
-
-@pytest.mark.parametrize(
-    ("window", "stride", "padding", "frames"),
-    [(3, 1, 1, 11), (5, 2, 2, 12), (1, 1, 0, 9), (3, 2, 1, 7)],
-)
-def test_windowed_product_equals_conv1d_forward_and_backward(window, stride, padding, frames):
-    y = torch.randn(5, 7, frames, dtype=torch.float64, requires_grad=True)
-    w = torch.randn(window, 7, 4, dtype=torch.float64, requires_grad=True)
-    ref = F.conv1d(y, w.permute(2, 1, 0), stride=stride, padding=padding).transpose(1, 2)
-
-    out = _WindowedProduct.apply(y, w, stride, padding)
-    grad = torch.randn_like(ref)
-
-    assert out.shape == ref.shape
-    assert torch.allclose(out, ref, atol=1e-12)
-    for got, want in zip(
-        torch.autograd.grad(out, (y, w), grad), torch.autograd.grad(ref, (y, w), grad), strict=True
-    ):
-        assert torch.allclose(got, want, atol=1e-12)
 
 
 def test_window_graph_conv_runs_both_orders_exactly():

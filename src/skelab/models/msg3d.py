@@ -24,9 +24,7 @@ Differences from upstream (all exact in real arithmetic; the golden test checks 
   tau * 25 nodes per frame (`nn.Unfold`), aggregates it with an einsum and permutes the result
   into scale-major channels. Here the window aggregation is a convolution over frames whose
   kernel spans tau frames and all 25 joints, with the (tau * 25, tau * 25) adjacency as its
-  weight; the stride, zero padding and node order (frame-major, w * V + v) are upstream's. On
-  the CPU it runs as tau matrix products over strided views of the padded frames
-  (`_WindowedProduct`), which oneDNN's convolution of this shape is about half as fast as.
+  weight; the stride, zero padding and node order (frame-major, w * V + v) are upstream's.
 * Where the layer widens (block 1: 3 channels in, 96 out) the graph aggregation runs first, as
   upstream. Where it does not (blocks 2 and 3), the 1x1 "mlp" weights are applied first, to the
   frames before windowing (1x1 convolution and graph aggregation commute; the bias is added
@@ -112,75 +110,6 @@ def pointwise(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return out.view(n, weight.shape[0], *x.shape[2:])
 
 
-class _WindowedProduct(torch.autograd.Function):
-    """out[b, r] = sum_i y[b, :, r * stride + i - padding] @ weight[i], zero-padded frames.
-
-    y (B, J, T), weight (window, J, M) -> (B, R, M): a 1-D convolution over frames with J input
-    and M output channels, run as `window` matrix products on the CPU. The frames are copied
-    once, transposed and zero-padded, into a buffer (B * F + window, J) with F a multiple of
-    the stride; the rows (b, r) of frame offset i are then the strided view row b * F / stride +
-    r at element (r * stride + i) * J, one matrix over all samples, read in place. Rows past a
-    sample's last output window are computed and dropped (F / stride - R per sample, a few).
-    The convolution itself, for B = N * C_out samples of 64 frames and 150 channels, runs in
-    oneDNN at about half the rate of these products in training (measured in-process).
-    """
-
-    @staticmethod
-    def forward(ctx, y: Tensor, weight: Tensor, stride: int, padding: int) -> Tensor:
-        b, j, t = y.shape
-        window, _, m = weight.shape
-        rows = (t + 2 * padding - window) // stride + 1
-        per = -(-(t + 2 * padding) // stride)  # rows per sample, dropped ones included
-        frames = per * stride
-        buf = y.new_empty(b * frames + window, j)
-        framed = buf[: b * frames].view(b, frames, j)
-        framed[:, :padding].zero_()
-        framed[:, padding + t :].zero_()
-        buf[b * frames :].zero_()
-        framed[:, padding : padding + t].copy_(y.transpose(1, 2))
-        w = weight.to(y.dtype)
-        out = y.new_empty(b * per, m)
-        for i in range(window):
-            taps = buf.as_strided((b * per, j), (stride * j, 1), i * j)
-            if i == 0:
-                torch.mm(taps, w[0], out=out)
-            else:
-                out.addmm_(taps, w[i])
-        ctx.save_for_backward(buf, w)
-        ctx.geometry = (b, t, stride, padding, rows, per, frames, weight.dtype)
-        return out.view(b, per, m)[:, :rows]
-
-    @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None]:
-        buf, w = ctx.saved_tensors
-        b, t, stride, padding, rows, per, frames, w_dtype = ctx.geometry
-        window, j, m = w.shape
-        g = grad.new_empty(b, per, m, dtype=buf.dtype)
-        g[:, :rows] = grad
-        g[:, rows:].zero_()
-        g = g.view(b * per, m)
-        grad_y = grad_w = None
-        if ctx.needs_input_grad[1]:
-            grad_w = torch.empty_like(w)
-            for i in range(window):
-                torch.mm(buf.as_strided((b * per, j), (stride * j, 1), i * j).t(), g, out=grad_w[i])
-            grad_w = grad_w.to(w_dtype)
-        if ctx.needs_input_grad[0]:
-            # The first `stride` offsets tile every frame row once: written, not accumulated.
-            tiles = stride if window >= stride else 0
-            grad_buf = torch.empty_like(buf) if tiles else torch.zeros_like(buf)
-            grad_buf[b * frames :].zero_()
-            for i in range(window):
-                rows_i = grad_buf.as_strided((b * per, j), (stride * j, 1), i * j)
-                if i < tiles:
-                    torch.mm(g, w[i].t(), out=rows_i)
-                else:
-                    rows_i.addmm_(g, w[i].t())
-            grad_y = grad_buf[: b * frames].view(b, frames, j)[:, padding : padding + t]
-            grad_y = grad_y.transpose(1, 2)
-        return grad_y, grad_w, None, None
-
-
 class Mlp(nn.Module):
     """Upstream's `MLP`: a 1x1 conv over the K * C_in scale channels, then BatchNorm.
 
@@ -199,7 +128,8 @@ class GraphConv(nn.Module):
     For window 1 this is upstream's `MultiScale_GraphConv`; for window tau it is
     `UnfoldTemporalWindows` followed by `SpatialTemporal_MS_GCN`. Input (N, C_in, V, T) (joints
     before frames, so that frames are the aggregation's conv axis), output
-    (N, C_out, T_w, window * V).
+    (N, C_out, T_w, window * V), a transposed view: frames stay last in memory, so that the
+    window collapse reads (channel, window frame) as one axis in place.
     """
 
     def __init__(
@@ -255,24 +185,18 @@ class GraphConv(nn.Module):
             # 1x1 mix per scale on the frames, (N, C_out * K, V, T) with channel o * K + k ...
             y = pointwise(x, w.reshape(-1, c)).view(n * conv.out_channels, k * v, t)
             # ... then each channel o aggregates its K scales over every window.
-            if x.device.type == "cpu" and self.dilation == 1:
-                weight = a.permute(3, 0, 2, 1).reshape(self.window, k * v, -1)  # [w, (k, v), node]
-                z = _WindowedProduct.apply(y, weight, self.stride, self.padding)
-                z = z.view(n, conv.out_channels, z.shape[1], z.shape[2])
-            else:
-                weight = _dense(a.transpose(0, 1).reshape(a.shape[1], k * v, self.window))
-                z = self._aggregate(y, weight)
-                z = z.view(n, conv.out_channels, -1, z.shape[2]).transpose(2, 3)
-            z = z + conv.bias.view(1, -1, 1, 1)
+            weight = _dense(a.transpose(0, 1).reshape(a.shape[1], k * v, self.window))
+            z = self._aggregate(y, weight)  # (N * C_out, window * V, T_w)
+            z = z.view(n, conv.out_channels, -1, z.shape[2]) + conv.bias.view(1, -1, 1, 1)
         else:
             # Aggregate each input channel over every window: (N * C_in, K * window * V, T_w) ...
             agg = self._aggregate(x.reshape(n * c, v, t), _dense(a.reshape(-1, v, self.window)))
             agg = agg.view(n, c * k, -1, agg.shape[2])  # channel c * K + k
             # ... then mix the K * C_in scale channels at every node.
             z = pointwise(agg, w.transpose(1, 2).reshape(conv.out_channels, c * k), conv.bias)
-            z = z.transpose(2, 3)
-        z = bn(z)  # (N, C_out, T_w, window * V)
-        return torch.relu_(z) if self.act else z
+        z = bn(z)  # (N, C_out, window * V, T_w)
+        z = torch.relu_(z) if self.act else z
+        return z.transpose(2, 3)  # (N, C_out, T_w, window * V), frames last in memory
 
 
 class SpatialGraphConv(GraphConv):
@@ -298,8 +222,12 @@ class WindowCollapse(nn.Conv3d):
     def forward(self, z: Tensor) -> Tensor:
         n, c, t, nodes = z.shape  # (N, C, T_w, window * V), node w * V + v
         tau = self.kernel_size[1]
-        zw = z.reshape(n, c, t, tau, nodes // tau).transpose(2, 3)  # (N, C, tau, T_w, V)
         w = self.weight.view(self.out_channels, c * tau)  # input index c * tau + w
+        frames_last = z.transpose(2, 3)  # (N, C, window * V, T_w)
+        if frames_last.is_contiguous():  # (c, w) and (v, t) merge in place: no copy
+            out = conv1x1(frames_last.view(n, c * tau, nodes // tau, t), w, self.bias)
+            return out.transpose(2, 3)  # (N, C_out, T_w, V), a view
+        zw = z.reshape(n, c, t, tau, nodes // tau).transpose(2, 3)  # (N, C, tau, T_w, V)
         return conv1x1(zw.reshape(n, c * tau, t, nodes // tau), w, self.bias)  # (N, C_out, T_w, V)
 
 
