@@ -190,3 +190,47 @@ def write_profiles(sides: list[Side], model: str, tags: dict[str, str], results:
 def profile_tags(after: str, before: str) -> dict[str, str]:
     """File tags of the sides' profiles: upstream, the earlier commit, this working tree."""
     return {"upstream": "upstream", "before": before, "after": after}
+
+
+def count_flops(step: Callable[[], object]) -> dict:
+    """FLOPs of the convolutions and matrix products of one step, forward and backward
+    (`torch.utils.flop_counter.FlopCounterMode`), by operator; `error` if it cannot trace it."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    try:
+        with FlopCounterMode(display=False) as counter:
+            step()
+    except Exception as err:  # noqa: BLE001 - upstream code the counter cannot trace
+        return {"flops": None, "by_op": {}, "error": f"{type(err).__name__}: {err}"[:200]}
+    by_op = {str(k): v for k, v in counter.get_flop_counts()["Global"].items()}
+    return {"flops": counter.get_total_flops(), "by_op": by_op}
+
+
+def sgemm_rate(size: int = 1024, repeats: int = 5) -> float:
+    """FLOP/s of a square float32 matrix product on this process's threads (process CPU time,
+    median): the rate a dense kernel reaches on this core."""
+    import torch
+
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        start = time.process_time()
+        a @ b
+        times.append(time.process_time() - start)
+    return 2 * size**3 / statistics.median(times)
+
+
+def write_flops(sides: list[Side], model: str, results: Path, extra: dict) -> dict:
+    """Ask every side for its dense FLOPs per step; write results/flops_<model>.json."""
+    out = {side.name: side.ask("flops") for side in sides}
+    rate = sgemm_rate()
+    record = {**extra, "sgemm_flop_per_s_1024": rate, "load": load_line(), "sides": out}
+    (results / f"flops_{model}.json").write_text(json.dumps(record, indent=2) + "\n")
+    for name, got in out.items():
+        flops = got["flops"]
+        text = "not counted: " + got.get("error", "") if flops is None else f"{flops / 1e9:.1f} G"
+        extra_s = "" if flops is None else f" ({flops / rate:.2f} s at the sgemm rate)"
+        print(f"{model} {name}: dense FLOPs per step {text}{extra_s}")
+    print(f"sgemm rate on this core: {rate / 1e9:.1f} GFLOP/s")
+    return record

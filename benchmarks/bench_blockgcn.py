@@ -117,6 +117,7 @@ def worker(args: argparse.Namespace) -> int:
             "check": check,
             "step": lambda: (model.train(), sbs.timed(step))[1],
             "profile": lambda: (model.train(), sbs.profile_step(step, title))[1],
+            "flops": lambda: (model.train(), sbs.count_flops(step))[1],
         },
     )
 
@@ -153,6 +154,11 @@ def coordinate(args: argparse.Namespace) -> int:
             }
             for name, c in checks.items()
         }
+        if args.flops:
+            sbs.write_flops(
+                sides, "blockgcn", RESULTS, {"batch": args.batch, "window": args.window}
+            )
+            return 0
         if args.profile:
             sbs.write_profiles(
                 sides, "blockgcn", sbs.profile_tags(args.profile, args.profile_before), RESULTS
@@ -218,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-save", action="store_true", help="print only; write no results")
     ap.add_argument("--profile", default="", help="only profile one step per side: tag of after")
     ap.add_argument("--profile-before", default="before", help="profile tag of before")
+    ap.add_argument("--flops", action="store_true", help="only count dense FLOPs per side")
     ap.add_argument("--worker", choices=sbs.SIDES, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     return worker(args) if args.worker else coordinate(args)

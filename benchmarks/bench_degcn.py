@@ -113,6 +113,7 @@ def _worker(args: argparse.Namespace) -> int:
         {
             "check": check,
             "profile": lambda: (model.train(), sbs.profile_step(step, title))[1],
+            "flops": lambda: (model.train(), sbs.count_flops(step))[1],
             "step": lambda: (model.train(), sbs.timed(step))[1],
             "latency": lambda: (model.eval(), sbs.timed(latency))[1],
         },
@@ -141,6 +142,9 @@ def measure(args: argparse.Namespace) -> dict:
             for n, c in checks.items()
             if n != "upstream"
         }
+        if args.flops:
+            extra = {"batch": args.batch, "frames": 64}
+            return {"profiles": sbs.write_flops(sides, "degcn", RESULTS, extra)}
         if args.profile:
             return {
                 "profiles": sbs.write_profiles(
@@ -192,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         "--profile", default="", help="only profile one step per side: tag of after"
     )
     parser.add_argument("--profile-before", default="before", help="profile tag of before")
+    parser.add_argument("--flops", action="store_true", help="only count dense FLOPs per side")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.golden = str(Path(args.golden).resolve())
@@ -200,8 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     row = measure(args)
-    if args.profile:
-        print(json.dumps(row["profiles"], indent=2))
+    if args.profile or args.flops:
         return 0
     header = (
         f"degcn · upstream vs skelab · batch {args.batch} · T 64 · CPU {platform.machine()} · "

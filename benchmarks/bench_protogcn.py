@@ -147,6 +147,7 @@ def _worker(args: argparse.Namespace) -> int:
         {
             "check": check,
             "profile": lambda: (model.train(), sbs.profile_step(step, title))[1],
+            "flops": lambda: (model.train(), sbs.count_flops(step))[1],
             "step": lambda: (model.train(), sbs.timed(step))[1],
             "latency": lambda: (model.eval(), sbs.timed(latency))[1],
         },
@@ -176,6 +177,9 @@ def measure(args: argparse.Namespace) -> dict:
             for n, c in checks.items()
             if n != "upstream"
         }
+        if args.flops:
+            extra = {"batch": args.batch, "frames": args.frames}
+            return {"profiles": sbs.write_flops(sides, "protogcn", RESULTS, extra)}
         if args.profile:
             return {
                 "profiles": sbs.write_profiles(
@@ -228,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         "--profile", default="", help="only profile one step per side: tag of after"
     )
     parser.add_argument("--profile-before", default="before", help="profile tag of before")
+    parser.add_argument("--flops", action="store_true", help="only count dense FLOPs per side")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.golden = str(Path(args.golden).resolve())
@@ -236,8 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     row = measure(args)
-    if args.profile:
-        print(json.dumps(row["profiles"], indent=2))
+    if args.profile or args.flops:
         return 0
     header = (
         f"protogcn · upstream vs skelab · batch {args.batch} · T {args.frames} · CPU "

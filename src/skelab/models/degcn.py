@@ -33,9 +33,9 @@ How skelab differs from upstream (the golden test checks the float32 outputs aga
   frames around each position are picked with one `index_select` along T rather than a `gather`
   with indices expanded to (N, C, eta*T, V), and mixed with one `torch.lerp`; the Conv3d with
   kernel (eta, 1, 1) over the samples runs as a 1x1 conv over (channel, sample) pairs with the
-  same weights, and its BatchNorm3d is
-  a BatchNorm2d on the same values (same checkpoint keys). Gradients match upstream's, the
-  offsets' included (the floor is taken without gradient, as upstream does).
+  same weights, and its BatchNorm3d is a BatchNorm2d on the same values (same checkpoint keys).
+  Gradients match upstream's, the offsets' included (the floor is taken without gradient, as
+  upstream does).
 * Every 1x1 convolution (the graph convs' query, key, value and relation convs, the residuals,
   the branches' opening convs, the deformable taps' mixing conv) runs as batched matrix products
   per sample and channel group (`pointwise`, `layers.pointwise.conv1x1`): the same sums without
