@@ -35,6 +35,10 @@ How skelab differs from upstream (same function, same checkpoints):
   The bias is gathered from its table, head-major in one gather, through an index precomputed
   at build time (and rebuilt from `relative_position_index` whenever a checkpoint is loaded);
   upstream expands the index every step.
+* On the CPU the MLP (fc1, exact GELU, fc2) runs in row chunks of `CHUNK_HIDDEN` hidden
+  activations with a written-out backward: only fc1's pre-activations are kept (per chunk) and
+  the GELU is recomputed from them, so no full-size hidden tensor is made (a block's forward +
+  backward measured 10-15% less CPU time).
 * Kept quirk: for the near-point types 1 and 3, upstream tiles the (P, P) relative-time bias
   over the P*Q tokens of a window, so token i (frame-major, i = p*Q + q) gets the time slot
   i mod P rather than its frame p. The golden fixture (P = Q = 8) rejects the frame-wise reading
