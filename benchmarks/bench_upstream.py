@@ -84,7 +84,7 @@ MODELS: dict[str, tuple[str, str, str, str, int, bool]] = {
 # Worker: one side, one model; JSON commands on stdin, JSON replies on a private pipe.
 
 
-def _divergence(hyper: list) -> object:
+def divergence_loss(hyper: list) -> object:
     """Hyper-GCN's divergence loss on the virtual joints (upstream main.py `DivergenceLoss`)."""
     import torch
 
@@ -106,6 +106,17 @@ def _on_cpu(fn):
         return fn(*a, **k)
 
     return wrapped
+
+
+def keep_upstream_on_cpu() -> None:
+    """Upstream code moves tensors with `.cuda(x.get_device())` (Hyper-GCN) and allocates with
+    `device='cuda'` (FreqMixFormer); after this both stay on the CPU, the only change made to
+    running upstream."""
+    import torch
+
+    torch.Tensor.cuda = lambda self, *a, **k: self  # type: ignore[method-assign]
+    for fn in ("zeros", "ones", "empty", "full", "tensor", "arange", "eye", "randn", "rand"):
+        setattr(torch, fn, _on_cpu(getattr(torch, fn)))
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -131,12 +142,7 @@ def _worker(args: argparse.Namespace) -> int:
     if state_file.exists():
         state = torch.load(state_file, map_location="cpu", weights_only=True)
     if args.side == "upstream" and not cuda:
-        # Upstream code moves tensors with `.cuda(x.get_device())` (Hyper-GCN) and allocates
-        # with `device='cuda'` (FreqMixFormer); on the CPU both stay on the CPU here, the only
-        # change made to running upstream.
-        torch.Tensor.cuda = lambda self, *a, **k: self  # type: ignore[method-assign]
-        for fn in ("zeros", "ones", "empty", "full", "tensor", "arange", "eye", "randn", "rand"):
-            setattr(torch, fn, _on_cpu(getattr(torch, fn)))
+        keep_upstream_on_cpu()
     if args.side == "upstream":
         import importlib
 
@@ -170,7 +176,7 @@ def _worker(args: argparse.Namespace) -> int:
     def logits_and_aux(out) -> tuple:
         if isinstance(out, tuple):  # upstream Hyper-GCN: (logits, virtual joints per layer)
             logits, aux = out
-            return logits, (_divergence(aux) if args.model == "hypergcn" else 0.0)
+            return logits, (divergence_loss(aux) if args.model == "hypergcn" else 0.0)
         extra = getattr(model, "auxiliary_losses", None)
         aux = sum(extra().values()) if extra is not None and model.training else 0.0
         return out, aux

@@ -33,30 +33,14 @@ import sys
 import time
 from pathlib import Path
 
+from bench_upstream import MODELS, divergence_loss, keep_upstream_on_cpu
+
 HERE = Path(__file__).resolve()
 RESULTS = HERE.parent / "results"
 GOLDEN = HERE.parents[2] / "shared" / "golden"
 
-# model -> (golden fixture, upstream repo folder, module, class)
-MODELS = {
-    "ctrgcn": ("ctrgcn_ntu60", "Uason-Chen+CTR-GCN", "model.ctrgcn", "Model"),
-    "hypergcn": ("hypergcn_base_ntu60", "6UOOON9+Hyper-GCN", "model.hypergcn_base", "Model"),
-}
 DENSE = ("aten::mkldnn_convolution", "aten::convolution_backward", "aten::bmm", "aten::mm")
 DENSE += ("aten::addmm", "aten::baddbmm", "aten::_convolution_depthwise2d")
-
-
-def _divergence(hyper: list):
-    """Upstream main.py's `DivergenceLoss` on the virtual joints."""
-    import torch
-
-    total = 0.0
-    for h in hyper:
-        v = h.shape[0]
-        norm = torch.norm(h, dim=-1, keepdim=True)
-        cos = torch.relu((h @ h.T) / (norm @ norm.T + 1e-8))
-        total = total + (cos.sum() - v) / (v * (v - 1))
-    return total / len(hyper)
 
 
 def profile_one(args: argparse.Namespace) -> None:
@@ -71,8 +55,8 @@ def profile_one(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     rate = gemm_rate()  # first, before the model's tensors take memory and cache
     if args.side == "upstream":
-        torch.Tensor.cuda = lambda self, *a, **k: self  # type: ignore[method-assign]
-    fixture, _, module, cls = MODELS[args.model]
+        keep_upstream_on_cpu()
+    fixture, _, module, cls, points, needs_t = MODELS[args.model]
     meta = json.loads((args.golden / f"{fixture}.json").read_text())
     state = torch.load(
         args.golden / f"{fixture}.state_dict.pt", map_location="cpu", weights_only=True
@@ -86,17 +70,19 @@ def profile_one(args: argparse.Namespace) -> None:
         model.load_state_dict(state, strict=True)
     model.train()
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(args.batch, 3, args.window, 25, 2, generator=g)
+    x = torch.randn(args.batch, 3, args.window, points, 2, generator=g)
     y = torch.randint(0, 60, (args.batch,), generator=g)
+    extra = (torch.linspace(-1, 1, args.window).expand(args.batch, -1).contiguous(),)
+    inputs = (x, *extra) if needs_t else (x,)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
 
     def step() -> None:
         opt.zero_grad(set_to_none=True)
-        out = model(x)
+        out = model(*inputs)
         aux = 0.0
         if isinstance(out, tuple):
             out, hyper = out
-            aux = _divergence(hyper)
+            aux = divergence_loss(hyper)
         elif hasattr(model, "auxiliary_losses"):
             aux = sum(model.auxiliary_losses().values())
         loss = F.cross_entropy(out, y) + aux
@@ -164,7 +150,7 @@ def gemm_rate() -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="ctrgcn,hypergcn")
+    parser.add_argument("--models", default="ctrgcn,hypergcn", help=f"of {', '.join(MODELS)}")
     parser.add_argument("--upstream-root", type=Path, default=Path("/tmp/hup"))
     parser.add_argument("--upstream-path", action="append", default=[])
     parser.add_argument("--tag", default="upstream", help="file suffix: profile_<model>_<tag>.txt")
