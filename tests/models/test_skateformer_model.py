@@ -313,3 +313,15 @@ def test_skateformer_batch_of_one_gives_the_batched_logits():
     model(x[:1], index_t[:1]).sum().backward()
 
     assert torch.allclose(single, batched[:1], atol=1e-5)
+
+
+def test_skateformer_trains_under_cpu_autocast():
+    model = build("skateformer", **NARROW).train()
+    x, index_t = _batch()
+
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = model(x, index_t)
+    logits.float().sum().backward()
+
+    assert logits.dtype == torch.bfloat16
+    assert model.stages[0].blocks[0].transformer.mlp.fc1.weight.grad is not None
