@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from skelab.models.layers.pointwise import conv1x1
+from skelab.models.layers.pointwise import conv1x1, pointwise
 
 
 @pytest.mark.parametrize("bias", [True, False])
@@ -31,3 +31,32 @@ def test_conv1x1_takes_a_2d_weight_and_a_strided_input():
     x = torch.randn(2, 4, 6, 3, generator=g)[:, :, ::2]  # a frame-strided view
     w = torch.randn(5, 4, generator=g)
     torch.testing.assert_close(conv1x1(x, w, None), F.conv2d(x, w[:, :, None, None]))
+
+
+@pytest.mark.parametrize("groups, stride", [(1, 2), (3, 1), (3, 2)])
+def test_pointwise_is_the_grouped_strided_conv_forward_and_backward(groups, stride):
+    torch.manual_seed(2)
+    conv = torch.nn.Conv2d(6, 9, 1, stride=(stride, 1), groups=groups)
+    x = torch.randn(2, 6, 7, 5, requires_grad=True)
+    grad = torch.randn_like(conv(x))
+    ours = pointwise(conv, x)
+    got = torch.autograd.grad(ours, [x, conv.weight, conv.bias], grad)
+    ref = conv(x)
+    want = torch.autograd.grad(ref, [x, conv.weight, conv.bias], grad)
+    torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-5)
+    for a, e in zip(got, want, strict=True):
+        torch.testing.assert_close(a, e, rtol=1e-5, atol=1e-5)
+
+
+def test_conv1x1_takes_any_trailing_axes():
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(2, 4, 3, 5, 6, generator=g)  # (N, C, T, windows, joints)
+    w = torch.randn(7, 4, generator=g)
+    want = F.conv3d(x, w[:, :, None, None, None])
+    torch.testing.assert_close(conv1x1(x, w), want, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(conv1x1(x[..., 0, 0], w), want[..., 0, 0], rtol=1e-5, atol=1e-5)
+
+
+def test_pointwise_refuses_a_conv_that_is_not_1x1():
+    with pytest.raises(ValueError, match="1x1"):
+        pointwise(torch.nn.Conv2d(2, 2, (3, 1)), torch.randn(1, 2, 4, 3))

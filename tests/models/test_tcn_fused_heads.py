@@ -58,4 +58,4 @@ def test_batch_norms_with_different_settings_are_not_stacked():
     bns = [branch[1] for branch in module.branches]
     bns[1].momentum = None
 
-    assert tcn._fusable(bns) is False
+    assert tcn.fusable_batch_norms(bns) is False

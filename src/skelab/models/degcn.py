@@ -68,8 +68,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
-from skelab.models.layers.pointwise import conv1x1
-from skelab.models.layers.tcn import _fusable, stacked_batch_norm
+from skelab.models.layers.pointwise import conv1x1, pointwise
+from skelab.models.layers.tcn import fusable_batch_norms, stacked_batch_norm
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import Skeleton, get_skeleton
 
@@ -86,27 +86,6 @@ def _init_conv(conv: nn.Conv2d | nn.Conv3d) -> None:
     nn.init.kaiming_normal_(conv.weight, a=LEAKY_SLOPE, mode="fan_out", nonlinearity="leaky_relu")
     if conv.bias is not None:
         nn.init.zeros_(conv.bias)
-
-
-def pointwise(conv: nn.Conv2d, x: Tensor) -> Tensor:
-    """`conv(x)` for a 1x1 conv (no padding or dilation, optionally strided over frames and
-    grouped) as batched matrix products on the frames it keeps: per sample and group,
-    W_g (C_out/G, C_in/G) @ x_g (C_in/G, T*V). The same sums as the convolution, without oneDNN's
-    layout reorders or the slow grouped path (`layers.pointwise.conv1x1` for one group)."""
-    st = conv.stride[0]
-    if st != 1:
-        x = x[:, :, ::st]
-    g = conv.groups
-    if g == 1:
-        return conv1x1(x, conv.weight, conv.bias)
-    n, c, t, v = x.shape
-    c_out = conv.out_channels // g
-    w = conv.weight.reshape(1, g, c_out, c // g).expand(n, -1, -1, -1).reshape(n * g, c_out, -1)
-    flat = x.reshape(n * g, c // g, t * v)
-    if conv.bias is None:
-        return torch.bmm(w, flat).view(n, g * c_out, t, v)
-    bias = conv.bias.view(1, g, c_out, 1).expand(n, -1, -1, -1).reshape(n * g, c_out, 1)
-    return torch.baddbmm(bias, w, flat).view(n, g * c_out, t, v)
 
 
 class PointWise(nn.Module):
@@ -253,7 +232,7 @@ class MultiScaleTemporal(nn.Module):
         heads = [self.tcn1.pre, self.tcn2.pre, self.maxpool3x1.pre]
         if self.conv1x1.conv.stride == (1, 1):
             heads.append(self.conv1x1)
-        if not _fusable([h.bn for h in heads]):
+        if not fusable_batch_norms([h.bn for h in heads]):
             return torch.cat([self.tcn1(x), self.tcn2(x), self.maxpool3x1(x), self.conv1x1(x)], 1)
         # The branches' opening 1x1 convs read the same input: one product with their weights
         # stacked, one batch norm over the stacked channels (per channel, so exact).

@@ -33,8 +33,9 @@ Differences from upstream (all exact in real arithmetic; the golden test checks 
 * Scale-major channels (upstream index k * C + c) are produced as c * K + k; the 1x1 weights
   are rearranged to match, so no permute copy is needed. Checkpoint shapes are upstream's.
 * The graph convs' 1x1 mixes and the spatial (one-frame) aggregation run as batched matrix
-  products (`pointwise`, `torch.bmm`) rather than as convolutions: on the CPU the training
-  step's wide mixes (up to 13 * 192 inputs) and the 25-joint aggregation cost less that way.
+  products (`layers.pointwise.conv1x1`, `torch.bmm`) rather than as convolutions: on the CPU
+  the training step's wide mixes (up to 13 * 192 inputs) and the 25-joint aggregation cost
+  less that way.
 * The normalised k-hop adjacencies are non-persistent buffers (upstream: plain tensor
   attributes); neither is saved, so checkpoints are identical.
 * Block 1 reads `in_channels` (upstream hard-codes 3 there); with 3 it is upstream's model.
@@ -99,15 +100,6 @@ def _dense(w: Tensor) -> Tensor:
     """Row-major copy. `.contiguous()` keeps odd strides on size-1 dims (window 1), which
     makes oneDNN return a channels-last output."""
     return w.clone(memory_format=torch.contiguous_format)
-
-
-def pointwise(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """A 1x1 convolution, x (N, C_in, ...) and weight (C_out, C_in), as batched matrix products
-    (`layers.pointwise.conv1x1`): on the CPU, wide channel mixes (K * C_in up to 2496 inputs)
-    and their backward run faster in BLAS than as oneDNN convolutions."""
-    n = x.shape[0]
-    out = conv1x1(x.reshape(n, x.shape[1], -1, 1), weight, bias)
-    return out.view(n, weight.shape[0], *x.shape[2:])
 
 
 class Mlp(nn.Module):
@@ -183,7 +175,7 @@ class GraphConv(nn.Module):
         a = self.adjacency()  # (K, n, V, window)
         if self.mix_first:
             # 1x1 mix per scale on the frames, (N, C_out * K, V, T) with channel o * K + k ...
-            y = pointwise(x, w.reshape(-1, c)).view(n * conv.out_channels, k * v, t)
+            y = conv1x1(x, w.reshape(-1, c)).view(n * conv.out_channels, k * v, t)
             # ... then each channel o aggregates its K scales over every window.
             weight = _dense(a.transpose(0, 1).reshape(a.shape[1], k * v, self.window))
             z = self._aggregate(y, weight)  # (N * C_out, window * V, T_w)
@@ -193,7 +185,7 @@ class GraphConv(nn.Module):
             agg = self._aggregate(x.reshape(n * c, v, t), _dense(a.reshape(-1, v, self.window)))
             agg = agg.view(n, c * k, -1, agg.shape[2])  # channel c * K + k
             # ... then mix the K * C_in scale channels at every node.
-            z = pointwise(agg, w.transpose(1, 2).reshape(conv.out_channels, c * k), conv.bias)
+            z = conv1x1(agg, w.transpose(1, 2).reshape(conv.out_channels, c * k), conv.bias)
         z = bn(z)  # (N, C_out, window * V, T_w)
         z = torch.relu_(z) if self.act else z
         return z.transpose(2, 3)  # (N, C_out, T_w, window * V), frames last in memory

@@ -74,7 +74,7 @@ from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
 from skelab.models.layers.pointwise import conv1x1
-from skelab.models.layers.tcn import _fusable, stacked_batch_norm
+from skelab.models.layers.tcn import fusable_batch_norms, stacked_batch_norm
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import Skeleton, get_skeleton
 
@@ -220,7 +220,7 @@ class MultiScaleTCN(nn.Module):
         one batch norm over the stacked channels (per channel, so exact; each module's running
         statistics are updated as its own forward would)."""
         heads = [b for b in self.branches if isinstance(b, nn.Sequential)]
-        if not _fusable([b[1] for b in heads]):
+        if not fusable_batch_norms([b[1] for b in heads]):
             return [branch(x) for branch in self.branches]
         weight = torch.cat([b[0].weight for b in heads])
         bias = torch.cat([b[0].bias for b in heads])

@@ -15,17 +15,42 @@ batched product reads a stride-0 batch through a slow path. Same function: each 
 from __future__ import annotations
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 
-def conv1x1(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    """`F.conv2d(x, weight, bias)` for a 1x1, stride-1 weight (C_out, C_in, 1, 1) or (C_out,
-    C_in): (N, C_in, T, V) -> (N, C_out, T, V), contiguous."""
-    n, c_in, t, v = x.shape
-    w = weight.reshape(weight.shape[0], c_in).expand(n, -1, -1).contiguous()
-    flat = x.reshape(n, c_in, t * v)
+def conv1x1(
+    x: Tensor, weight: Tensor, bias: Tensor | None = None, *, stride: int = 1, groups: int = 1
+) -> Tensor:
+    """`F.conv2d(x, weight, bias, stride=(stride, 1), groups=groups)` for a 1x1 weight
+    (C_out, C_in / groups, 1, 1) or (C_out, C_in / groups), as batched matrix products: per
+    sample and group, W_g (C_out/G, C_in/G) @ x_g (C_in/G, frames kept * rest).
+
+    x is (N, C_in, T, ...): any number of trailing axes (none, or joints, or windows x joints);
+    `stride` keeps every stride-th frame of axis 2, as a (stride, 1) 1x1 convolution does.
+    Returns (N, C_out, T', ...), contiguous."""
+    if stride != 1:
+        x = x[:, :, ::stride]
+    n, c_in = x.shape[:2]
+    rest = x.shape[2:]
+    c_out = weight.shape[0]
+    g_in, g_out = c_in // groups, c_out // groups
+    flat = x.reshape(n * groups, g_in, -1)
+    # a real copy per sample (small): a stride-0 batch takes BLAS's slow path
+    w = weight.reshape(1, groups, g_out, g_in).expand(n, -1, -1, -1)
+    w = w.contiguous().view(n * groups, g_out, g_in)
     if bias is None:
         y = torch.bmm(w, flat)
-    else:
+    elif groups == 1:
         y = torch.baddbmm(bias.view(1, -1, 1), w, flat)
-    return y.view(n, -1, t, v)
+    else:
+        b = bias.view(1, groups, g_out, 1).expand(n, -1, -1, -1).reshape(n * groups, g_out, 1)
+        y = torch.baddbmm(b, w, flat)
+    return y.view(n, c_out, *rest)
+
+
+def pointwise(conv: nn.Conv2d, x: Tensor) -> Tensor:
+    """`conv(x)` for a 1x1 `nn.Conv2d` without padding (strided over frames and grouped
+    allowed) through `conv1x1`."""
+    if conv.kernel_size != (1, 1) or conv.padding != (0, 0) or conv.stride[1] != 1:
+        raise ValueError(f"pointwise takes a 1x1, unpadded, frame-strided conv, not {conv}")
+    return conv1x1(x, conv.weight, conv.bias, stride=conv.stride[0], groups=conv.groups)

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
+from skelab.models.layers.pointwise import conv1x1, pointwise
 
 
 class TemporalConv(nn.Module):
@@ -115,14 +116,14 @@ class MultiScaleTemporalConv(nn.Module):
         convs = [b[0] for b in heads]
         weight = torch.cat([c.weight for c in convs])
         bias = torch.cat([c.bias for c in convs])
-        h = stacked_batch_norm(F.conv2d(x, weight, bias), [b[1] for b in heads])
+        h = stacked_batch_norm(conv1x1(x, weight, bias), [b[1] for b in heads])
         # split, not sliced: backward concatenates the branch gradients once, where each
         # slice's backward would zero-fill a tensor the size of h
         parts = iter(h.split([c.out_channels for c in convs], dim=1))
         outs = []
         for branch in self.branches:
             if branch[0].stride != (1, 1):  # the strided 1x1 branch: its own conv and BN
-                outs.append(branch(x))
+                outs.append(branch[1](pointwise(branch[0], x)))
                 continue
             y = next(parts)
             for layer in list(branch)[2:]:  # after conv and BN: ReLU, then the branch's tail
@@ -131,7 +132,7 @@ class MultiScaleTemporalConv(nn.Module):
         return outs
 
     def forward(self, x: Tensor) -> Tensor:
-        if _fusable([b[1] for b in self._heads()]):
+        if fusable_batch_norms([b[1] for b in self._heads()]):
             outs = self._branches_fused(x)
         else:
             outs = [branch(x) for branch in self.branches]
@@ -141,7 +142,7 @@ class MultiScaleTemporalConv(nn.Module):
         return self.act(out)
 
 
-def _fusable(bns: list[nn.Module]) -> bool:
+def fusable_batch_norms(bns: list[nn.Module]) -> bool:
     """True if these BatchNorms can run as one: same type and settings, all affine."""
     if len(bns) < 2 or any(type(b) is not nn.BatchNorm2d for b in bns):
         return False
