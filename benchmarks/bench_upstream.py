@@ -39,11 +39,12 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _sidebyside import Side, reply_channel
 
 HERE = Path(__file__).resolve()
 REPO = HERE.parents[1]
@@ -120,8 +121,7 @@ def keep_upstream_on_cpu() -> None:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    reply = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)  # anything the model code prints goes to stderr, not into the replies
+    reply = reply_channel()  # anything the model code prints goes to stderr
     import torch
     import torch.nn.functional as F
 
@@ -230,45 +230,23 @@ def _worker(args: argparse.Namespace) -> int:
 # Coordinator
 
 
-class Side:
-    """A worker process for one side of one model."""
-
-    def __init__(self, name: str, model: str, args: argparse.Namespace) -> None:
-        self.name = name
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-        env.update({k: str(args.threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")})
-        paths: list[str] = []
-        cwd = REPO
-        if name == "upstream":
-            cwd = Path(args.upstream_root) / MODELS[model][1]
-            paths = [str(cwd), *args.upstream_path]
-        elif name == "before":
-            paths = [args.before]
-        env["PYTHONPATH"] = os.pathsep.join(paths)
-        cmd = [sys.executable, str(HERE), "--worker", name, "--model", model]
-        cmd += ["--golden", str(Path(args.golden).resolve()), "--threads", str(args.threads)]
-        cmd += ["--batch", str(args.batch), "--window", str(args.window)]
-        cmd += ["--device", args.device, "--precision", args.precision]
-        cmd += ["--scratch", args.scratch]
-        self.proc = subprocess.Popen(
-            cmd, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-
-    def ask(self, op: str) -> dict:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(json.dumps({"op": op}) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"{self.name} worker died (see its stderr above)")
-        return json.loads(line)
-
-    def close(self) -> None:
-        try:
-            self.ask("quit")
-        except (RuntimeError, BrokenPipeError):
-            pass
-        self.proc.wait(timeout=60)
+def start_side(name: str, model: str, args: argparse.Namespace) -> Side:
+    """A worker process (`_sidebyside.Side`) for one side of one model."""
+    env = {k: str(args.threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    paths: list[str] = []
+    cwd = REPO
+    if name == "upstream":
+        cwd = Path(args.upstream_root) / MODELS[model][1]
+        paths = [str(cwd), *args.upstream_path]
+    elif name == "before":
+        paths = [args.before]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    cmd = [sys.executable, str(HERE), "--worker", name, "--model", model]
+    cmd += ["--golden", str(Path(args.golden).resolve()), "--threads", str(args.threads)]
+    cmd += ["--batch", str(args.batch), "--window", str(args.window)]
+    cmd += ["--device", args.device, "--precision", args.precision]
+    cmd += ["--scratch", args.scratch]
+    return Side(name, cmd, env, cwd)
 
 
 def _max_diff(a: list, b: list) -> float:
@@ -277,10 +255,10 @@ def _max_diff(a: list, b: list) -> float:
 
 def measure(model: str, args: argparse.Namespace) -> dict:
     names = ["upstream", "after"] + (["before"] if args.before else [])
-    sides = [Side("upstream", model, args)]
+    sides = [start_side("upstream", model, args)]
     try:
         logits = {"upstream": sides[0].ask("logits")}  # the weights exist once it has answered
-        sides += [Side(n, model, args) for n in names[1:]]
+        sides += [start_side(n, model, args) for n in names[1:]]
         logits.update({s.name: s.ask("logits") for s in sides[1:]})
         ref = logits["upstream"]
         dlogits = {
