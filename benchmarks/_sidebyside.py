@@ -51,6 +51,28 @@ def serve(reply: TextIO, ops: dict[str, Callable[[], dict]]) -> int:
     return 0
 
 
+def serve_model(
+    reply: TextIO,
+    model,
+    *,
+    check: Callable[[], dict],
+    step: Callable[[], object],
+    title: str,
+    latency: Callable[[], object] | None = None,
+) -> int:
+    """`serve` with the usual commands of a model worker: `check`, then `step`, `profile` and
+    `flops` of a training step (model in train mode) and `latency` (eval mode), if given."""
+    ops: dict[str, Callable[[], dict]] = {
+        "check": check,
+        "step": lambda: (model.train(), timed(step))[1],
+        "profile": lambda: (model.train(), profile_step(step, title))[1],
+        "flops": lambda: (model.train(), count_flops(step))[1],
+    }
+    if latency is not None:
+        ops["latency"] = lambda: (model.eval(), timed(latency))[1]
+    return serve(reply, ops)
+
+
 def skelab_pythonpath(name: str, before: str) -> str:
     """PYTHONPATH of a skelab side: the earlier commit's src/ for `before`, none for `after`."""
     return str(Path(before).resolve()) if name == "before" else ""

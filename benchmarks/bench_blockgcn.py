@@ -111,15 +111,7 @@ def worker(args: argparse.Namespace) -> int:
         f"blockgcn · {args.worker} · one training step (fwd + CE + bwd + SGD) · batch "
         f"{args.batch} · T {args.window} · {args.threads} thread(s) · torch {torch.__version__}"
     )
-    return sbs.serve(
-        reply,
-        {
-            "check": check,
-            "step": lambda: (model.train(), sbs.timed(step))[1],
-            "profile": lambda: (model.train(), sbs.profile_step(step, title))[1],
-            "flops": lambda: (model.train(), sbs.count_flops(step))[1],
-        },
-    )
+    return sbs.serve_model(reply, model, check=check, step=step, title=title)
 
 
 def _rel(a, b) -> float:

@@ -142,16 +142,7 @@ def _worker(args: argparse.Namespace) -> int:
         f"protogcn · {args.worker} · one training step (fwd + loss + bwd + SGD) · batch "
         f"{args.batch} · T {args.frames} · {args.threads} thread(s) · torch {torch.__version__}"
     )
-    return sbs.serve(
-        reply,
-        {
-            "check": check,
-            "profile": lambda: (model.train(), sbs.profile_step(step, title))[1],
-            "flops": lambda: (model.train(), sbs.count_flops(step))[1],
-            "step": lambda: (model.train(), sbs.timed(step))[1],
-            "latency": lambda: (model.eval(), sbs.timed(latency))[1],
-        },
-    )
+    return sbs.serve_model(reply, model, check=check, step=step, title=title, latency=latency)
 
 
 def _side(name: str, args: argparse.Namespace) -> sbs.Side:

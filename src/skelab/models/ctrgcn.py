@@ -52,7 +52,7 @@ from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
-from skelab.models.layers.pointwise import conv1x1
+from skelab.models.layers.pointwise import bn_residual_relu, conv1x1
 from skelab.models.layers.tcn import ctrgcn_temporal, unit_tcn
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import Skeleton, get_skeleton, joints_fix
@@ -147,13 +147,7 @@ class CTRGraphConv(nn.Module):
             y = torch.bmm(values, theta_t) if y is None else y.baddbmm_(values, theta_t)
         assert y is not None
         y = y.view(n, -1, t, v)  # (N, C_out, T, V)
-        if isinstance(self.down, nn.Sequential):  # projected residual: 1x1 conv, BN
-            res = self.down[1](conv1x1(x, self.down[0].weight, self.down[0].bias))
-        else:
-            res = x
-        out = self.bn(y)
-        out += res  # in place, as upstream: BatchNorm's backward needs its input, not its output
-        return out.relu_()
+        return bn_residual_relu(self.bn, y, self.down, x)  # (N, C_out, T, V)
 
 
 class CTRBlock(nn.Module):

@@ -51,7 +51,7 @@ from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
-from skelab.models.layers.pointwise import conv1x1
+from skelab.models.layers.pointwise import bn_residual_relu
 from skelab.models.layers.tcn import ctrgcn_temporal, unit_tcn
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import NTU_INWARD_1BASED, NUM_JOINTS
@@ -196,13 +196,7 @@ class HyperGraphConv(nn.Module):
         const = d_virtual @ a_virtual.transpose(-1, -2) + bias * a_real.sum(-1).unsqueeze(2)
         # Not in place: an in-place add on this view would make autograd copy the whole gradient.
         y = (y.view(n, heads, -1, t, v) + const.unsqueeze(3)).view(n, -1, t, v)
-        if isinstance(self.down, nn.Sequential):  # projected residual: 1x1 conv, BN
-            res = self.down[1](conv1x1(x, self.down[0].weight, self.down[0].bias))
-        else:
-            res = x
-        out = self.bn(y)
-        out += res  # in place, as upstream: BatchNorm's backward needs its input, not its output
-        return out.relu_()  # (N, C_out, T, V)
+        return bn_residual_relu(self.bn, y, self.down, x)  # (N, C_out, T, V)
 
 
 def _grouped_linear(conv: nn.Conv1d, x: Tensor) -> Tensor:

@@ -54,3 +54,16 @@ def pointwise(conv: nn.Conv2d, x: Tensor) -> Tensor:
     if conv.kernel_size != (1, 1) or conv.padding != (0, 0) or conv.stride[1] != 1:
         raise ValueError(f"pointwise takes a 1x1, unpadded, frame-strided conv, not {conv}")
     return conv1x1(x, conv.weight, conv.bias, stride=conv.stride[0], groups=conv.groups)
+
+
+def bn_residual_relu(bn: nn.Module, y: Tensor, down: nn.Module, x: Tensor) -> Tensor:
+    """`relu(bn(y) + down(x))`, the ending of upstream's graph convolutions: `down` is the
+    identity or (1x1 conv, BatchNorm), its conv through `pointwise`. The sum and the ReLU run
+    in place on BatchNorm's fresh output (its backward needs its input, not its output)."""
+    if isinstance(down, nn.Sequential):
+        res = down[1](pointwise(down[0], x))
+    else:
+        res = down(x)
+    out = bn(y)
+    out += res
+    return out.relu_()
