@@ -60,3 +60,24 @@ def test_conv1x1_takes_any_trailing_axes():
 def test_pointwise_refuses_a_conv_that_is_not_1x1():
     with pytest.raises(ValueError, match="1x1"):
         pointwise(torch.nn.Conv2d(2, 2, (3, 1)), torch.randn(1, 2, 4, 3))
+
+
+def test_off_the_cpu_conv1x1_is_the_convolution_itself():
+    # meta stands in for CUDA here: the memory model traces a GPU step on it, and a GPU runs
+    # cuDNN's 1x1 convolution, not the CPU's batched products
+    x = torch.randn(2, 6, 7, 5, 3, device="meta")
+    w = torch.randn(9, 2, 1, 1, device="meta")
+    out = conv1x1(x, w, torch.randn(9, device="meta"), stride=2, groups=3)
+    assert out.shape == (2, 9, 4, 5, 3) and out.device.type == "meta"
+
+    seen = []
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Ops(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            seen.append(func.overloadpacket.__name__)
+            return func(*args, **(kwargs or {}))
+
+    with Ops():
+        conv1x1(torch.randn(2, 4, 3, 5, device="meta"), torch.randn(6, 4, device="meta"))
+    assert "convolution" in seen and "bmm" not in seen and "baddbmm" not in seen
