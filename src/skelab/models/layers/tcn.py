@@ -153,7 +153,12 @@ def fusable_batch_norms(bns: list[nn.Module]) -> bool:
         and b.eps == first.eps
         and b.momentum == first.momentum
         and b.track_running_stats == first.track_running_stats
-        and (b.momentum is not None or int(b.num_batches_tracked) == int(first.num_batches_tracked))
+        # a cumulative average (momentum None) weighs by the batch count, read in training only
+        and (
+            b.momentum is not None
+            or not b.training
+            or int(b.num_batches_tracked) == int(first.num_batches_tracked)
+        )
         for b in bns
     )
 
