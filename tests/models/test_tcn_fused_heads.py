@@ -59,3 +59,17 @@ def test_batch_norms_with_different_settings_are_not_stacked():
     bns[1].momentum = None
 
     assert tcn.fusable_batch_norms(bns) is False
+
+
+def test_in_evaluation_cumulative_batch_norms_stack_whatever_their_batch_counts():
+    # the counter weighs a cumulative average's update, which only training makes; reading it
+    # in evaluation made torch.export (ONNX) trace a tensor's value
+    module = ctrgcn_temporal(8)
+    bns = [branch[1] for branch in module.branches]
+    for i, bn in enumerate(bns):
+        bn.momentum = None
+        bn.num_batches_tracked.fill_(i)
+
+    assert tcn.fusable_batch_norms(bns) is False  # training: counts differ, not stackable
+    module.eval()
+    assert tcn.fusable_batch_norms(bns) is True
