@@ -160,17 +160,18 @@ def test_train_streams_all_trains_each_stream_then_fuses_on_held_out_samples(
         "train.test_batch_size=8",
         "train.device=cpu",
     ]
-    args = ["train", "ntu60-xsub/mlp-joint", "--streams", "all", "--work-dir", str(tmp_path)]
+    run = tmp_path / "run"  # tmp_path holds the data
+    args = ["train", "ntu60-xsub/mlp-joint", "--streams", "all", "--out", str(run)]
 
     assert main([*args, *[a for s in sets for a in ("--set", s)], "--no-progress"]) == 0
 
     out = capsys.readouterr().out
     streams = ["joint", "bone", "joint-motion", "bone-motion"]
     for stream in streams:
-        assert (tmp_path / stream / "scores/epoch_1_holdout.npz").is_file()
+        assert (run / stream / "scores/epoch_1_holdout.npz").is_file()
         assert (
             f"modality: {stream.replace('joint-', '').replace('-', '_')}"
-            in (tmp_path / stream / "config.yaml").read_text()
+            in (run / stream / "config.yaml").read_text()
         )
     assert "fused 4 streams" in out and "not on the test split" in out
 
