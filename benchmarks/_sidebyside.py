@@ -13,6 +13,7 @@ CPU time (the steadier figure on a shared host), and the figures are medians.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TextIO
 
 REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
 SIDES = ("upstream", "before", "after")
 
 
@@ -256,3 +258,80 @@ def write_flops(sides: list[Side], model: str, results: Path, extra: dict) -> di
         print(f"{model} {name}: dense FLOPs per step {text}{extra_s}")
     print(f"sgemm rate on this core: {rate / 1e9:.1f} GFLOP/s")
     return record
+
+
+def add_model_arguments(parser, *, upstream: str) -> None:
+    """The options every upstream-vs-skelab model script takes."""
+    parser.add_argument("--upstream", default=upstream, help="upstream checkout")
+    parser.add_argument("--before", default="", help="src/ folder of an earlier skelab commit")
+    parser.add_argument("--before-commit", default="", help="recorded in the results")
+    parser.add_argument("--golden", default=str(REPO.parent / "shared" / "golden"))
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--latency", type=int, default=5, help="timed batch-1 forwards (0: none)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-save", action="store_true")
+    parser.add_argument(
+        "--profile", default="", help="only profile one step per side: tag of after"
+    )
+    parser.add_argument("--profile-before", default="before", help="profile tag of before")
+    parser.add_argument("--flops", action="store_true", help="only count dense FLOPs per side")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+
+
+def measure_model(model: str, args, start: Callable[[str], Side], frames: int) -> dict:
+    """Start the sides (`start(name)`), compare their `check` answers with upstream's, then
+    either write FLOPs (`--flops`) or profiles (`--profile`), or time steps and latency."""
+    names = ["upstream"] + (["before"] if args.before else []) + ["after"]
+    sides = [start(n) for n in names]
+    try:
+        checks = {s.name: s.ask("check") for s in sides}
+        up = checks["upstream"]
+        equivalence = {n: _equivalence(c, up) for n, c in checks.items() if n != "upstream"}
+        if args.flops:
+            extra = {"batch": args.batch, "frames": frames}
+            return {"profiles": write_flops(sides, model, RESULTS, extra)}
+        if args.profile:
+            tags = profile_tags(args.profile, args.profile_before)
+            return {"profiles": write_profiles(sides, model, tags, RESULTS)}
+        times = {"step": alternate(sides, "step", args.warmup, args.repeats)}
+        if args.latency:
+            times["latency"] = alternate(sides, "latency", 2, args.latency)
+    finally:
+        for s in sides:
+            s.close()
+    return {
+        "median_s": {op: medians(t) for op, t in times.items()},
+        "raw_s": times,
+        "equivalence": equivalence,
+        "load": load_line(),
+    }
+
+
+def _equivalence(check: dict, up: dict) -> dict[str, float]:
+    """Largest logit differences (eval, train) and the loss differences both sides report."""
+    out = {f"max_abs_dlogits_{m}": max_abs(check[m], up[m]) for m in ("eval", "train")}
+    for m in ("eval", "train"):
+        if f"loss_{m}" in check and f"loss_{m}" in up:
+            out[f"abs_dloss_{m}"] = abs(check[f"loss_{m}"] - up[f"loss_{m}"])
+    return out
+
+
+def model_table(row: dict, header: str) -> str:
+    """Markdown of `measure_model`'s timings and equivalence."""
+    med = row["median_s"]
+    lines = [header, "", *speed_header(med["step"]), *speed_rows("train step", med["step"])]
+    if "latency" in med:
+        lines += speed_rows("batch-1 eval latency", med["latency"], 1000.0)
+    lines += ["", f"At the end of the run: {row['load']}.", ""]
+    for name, eq in row["equivalence"].items():
+        losses = ", ".join(
+            f"{m} {eq[f'abs_dloss_{m}']:.1e}" for m in ("eval", "train") if f"abs_dloss_{m}" in eq
+        )
+        lines.append(
+            f"Same weights, {name} vs upstream: max |Δ logits| eval "
+            f"{eq['max_abs_dlogits_eval']:.1e}, train {eq['max_abs_dlogits_train']:.1e}"
+            + (f"; |Δ loss| {losses}." if losses else ".")
+        )
+    return "\n".join(lines)

@@ -37,7 +37,7 @@ import _sidebyside as sbs
 
 HERE = Path(__file__).resolve()
 REPO = HERE.parents[1]
-RESULTS = HERE.parent / "results"
+RESULTS = sbs.RESULTS
 FIXTURE = "degcn_ntu60"
 SMOOTHING = 0.1  # upstream main.py LabelSmoothingCrossEntropy(eps=0.1)
 
@@ -121,81 +121,16 @@ def _side(name: str, args: argparse.Namespace) -> sbs.Side:
     return sbs.Side(name, cmd, env | {"PYTHONPATH": path}, cwd)
 
 
-def measure(args: argparse.Namespace) -> dict:
-    names = ["upstream"] + (["before"] if args.before else []) + ["after"]
-    sides = [_side(n, args) for n in names]
-    try:
-        checks = {s.name: s.ask("check") for s in sides}
-        up = checks["upstream"]
-        equivalence = {
-            n: {f"max_abs_dlogits_{m}": sbs.max_abs(c[m], up[m]) for m in ("eval", "train")}
-            | {f"abs_dloss_{m}": abs(c[f"loss_{m}"] - up[f"loss_{m}"]) for m in ("eval", "train")}
-            for n, c in checks.items()
-            if n != "upstream"
-        }
-        if args.flops:
-            extra = {"batch": args.batch, "frames": 64}
-            return {"profiles": sbs.write_flops(sides, "degcn", RESULTS, extra)}
-        if args.profile:
-            return {
-                "profiles": sbs.write_profiles(
-                    sides, "degcn", sbs.profile_tags(args.profile, args.profile_before), RESULTS
-                )
-            }
-        times = {"step": sbs.alternate(sides, "step", args.warmup, args.repeats)}
-        if args.latency:
-            times["latency"] = sbs.alternate(sides, "latency", 2, args.latency)
-    finally:
-        for s in sides:
-            s.close()
-    return {
-        "median_s": {op: sbs.medians(t) for op, t in times.items()},
-        "raw_s": times,
-        "equivalence": equivalence,
-        "load": sbs.load_line(),
-    }
-
-
-def table(row: dict, header: str) -> str:
-    med = row["median_s"]
-    lines = [header, "", *sbs.speed_header(med["step"]), *sbs.speed_rows("train step", med["step"])]
-    if "latency" in med:
-        lines += sbs.speed_rows("batch-1 eval latency", med["latency"], 1000.0)
-    lines += ["", f"At the end of the run: {row['load']}.", ""]
-    for name, eq in row["equivalence"].items():
-        lines.append(
-            f"Same weights, {name} vs upstream: max |Δ logits| eval "
-            f"{eq['max_abs_dlogits_eval']:.1e}, train {eq['max_abs_dlogits_train']:.1e}; "
-            f"|Δ loss| eval {eq['abs_dloss_eval']:.1e}, train {eq['abs_dloss_train']:.1e}."
-        )
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--upstream", default="/tmp/upstream_degcn", help="upstream checkout")
-    parser.add_argument("--before", default="", help="src/ folder of an earlier skelab commit")
-    parser.add_argument("--before-commit", default="", help="recorded in the results")
-    parser.add_argument("--golden", default=str(REPO.parent / "shared" / "golden"))
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--latency", type=int, default=5, help="timed batch-1 forwards (0: none)")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--no-save", action="store_true")
-    parser.add_argument(
-        "--profile", default="", help="only profile one step per side: tag of after"
-    )
-    parser.add_argument("--profile-before", default="before", help="profile tag of before")
-    parser.add_argument("--flops", action="store_true", help="only count dense FLOPs per side")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    sbs.add_model_arguments(parser, upstream="/tmp/upstream_degcn")
     args = parser.parse_args(argv)
     args.golden = str(Path(args.golden).resolve())
     if args.worker:
         return _worker(args)
     import torch
 
-    row = measure(args)
+    row = sbs.measure_model("degcn", args, lambda n: _side(n, args), 64)
     if args.profile or args.flops:
         return 0
     header = (
@@ -206,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         "own process, order rotated every round"
         + (f" · before = skelab {args.before_commit}" if args.before_commit else "")
     )
-    text = table(row, header)
+    text = sbs.model_table(row, header)
     print(text)
     if not args.no_save:
         RESULTS.mkdir(parents=True, exist_ok=True)
