@@ -133,7 +133,8 @@ class ProtoGraphConv(nn.Module):
     def forward(self, x: Tensor, want_graph: bool = False) -> tuple[Tensor, Tensor | None]:
         n, c, t, v = x.shape  # (N, C_in, T, V)
         k, mid = self.num_subsets, self.mid_channels
-        pre_x = F.relu(self.pre[1](_conv(self.pre[0], x))).view(n, k, mid, t, v)
+        # ReLU in place on BatchNorm's fresh output (its backward reads its input, not this).
+        pre_x = self.pre[1](_conv(self.pre[0], x)).relu_().view(n, k, mid, t, v)
         # conv1 / conv2 are 1x1 convolutions, so the frame mean can come first (upstream
         # convolves every frame, then averages): the same values at 1/T of the cost.
         x_mean = x.mean(dim=2, keepdim=True)  # (N, C_in, 1, V)
@@ -154,7 +155,9 @@ class ProtoGraphConv(nn.Module):
             graph = torch.addcmul(intra.unsqueeze(2), inter, self.alpha[0])
             graph = graph.reshape(n, k * mid, v, v)
         res = x if isinstance(self.down, nn.Identity) else self.down[1](_conv(self.down[0], x))
-        return F.relu(self.bn(y) + res), graph
+        out = self.bn(y)
+        out += res  # in place on BatchNorm's fresh output, as layers.pointwise.bn_residual_relu
+        return out.relu_(), graph
 
 
 # --------------------------------------------------------------------------------------------
@@ -224,15 +227,16 @@ class MultiScaleTCN(nn.Module):
             return [branch(x) for branch in self.branches]
         weight = torch.cat([b[0].weight for b in heads])
         bias = torch.cat([b[0].bias for b in heads])
-        h = F.relu(stacked_batch_norm(conv1x1(x, weight, bias), [b[1] for b in heads]))
-        outs, start = [], 0
+        h = stacked_batch_norm(conv1x1(x, weight, bias), [b[1] for b in heads]).relu_()
+        # split, not slices: one backward (a cat of the pieces' gradients) instead of a zeroed
+        # full-size gradient per slice, summed
+        pieces = iter(h.split([b[0].out_channels for b in heads], dim=1))
+        outs = []
         for branch in self.branches:
-            if not isinstance(branch, nn.Sequential):  # the plain (strided) 1x1 branch
+            if isinstance(branch, nn.Sequential):
+                outs.append(branch[3](next(pieces)))
+            else:  # the plain (strided) 1x1 branch
                 outs.append(_conv(branch, x))
-                continue
-            width = branch[0].out_channels
-            outs.append(branch[3](h[:, start : start + width]))
-            start += width
         return outs
 
     def forward(self, x: Tensor) -> Tensor:
@@ -240,9 +244,10 @@ class MultiScaleTCN(nn.Module):
         x = torch.cat([x, x.mean(-1, keepdim=True)], dim=-1)  # (N, C, T, V + 1)
         out = torch.cat(self._branch_outputs(x), dim=1)
         # BatchNorm inside the branches sees the global column too, as upstream.
-        out = out[..., :v] + out[..., v:] * self.add_coeff[:v]  # (N, C_out, T', V)
+        joints, glob = out.split([v, 1], dim=-1)
+        out = torch.addcmul(joints, glob, self.add_coeff[:v])  # (N, C_out, T', V)
         bn, _, conv = self.transform
-        return self.bn(_conv(conv, F.relu(bn(out))))
+        return self.bn(_conv(conv, bn(out).relu_()))
 
 
 class ProtoGCNBlock(nn.Module):
@@ -269,10 +274,10 @@ class ProtoGCNBlock(nn.Module):
 
     def forward(self, x: Tensor, want_graph: bool = False) -> tuple[Tensor, Tensor | None]:
         y, graph = self.gcn(x, want_graph)
-        y = self.tcn(y)
+        y = self.tcn(y)  # BatchNorm's fresh output: the sum and the ReLU run in place
         if self.has_residual:
-            y = y + self.residual(x)  # a strided 1x1 TemporalUnit or the identity
-        return F.relu(y), graph
+            y += self.residual(x)  # a strided 1x1 TemporalUnit or the identity
+        return y.relu_(), graph
 
 
 class PrototypeReconstruction(nn.Module):
