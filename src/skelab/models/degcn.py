@@ -88,6 +88,18 @@ def _init_conv(conv: nn.Conv2d | nn.Conv3d) -> None:
         nn.init.zeros_(conv.bias)
 
 
+def _cpu_eager(x: Tensor) -> bool:
+    """Whether the CPU-tuned paths run: on the CPU, eagerly, without autocast. On a GPU, the
+    meta device (skelab.bench.memory), under autocast and under torch.compile / export tracing
+    the plain forms run, as upstream computes them."""
+    return (
+        x.device.type == "cpu"
+        and not torch.is_autocast_enabled("cpu")
+        and not torch.compiler.is_compiling()
+        and not torch.jit.is_tracing()
+    )
+
+
 class PointWise(nn.Module):
     """1x1 conv (optionally strided over frames, grouped), BatchNorm; upstream `PointWiseTCN`."""
 
@@ -142,6 +154,8 @@ class GroupedCTRGraphConv(nn.Module):
         q = pointwise(self.conv1, mean).squeeze(2)  # (N, G*S*R, V)
         k = pointwise(self.conv2, mean).squeeze(2)
         rel = torch.tanh(q.unsqueeze(-1) - k.unsqueeze(-2))  # (N, G*S*R, V, V)
+        if _cpu_eager(x):
+            return self.bn(self._aggregate(x, rel))
         theta = pointwise(self.conv4, rel).view(n, g, s, -1, v, v)  # (N, G, S, C', V, V)
         theta = theta * self.alpha + self.A.view(1, 1, s, 1, v, v)
         values = pointwise(self.conv3, x).view(n, g, s, -1, t, v)  # (N, G, S, C', T, V)
@@ -151,6 +165,30 @@ class GroupedCTRGraphConv(nn.Module):
         rhs = theta.permute(0, 1, 3, 2, 5, 4).reshape(n * g * c, s * v, v)
         out = torch.bmm(lhs, rhs).view(n, g * c, t, v)
         return self.bn(out)
+
+    def _aggregate(self, x: Tensor, rel: Tensor) -> Tensor:
+        """`forward`'s aggregation without the (N, G, S, C', V, V) temporaries: the topology
+        alpha * conv4(rel) + A comes out of one product, rel extended by two constant
+        channels (A and ones, weighted 1 and alpha * bias), and the per-channel aggregation is
+        one batched product per (sample, group, subset, channel) in the layouts the 1x1 convs
+        write, summed over the subsets after (no regrouping copies, forward or backward)."""
+        n, _, t, v = x.shape
+        g, s = self.groups, self.A.shape[0]
+        gs = g * s
+        r = rel.shape[1] // gs
+        c = self.conv4.out_channels // gs
+        vv = v * v
+        consts = torch.stack([self.A.reshape(s, vv), torch.ones_like(self.A).reshape(s, vv)], 1)
+        consts = consts.view(1, 1, s, 2, vv).expand(n, g, -1, -1, -1)  # (N, G, S, 2, V*V)
+        rel = torch.cat([rel.view(n, g, s, r, vv), consts], 3).view(n * gs, r + 2, vv)
+        w = self.conv4.weight.view(gs, c, r) * self.alpha
+        b = (self.conv4.bias * self.alpha).view(gs, c, 1)
+        w = torch.cat([w, torch.ones_like(b), b], 2)  # (G*S, C', R + 2)
+        w = w.unsqueeze(0).expand(n, -1, -1, -1).reshape(n * gs, c, r + 2)
+        theta = torch.bmm(w, rel)  # (N*G*S, C', V*V): theta[.., c, v*V + u]
+        values = pointwise(self.conv3, x).view(n * gs * c, t, v)  # (N, G, S, C', T, U)
+        out = torch.bmm(values, theta.view(n * gs * c, v, v).transpose(1, 2))
+        return out.view(n, g, s, c, t, v).sum(2).view(n, g * c, t, v)
 
 
 class DeformableTemporalConv(nn.Module):
