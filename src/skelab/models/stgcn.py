@@ -31,7 +31,8 @@ import torch
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError
-from skelab.models.layers.pointwise import conv1x1
+from skelab.models.layers.pointwise import conv1x1, pointwise
+from skelab.models.layers.temporal import cpu_eager, temporal_conv
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import NTU25, Skeleton, get_skeleton, joints_fix
 
@@ -142,10 +143,27 @@ class STGCNBlock(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: Tensor, a: Tensor) -> Tensor:
-        y = self.tcn(self.gcn(x, a))  # (N, C_out, T / stride, V)
-        if self.residual is not None:
-            y = y + self.residual(x)
-        return self.relu(y)
+        tcn = self.tcn
+        y = tcn[1](tcn[0](self.gcn(x, a)))
+        y = _dropout(tcn[4], tcn[3](temporal_conv(tcn[2], y)))  # (N, C_out, T / stride, V)
+        if isinstance(self.residual, nn.Sequential):
+            y = y + self.residual[1](pointwise(self.residual[0], x))
+        elif self.residual is not None:
+            y = y + x
+        return y.relu_()
+
+
+def _dropout(drop: nn.Dropout, y: Tensor) -> Tensor:
+    """`drop(y)` for a fresh y. On the CPU the mask is `rand >= p` scaled by 1 / (1 - p) (the
+    same Bernoulli(1 - p) keep mask as `nn.Dropout`, from uniform draws: `bernoulli_` took
+    32 ms against 9 ms for 1.6 M values on one core, 9 calls per ST-GCN step)."""
+    p = drop.p
+    if not drop.training or p == 0.0:
+        return y
+    if not cpu_eager(y) or p >= 1.0:
+        return drop(y)
+    mask = torch.rand_like(y).ge_(p).mul_(1.0 / (1.0 - p))
+    return y.mul_(mask) if drop.inplace else y * mask
 
 
 class STGCN(nn.Module):

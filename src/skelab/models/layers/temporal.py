@@ -1,0 +1,200 @@
+"""A (K, 1) temporal convolution computed exactly through a real DFT, as three matrix products.
+
+ST-GCN's (9, 1) convolutions over frames are most of its training step, and oneDNN already runs
+them near this core's peak (~79 GFLOP/s), so only fewer FLOPs make them faster. A linear
+convolution over T frames (zero padding p, span S = (K - 1) d + 1, stride s) equals, on the
+outputs kept, a circular one of any length L >= max(T + p, s (T_out - 1) + S - p) (taken even),
+and a circular convolution is a product per frequency bin. With x (N, C, T, V):
+
+1. x as (T, C·N·V) (one copy), times the real DFT matrix (L, T): rows (cos, -sin) of bins
+   1 .. L/2 - 1 and, packed into bin 0, DC and Nyquist (both real): L rows, no zero rows;
+2. per bin one real (2 O, 2 C) block [[Re H, -Im H], [Im H, Re H]] (bin 0: diag(H_0, H_L/2)),
+   H_f = sum_k w_k exp(-2 pi i f (p - k d) / L), built from the weight on every call (a small
+   matmul: the parameter keeps its shape and key), applied to all bins in one `bmm`;
+3. the inverse real DFT (T_out, L) (only the kept rows t = s t'), plus the bias, in one `addmm`;
+4. (T_out, O, N, V) permuted back to (N, O, T_out, V) (one copy).
+
+All matrix products, so autograd's backward is matrix products too. The DFT matrices are built
+in float64, cast, and cached per shape in a module dict (not buffers: no state-dict keys).
+Float32 error against float64: ~3e-7 of the largest output and gradient, below oneDNN's own
+(~1e-6) at ST-GCN's widths.
+
+FLOPs (forward + backward) fall by `flop_ratio`: 2.5x at C 64, T 64; 3.4x at C 128, T 32 and
+C 256, T 16; 1.7-1.9x for the stride-2 layers. The products run slower than oneDNN's direct
+kernel (40-80 GFLOP/s), so the DFT form is taken where the ratio is at least `MIN_RATIO`.
+Measured forward + backward, one thread, batch 16 x 25 joints, K 9, p 4 (ms, conv / DFT):
+
+    C_in=C_out  T   stride  ratio  conv    DFT
+    64          64  1       2.54   72      55
+    128         32  1       3.43   135     65
+    256         16  1       3.46   254     106
+    128         64  2       1.69   158     158
+    256         32  2       1.88   288     210
+
+Only on the CPU in float32, eagerly (`cpu_eager`): on a GPU, on the meta device (the memory
+model), under autocast and while torch.compile, torch.export or the ONNX tracer records the
+model, `temporal_conv` is the convolution itself.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+_CACHE: dict[tuple, tuple[Tensor, Tensor]] = {}
+
+
+def dft_length(frames: int, span: int, padding: int, stride: int) -> tuple[int, int]:
+    """(L, T_out): the even circular length L that reproduces the kept outputs of the linear
+    convolution, and the number of output frames."""
+    t_out = (frames + 2 * padding - span) // stride + 1
+    need = max(frames + padding, stride * (t_out - 1) + span - padding, 2)
+    return need + need % 2, t_out
+
+
+def _matrices(frames: int, length: int, t_out: int, stride: int, dtype: torch.dtype):
+    key = (frames, length, t_out, stride, dtype)
+    hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    half = length // 2
+    f = torch.arange(half, dtype=torch.float64)
+    t = torch.arange(frames, dtype=torch.float64)
+    ang = 2 * math.pi * f[:, None] * t[None, :] / length  # (F, T)
+    fwd = torch.empty(half, 2, frames, dtype=torch.float64)
+    fwd[:, 0] = torch.cos(ang)
+    fwd[:, 1] = -torch.sin(ang)
+    fwd[0, 1] = torch.cos(math.pi * t)  # the Nyquist bin (real) packed beside DC
+    to = torch.arange(t_out, dtype=torch.float64) * stride
+    ang = 2 * math.pi * to[:, None] * f[None, :] / length  # (T_out, F)
+    inv = torch.empty(t_out, half, 2, dtype=torch.float64)
+    inv[:, :, 0] = 2 * torch.cos(ang)
+    inv[:, :, 1] = -2 * torch.sin(ang)
+    inv[:, 0, 0] = 1.0
+    inv[:, 0, 1] = torch.cos(math.pi * to)
+    inv /= length
+    hit = (fwd.reshape(length, frames).to(dtype), inv.reshape(t_out, length).to(dtype))
+    _CACHE[key] = hit
+    return hit
+
+
+def _taps(kernel: int, dilation: int, padding: int, length: int, dtype):
+    key = ("taps", kernel, dilation, padding, length, dtype)
+    hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    half = length // 2
+    j = torch.tensor(
+        [(padding - k * dilation) % length for k in range(kernel)], dtype=torch.float64
+    )
+    f = torch.arange(half, dtype=torch.float64)
+    ang = 2 * math.pi * j[:, None] * f[None, :] / length  # (K, F)
+    e = torch.empty(kernel, half, 2, dtype=torch.float64)
+    e[:, :, 0] = torch.cos(ang)
+    e[:, :, 1] = -torch.sin(ang)
+    e[:, 0, 1] = torch.cos(math.pi * j)  # Nyquist response (real)
+    hit = e.reshape(kernel, length).to(dtype)
+    _CACHE[key] = hit
+    return hit
+
+
+def dft_conv(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    *,
+    stride: int = 1,
+    padding: int = 0,
+    dilation: int = 1,
+) -> Tensor:
+    n, c, frames, v = x.shape
+    o, _, kernel, _ = weight.shape
+    span = (kernel - 1) * dilation + 1
+    length, t_out = dft_length(frames, span, padding, stride)
+    half = length // 2
+    fwd, inv = _matrices(frames, length, t_out, stride, x.dtype)
+    e = _taps(kernel, dilation, padding, length, x.dtype)
+    # H (O, C, F, 2): the kernel's response per bin
+    h = (weight.reshape(o * c, kernel) @ e).view(o, c, half, 2)
+    re = h[..., 0].permute(2, 0, 1)  # (F, O, C)
+    im = h[..., 1].permute(2, 0, 1)
+    # bin 0 packs DC (re) and Nyquist (im): both real, B_0 = diag(H_0, H_N)
+    zero = torch.zeros_like(im[:1])
+    im_b = torch.cat([zero, im[1:]])
+    nyq = torch.cat([im[:1], re[1:]])
+    top = torch.cat([re, -im_b], dim=2)
+    bot = torch.cat([im_b, nyq], dim=2)
+    b = torch.cat([top, bot], dim=1)  # (F, 2O, 2C)
+    xt = x.permute(2, 1, 0, 3).reshape(frames, c * n * v)
+    xf = (fwd @ xt).view(half, 2 * c, n * v)
+    yf = torch.bmm(b, xf).view(length, o * n * v)
+    if bias is None:
+        yt = inv @ yf
+    else:
+        yt = torch.addmm(bias.repeat_interleave(n * v), inv, yf)
+    return yt.view(t_out, o, n, v).permute(2, 1, 0, 3).contiguous()
+
+
+def cpu_eager(x: Tensor) -> bool:
+    """Whether a CPU-only float32 kernel may run: float32 on the CPU (not CUDA, not the meta
+    device the memory model uses), not under autocast, and eager (not traced by
+    torch.compile, torch.export or the TorchScript/ONNX tracer, which would record the
+    product form instead of the convolution)."""
+    return (
+        x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and not torch.is_autocast_enabled("cpu")
+        and not torch.compiler.is_compiling()
+        and not torch.jit.is_tracing()
+        and not torch.jit.is_scripting()
+    )
+
+
+def flop_ratio(
+    c_in: int, c_out: int, frames: int, kernel: int, dilation: int, padding: int, stride: int
+) -> float:
+    """Direct convolution FLOPs over the DFT form's, forward and backward (per column)."""
+    span = (kernel - 1) * dilation + 1
+    length, t_out = dft_length(frames, span, padding, stride)
+    direct = 3 * 2 * c_out * c_in * kernel * t_out
+    mix = 3 * 4 * c_out * c_in * length
+    dft = 2 * (2 * length * frames * c_in + 2 * t_out * length * c_out)
+    return direct / (mix + dft)
+
+
+MIN_RATIO = 1.8
+
+
+def temporal_conv(conv: nn.Conv2d, x: Tensor) -> Tensor:
+    """`conv(x)` for a (K, 1) `nn.Conv2d` over frames (x (N, C, T, V)): through `dft_conv` on
+    the CPU where it is measured faster, else the convolution itself."""
+    k, one = conv.kernel_size
+    if (
+        one != 1
+        or conv.groups != 1
+        or conv.stride[1] != 1
+        or conv.padding[1] != 0
+        or conv.padding_mode != "zeros"
+        or not cpu_eager(x)
+        or flop_ratio(
+            conv.in_channels,
+            conv.out_channels,
+            x.shape[2],
+            k,
+            conv.dilation[0],
+            conv.padding[0],
+            conv.stride[0],
+        )
+        < MIN_RATIO
+    ):
+        return conv(x)
+    return dft_conv(
+        x,
+        conv.weight,
+        conv.bias,
+        stride=conv.stride[0],
+        padding=conv.padding[0],
+        dilation=conv.dilation[0],
+    )
