@@ -153,9 +153,11 @@ class GroupedCTRGraphConv(nn.Module):
         mean = x.mean(2, keepdim=True)  # (N, C_in, 1, V): the 1x1 convs commute with the mean
         q = pointwise(self.conv1, mean).squeeze(2)  # (N, G*S*R, V)
         k = pointwise(self.conv2, mean).squeeze(2)
-        rel = torch.tanh(q.unsqueeze(-1) - k.unsqueeze(-2))  # (N, G*S*R, V, V)
         if _cpu_eager(x):
-            return self.bn(self._aggregate(x, rel))
+            # the relations transposed, [u, v], the layout the aggregation's product reads
+            rel_t = torch.tanh(q.unsqueeze(-2) - k.unsqueeze(-1))  # (N, G*S*R, U, V)
+            return self.bn(self._aggregate(x, rel_t))
+        rel = torch.tanh(q.unsqueeze(-1) - k.unsqueeze(-2))  # (N, G*S*R, V, V)
         theta = pointwise(self.conv4, rel).view(n, g, s, -1, v, v)  # (N, G, S, C', V, V)
         theta = theta * self.alpha + self.A.view(1, 1, s, 1, v, v)
         values = pointwise(self.conv3, x).view(n, g, s, -1, t, v)  # (N, G, S, C', T, V)
@@ -166,29 +168,85 @@ class GroupedCTRGraphConv(nn.Module):
         out = torch.bmm(lhs, rhs).view(n, g * c, t, v)
         return self.bn(out)
 
-    def _aggregate(self, x: Tensor, rel: Tensor) -> Tensor:
+    def _aggregate(self, x: Tensor, rel_t: Tensor) -> Tensor:
         """`forward`'s aggregation without the (N, G, S, C', V, V) temporaries: the topology
         alpha * conv4(rel) + A comes out of one product, rel extended by two constant
         channels (A and ones, weighted 1 and alpha * bias), and the per-channel aggregation is
         one batched product per (sample, group, subset, channel) in the layouts the 1x1 convs
-        write, summed over the subsets after (no regrouping copies, forward or backward)."""
+        write, summed over the subsets after (no regrouping copies, forward or backward). Takes
+        the relations transposed, rel_t[.., u, v] = tanh(q_v - k_u), so the topology comes out
+        as the product's right-hand side, [u, v]."""
         n, _, t, v = x.shape
         g, s = self.groups, self.A.shape[0]
         gs = g * s
-        r = rel.shape[1] // gs
+        r = rel_t.shape[1] // gs
         c = self.conv4.out_channels // gs
         vv = v * v
-        consts = torch.stack([self.A.reshape(s, vv), torch.ones_like(self.A).reshape(s, vv)], 1)
+        a_t = self.A.transpose(1, 2).reshape(s, vv)
+        consts = torch.stack([a_t, torch.ones_like(a_t)], 1)
         consts = consts.view(1, 1, s, 2, vv).expand(n, g, -1, -1, -1)  # (N, G, S, 2, V*V)
-        rel = torch.cat([rel.view(n, g, s, r, vv), consts], 3).view(n * gs, r + 2, vv)
+        rel_t = torch.cat([rel_t.view(n, g, s, r, vv), consts], 3).view(n * gs, r + 2, vv)
         w = self.conv4.weight.view(gs, c, r) * self.alpha
         b = (self.conv4.bias * self.alpha).view(gs, c, 1)
         w = torch.cat([w, torch.ones_like(b), b], 2)  # (G*S, C', R + 2)
         w = w.unsqueeze(0).expand(n, -1, -1, -1).reshape(n * gs, c, r + 2)
-        theta = torch.bmm(w, rel)  # (N*G*S, C', V*V): theta[.., c, v*V + u]
+        theta_t = torch.bmm(w, rel_t)  # (N*G*S, C', U*V): theta[.., c, v, u] at [c, u*V + v]
         values = pointwise(self.conv3, x).view(n * gs * c, t, v)  # (N, G, S, C', T, U)
-        out = torch.bmm(values, theta.view(n * gs * c, v, v).transpose(1, 2))
+        out = torch.bmm(values, theta_t.view(n * gs * c, v, v))
         return out.view(n, g, s, c, t, v).sum(2).view(n, g * c, t, v)
+
+
+class _FrameTaps(torch.autograd.Function):
+    """`lerp(x[lo], x[lo + 1], frac)` along frames for `eta` taps whose frames lie a fixed
+    offset from every stride-th frame (lo[e, o] = o * stride + offsets[e], clamped to the clip),
+    read from strided views of the edge-padded input and written into one (N, C, eta, T', V)
+    buffer; the backward adds each tap's gradient into strided views of one padded gradient
+    (no index_add) and saves only x. Same values as index_select + lerp; the offsets get no
+    gradient (the floor), frac gets lerp's."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, frac: Tensor, offsets: list[int], stride: int) -> Tensor:
+        n, c, t, v = x.shape
+        eta, t_out = frac.shape
+        span = stride * (t_out - 1) + 1  # frames from the first read of a tap to its last
+        pad = max(1, -min(offsets), max(offsets) + span - t + 1)
+        xp = F.pad(x, (0, 0, pad, pad), mode="replicate")  # frame i at pad + i, ends repeated
+        out = x.new_empty(n, c, eta, t_out, v)
+        for e, f in enumerate(offsets):
+            lo = xp[:, :, pad + f : pad + f + span : stride]
+            hi = xp[:, :, pad + f + 1 : pad + f + 1 + span : stride]
+            torch.lerp(lo, hi, frac[e].view(t_out, 1), out=out[:, :, e])
+        ctx.save_for_backward(x, frac)
+        ctx.taps = (offsets, stride, pad)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None]:
+        x, frac = ctx.saved_tensors
+        offsets, stride, pad = ctx.taps
+        n, c, t, v = x.shape
+        eta, t_out = frac.shape
+        span = stride * (t_out - 1) + 1
+        gp = x.new_zeros(n, c, t + 2 * pad, v)
+        grad_frac = None
+        if ctx.needs_input_grad[1]:
+            xp = F.pad(x, (0, 0, pad, pad), mode="replicate")
+            diff = xp[:, :, 1:] - xp[:, :, :-1]  # x[lo + 1] - x[lo]
+            grad_frac = torch.stack(
+                [
+                    (grad[:, :, e] * diff[:, :, pad + f : pad + f + span : stride]).sum((0, 1, 3))
+                    for e, f in enumerate(offsets)
+                ]
+            )
+        for e, f in enumerate(offsets):
+            w = frac[e].view(t_out, 1)
+            ge = grad[:, :, e]
+            gp[:, :, pad + f : pad + f + span : stride].addcmul_(ge, 1 - w)
+            gp[:, :, pad + f + 1 : pad + f + 1 + span : stride].addcmul_(ge, w)
+        gx = gp[:, :, pad : pad + t]
+        gx[:, :, :1] += gp[:, :, :pad].sum(2, keepdim=True)  # the clamped reads of frame 0
+        gx[:, :, -1:] += gp[:, :, pad + t :].sum(2, keepdim=True)  # and of the last frame
+        return gx, grad_frac, None, None
 
 
 class DeformableTemporalConv(nn.Module):
@@ -216,6 +274,16 @@ class DeformableTemporalConv(nn.Module):
         below = pos.detach().floor()
         frac = (pos - below).reshape(1, 1, -1, 1)  # weight of the later frame
         last = self.frames - 1
+        if _cpu_eager(x) and t == self.frames:
+            # below[e, o] = o * stride + floor(tr[e]) unless rounding moved a position across
+            # an integer (then the general path below)
+            offsets = below[:, :1].long()
+            if torch.equal(below, starts.view(1, -1) + offsets.to(x.dtype)):
+                frac = pos - below  # (eta, T')
+                samples = _FrameTaps.apply(x, frac, offsets.flatten().tolist(), self.stride)
+                samples = samples.view(n, c * eta, t_out, v)
+                weight = self.conv.weight.reshape(self.conv.out_channels, c * eta, 1, 1)
+                return self.bn(conv1x1(samples, weight, self.conv.bias))
         lo = below.clamp(0, last).long().flatten()
         hi = (below + 1).clamp(0, last).long().flatten()
         x_lo, x_hi = x.index_select(2, lo), x.index_select(2, hi)  # (N, C, eta*T', V)
