@@ -345,17 +345,14 @@ class MultiScaleTemporal(nn.Module):
         weight = torch.cat([h.conv.weight for h in heads])
         bias = torch.cat([h.conv.bias for h in heads])
         h = stacked_batch_norm(conv1x1(x, weight, bias), [h.bn for h in heads])
-        width = self.tcn1.pre.conv.out_channels
-        act = F.leaky_relu(h[:, : 3 * width], LEAKY_SLOPE)
-        last = h[:, 3 * width :] if len(heads) == 4 else self.conv1x1(x)
-        pooled = F.max_pool2d(act[:, 2 * width :], (3, 1), (self.maxpool3x1.stride, 1), (1, 0))
+        # split, not slices: one backward (a cat of the pieces' gradients) instead of a zeroed
+        # full-size gradient per slice, summed
+        pieces = h.split([hd.conv.out_channels for hd in heads], dim=1)
+        act = [F.leaky_relu(piece, LEAKY_SLOPE) for piece in pieces[:3]]
+        last = pieces[3] if len(heads) == 4 else self.conv1x1(x)
+        pooled = F.max_pool2d(act[2], (3, 1), (self.maxpool3x1.stride, 1), (1, 0))
         return torch.cat(
-            [
-                self.tcn1.deform(act[:, :width]),
-                self.tcn2.deform(act[:, width : 2 * width]),
-                self.maxpool3x1.bn(pooled),
-                last,
-            ],
+            [self.tcn1.deform(act[0]), self.tcn2.deform(act[1]), self.maxpool3x1.bn(pooled), last],
             1,
         )
 
@@ -397,11 +394,14 @@ class DeGCNBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         skip = x if self.residual1 is None else self.residual1(x)
-        y = F.leaky_relu(self.gcn(x) + skip, LEAKY_SLOPE)
-        y = self.tcn(y)
+        # the sums and activations run in place on fresh outputs (BatchNorm's, cat's), whose
+        # backwards do not read them; LeakyReLU's backward reads its output
+        y = self.gcn(x)
+        y += skip
+        y = self.tcn(F.leaky_relu_(y, LEAKY_SLOPE))
         if self.has_residual2:
-            y = y + (x if self.residual2 is None else self.residual2(x))
-        return F.leaky_relu(y, LEAKY_SLOPE)
+            y += x if self.residual2 is None else self.residual2(x)
+        return F.leaky_relu_(y, LEAKY_SLOPE)
 
 
 def _block_plan(in_channels: int) -> list[tuple[int, int, int, bool, int]]:
