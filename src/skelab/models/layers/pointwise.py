@@ -57,6 +57,19 @@ def conv1x1(
     return y.view(n, c_out, *rest)
 
 
+def eager_cpu(x: Tensor) -> bool:
+    """Whether the written-out CPU kernels run: float32 on the CPU, eagerly. They stand aside
+    on a GPU and on the meta device, under autocast, and under torch.compile, torch.export and
+    TorchScript tracing (so ONNX export sees the plain layers)."""
+    return (
+        x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and not torch.is_autocast_enabled("cpu")
+        and not torch.compiler.is_compiling()
+        and not torch.jit.is_tracing()
+    )
+
+
 def pointwise(conv: nn.Conv2d, x: Tensor) -> Tensor:
     """`conv(x)` for a 1x1 `nn.Conv2d` without padding (strided over frames and grouped
     allowed) through `conv1x1`."""

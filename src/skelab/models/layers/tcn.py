@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
-from skelab.models.layers.pointwise import conv1x1, pointwise
+from skelab.models.layers.pointwise import conv1x1, eager_cpu, pointwise
 
 
 class TemporalConv(nn.Module):
@@ -56,7 +56,7 @@ class TemporalConv(nn.Module):
         self.bn = nn.BatchNorm2d(c_out)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.bn(self.conv(x))  # (N, C, T, V) -> (N, C_out, T / stride, V)
+        return self.bn(frame_conv(self.conv, x))  # (N, C, T, V) -> (N, C_out, T / stride, V)
 
 
 class MultiScaleTemporalConv(nn.Module):
@@ -127,7 +127,12 @@ class MultiScaleTemporalConv(nn.Module):
                 continue
             y = next(parts)
             for layer in list(branch)[2:]:  # after conv and BN: ReLU, then the branch's tail
-                y = F.relu(y) if isinstance(layer, nn.ReLU) else layer(y)
+                if isinstance(layer, nn.ReLU):
+                    y = F.relu(y)
+                elif isinstance(layer, nn.MaxPool2d):
+                    y = frame_max_pool(layer, y)
+                else:
+                    y = layer(y)
             outs.append(y)
         return outs
 
@@ -225,3 +230,201 @@ def unit_tcn(c_in: int, c_out: int, stride: int = 1, padding_mode: str = "zeros"
     kaiming_conv_(res.conv)
     constant_bn_(res.bn, 1.0)
     return res
+
+
+# --------------------------------------------------------------------------------------------
+# CPU kernels for the frame-only convolution and max-pool, as written-out products and maxima
+
+
+def frame_conv(conv: nn.Conv2d, x: Tensor) -> Tensor:
+    """`conv(x)` for a (K, 1) convolution over frames (zero or replicate padding, stride and
+    dilation over frames, no groups).
+
+    On the CPU (float32, eager) a 1x1 conv runs through `pointwise`, and a wider one with
+    replicate padding as K shifted matrix products per sample (`_FrameConv`): frames are
+    contiguous rows of T*V values, so tap k's input is a flat window of the padded input, and
+    the padding and its backward are written out (`F.pad`'s replicate backward cost as much
+    as the convolution). With zero padding oneDNN's convolution was as fast in the whole
+    training step (CTR-GCN, in-process A/B), so it keeps it. Elsewhere (GPU, meta, autocast,
+    compile or export tracing) it is `conv(x)`."""
+    kt, kv = conv.kernel_size
+    plain = (
+        kv != 1
+        or conv.stride[1] != 1
+        or conv.dilation[1] != 1
+        or conv.padding[1] != 0
+        or conv.groups != 1
+        or not isinstance(conv.padding, tuple)
+        or conv.padding_mode not in ("zeros", "replicate")
+        or not eager_cpu(x)
+    )
+    if plain:
+        return conv(x)
+    if kt == 1 and conv.padding == (0, 0):
+        return pointwise(conv, x)
+    if conv.padding_mode == "zeros":
+        return conv(x)
+    return _FrameConv.apply(
+        x,
+        conv.weight,
+        conv.bias,
+        conv.stride[0],
+        conv.dilation[0],
+        conv.padding[0],
+        conv.padding_mode == "replicate",
+    )
+
+
+def _padded_phases(x: Tensor, pad: int, stride: int, replicate: bool) -> Tensor:
+    """x (N, C, T, V) padded by `pad` frames each side (zeros or edge frames), rounded up to a
+    multiple of `stride` frames with zeros and split into its `stride` frame phases: (N, C,
+    stride * T_p / stride * V) with phase r holding padded frames r, r + stride, ..."""
+    n, c, t, v = x.shape
+    tp = t + 2 * pad
+    total = -(-tp // stride) * stride
+    xp = x.new_empty(n, c, total, v)
+    xp[:, :, pad : pad + t] = x
+    if replicate:
+        xp[:, :, :pad] = x[:, :, :1]
+        xp[:, :, pad + t : tp] = x[:, :, t - 1 :]
+    else:
+        xp[:, :, :pad] = 0
+        xp[:, :, pad + t : tp] = 0
+    xp[:, :, tp:] = 0
+    if stride > 1:
+        xp = xp.view(n, c, total // stride, stride, v).transpose(2, 3).contiguous()
+    return xp.view(n, c, total * v)
+
+
+class _FrameConv(torch.autograd.Function):
+    """y[n, :, t] = b + sum_k W_k x_pad[n, :, stride * t + k * dilation] over frames, each tap a
+    batched product over the samples on a flat window of the padded, phase-split input."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, dilation, pad, replicate):  # type: ignore[override]
+        n, c_in, t, v = x.shape
+        c_out, _, kernel, _ = weight.shape
+        t_out = (t + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
+        xp = _padded_phases(x, pad, stride, replicate)
+        phase = xp.shape[2] // (stride * v)  # frames per phase
+        width = t_out * v
+        # tap k reads padded frames stride * t + k * dilation: phase (k d) % s, from (k d) // s
+        offsets = [k * dilation for k in range(kernel)]
+        starts = [(o % stride * phase + o // stride) * v for o in offsets]
+        w = weight.view(c_out, c_in, kernel)
+        out = x.new_empty(n, c_out, width)
+        for k, start in enumerate(starts):
+            w_k = w[:, :, k].expand(n, -1, -1).contiguous()  # a stride-0 batch is BLAS's slow path
+            window = xp[:, :, start : start + width]
+            if k == 0 and bias is not None:
+                torch.baddbmm(bias.view(1, c_out, 1), w_k, window, out=out)
+            elif k == 0:
+                torch.bmm(w_k, window, out=out)
+            else:
+                out.baddbmm_(w_k, window)
+        ctx.save_for_backward(xp, weight)
+        ctx.layout = (stride, pad, replicate, t, v, starts, width, bias is not None)
+        return out.view(n, c_out, t_out, v)
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        xp, weight = ctx.saved_tensors
+        stride, pad, replicate, t, v, starts, width, has_bias = ctx.layout
+        n, c_in, flat = xp.shape
+        c_out, _, kernel, _ = weight.shape
+        grad = grad.reshape(n, c_out, width)
+        w = weight.view(c_out, c_in, kernel)
+        grad_x = grad_w = grad_b = None
+        if ctx.needs_input_grad[0]:
+            gp = xp.new_zeros(n, c_in, flat)
+            for k, start in enumerate(starts):
+                w_k = w[:, :, k].t().expand(n, -1, -1).contiguous()
+                gp[:, :, start : start + width].baddbmm_(w_k, grad)
+            total = flat // v
+            gp = gp.view(n, c_in, stride, total // stride, v).transpose(2, 3)
+            gp = gp.reshape(n, c_in, total, v)  # phases back to frame order (a view at stride 1)
+            grad_x = gp[:, :, pad : pad + t]
+            if replicate and pad:  # the padded frames copied the first and last frame
+                grad_x[:, :, 0] += gp[:, :, :pad].sum(2)
+                grad_x[:, :, t - 1] += gp[:, :, pad + t : t + 2 * pad].sum(2)
+        if ctx.needs_input_grad[1]:
+            taps = [torch.bmm(grad, xp[:, :, s : s + width].transpose(1, 2)).sum(0) for s in starts]
+            grad_w = torch.stack(taps, dim=-1).view(weight.shape)
+        if has_bias and ctx.needs_input_grad[2]:
+            grad_b = grad.sum((0, 2))
+        return grad_x, grad_w, grad_b, None, None, None, None
+
+
+def frame_max_pool(pool: nn.MaxPool2d, x: Tensor) -> Tensor:
+    """`pool(x)` for the TCN's max-pool: kernel (3, 1), padding (1, 0), stride over frames.
+
+    On the CPU (eager) the maximum of the three shifted frame views (`_FrameMaxPool`):
+    `max_pool2d_with_indices` walks every window with index arithmetic and writes an int64
+    index per output. The gradient goes, as max_pool2d's, to the first maximum of each window."""
+    if (
+        pool.kernel_size != (3, 1)
+        or pool.padding != (1, 0)
+        or pool.dilation not in (1, (1, 1))
+        or pool.ceil_mode
+        or pool.return_indices
+        or not isinstance(pool.stride, tuple)
+        or pool.stride[1] != 1
+        or not eager_cpu(x)
+    ):
+        return pool(x)
+    return _FrameMaxPool.apply(x, pool.stride[0])
+
+
+def _pool_views(x: Tensor, stride: int, t_out: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Frames s*t - 1 (for t >= 1), s*t, s*t + 1 (where < T) of x, as views over outputs."""
+    t = x.shape[2]
+    end = stride * (t_out - 1) + 1
+    left = x[:, :, stride - 1 : end - 1 : stride]  # outputs 1..t_out-1
+    centre = x[:, :, 0:end:stride]  # all outputs
+    right = x[:, :, 1 : min(end + 1, t) : stride]  # outputs whose s*t + 1 < T
+    return left, centre, right
+
+
+class _FrameMaxPool(torch.autograd.Function):
+    """max over frames s*t-1, s*t, s*t+1 (missing frames are -inf padding)."""
+
+    @staticmethod
+    def forward(ctx, x, stride):  # type: ignore[override]
+        t = x.shape[2]
+        t_out = (t - 1) // stride + 1
+        left, centre, right = _pool_views(x, stride, t_out)
+        out = centre.clone(memory_format=torch.contiguous_format)
+        torch.maximum(out[:, :, 1:], left, out=out[:, :, 1:])
+        r = right.shape[2]
+        torch.maximum(out[:, :, :r], right, out=out[:, :, :r])
+        ctx.save_for_backward(x, out)
+        ctx.stride = stride
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        x, out = ctx.saved_tensors
+        stride = ctx.stride
+        t_out = out.shape[2]
+        left, centre, right = _pool_views(x, stride, t_out)
+        r = right.shape[2]
+        # Each window's gradient goes to its first maximum: left, else centre, else right. A
+        # frame is a maximum where out - frame is 0, else positive: sign() gives 0 or 1 as
+        # floats (comparisons into bool masks run several times slower on the CPU).
+        later = torch.sign(out[:, :, 1:] - left)  # 1 where the left frame is not the maximum
+        to_left = torch.addcmul(grad[:, :, 1:], grad[:, :, 1:], later, value=-1.0)
+        rest = torch.empty_like(grad)
+        rest[:, :, :1] = grad[:, :, :1]
+        torch.mul(grad[:, :, 1:], later, out=rest[:, :, 1:])
+        later = torch.sign(out - centre)  # 1 where the centre is not the maximum either
+        to_centre = torch.addcmul(rest, rest, later, value=-1.0)
+        rest *= later  # what is left goes right
+        if stride == 1:
+            grad_x = to_centre  # frame t is the centre of output t
+        else:
+            grad_x = torch.zeros_like(x)
+            _pool_views(grad_x, stride, t_out)[1].copy_(to_centre)
+        g_left, _, g_right = _pool_views(grad_x, stride, t_out)
+        g_left += to_left
+        g_right += rest[:, :, :r]
+        return grad_x, None
