@@ -11,8 +11,8 @@ import torch.nn.functional as F
 
 from skelab.engine.losses import compute_loss
 from skelab.errors import ModelConfigError, SkelabError
-from skelab.models import build
-from skelab.models.degcn import DeformableTemporalConv
+from skelab.models import build, degcn
+from skelab.models.degcn import DeformableTemporalConv, GroupedCTRGraphConv, _FrameTaps
 
 
 def _detgc_reference(layer: DeformableTemporalConv, x: torch.Tensor) -> torch.Tensor:
@@ -117,3 +117,33 @@ def test_degcn_loss_is_the_sum_of_label_smoothed_stream_losses_as_upstream_main(
     assert set(terms) == {"ce_stream0", "ce_stream1"}
     assert math.isclose(loss.item(), float(expected.detach()), rel_tol=1e-5)
     torch.testing.assert_close(logits, sum(model.stream_logits()))
+
+
+def test_frame_taps_backward_passes_gradcheck_with_taps_beyond_the_clip():
+    x = torch.randn(1, 2, 8, 3, dtype=torch.float64, requires_grad=True)
+    frac = torch.rand(4, 4, dtype=torch.float64, requires_grad=True)
+    offsets = [-3, -1, 0, 9]  # frames read before the first and after the last are clamped
+
+    def taps(x: torch.Tensor, frac: torch.Tensor) -> torch.Tensor:
+        return _FrameTaps.apply(x, frac, offsets, 2)
+
+    assert torch.autograd.gradcheck(taps, (x, frac))
+
+
+@pytest.mark.parametrize("in_channels", [64, 128])
+def test_ctr_graph_conv_cpu_path_equals_the_plain_path_with_gradients(monkeypatch, in_channels):
+    torch.manual_seed(0)
+    graph = torch.rand(3, 5, 5)
+    layer = GroupedCTRGraphConv(in_channels, 64, graph, groups=4).double()
+    with torch.no_grad():
+        layer.alpha.fill_(0.7)  # upstream starts at 0, which hides conv4's term
+    x = torch.randn(2, in_channels, 6, 5, dtype=torch.float64, requires_grad=True)
+    results = []
+    for cpu_path in (True, False):
+        monkeypatch.setattr(degcn, "_cpu_eager", lambda _x, on=cpu_path: on)
+        out = layer(x)
+        params = [x, layer.A, layer.alpha, layer.conv3.weight, layer.conv4.weight]
+        params += [layer.conv4.bias, layer.conv1.weight, layer.conv2.weight]
+        results.append((out, *torch.autograd.grad(out.square().sum(), params)))
+    for got, want in zip(*results, strict=True):
+        torch.testing.assert_close(got, want)
