@@ -21,8 +21,9 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("gauss", [False, True])
 @pytest.mark.parametrize("case", CASES)
-def test_dft_conv_is_conv2d_values_and_gradients(case):
+def test_dft_conv_is_conv2d_values_and_gradients(case, gauss):
     n, c, o, t, v, k, s, p, d, bias = case
     g = torch.Generator().manual_seed(sum(case[:-1]))
     x = torch.randn(n, c, t, v, generator=g, dtype=torch.float64, requires_grad=True)
@@ -30,7 +31,7 @@ def test_dft_conv_is_conv2d_values_and_gradients(case):
     b = torch.randn(o, generator=g, dtype=torch.float64, requires_grad=True) if bias else None
     inputs = [x, w] + ([b] if bias else [])
     ref = F.conv2d(x, w, b, stride=(s, 1), padding=(p, 0), dilation=(d, 1))
-    ours = dft_conv(x, w, b, stride=s, padding=p, dilation=d)
+    ours = dft_conv(x, w, b, stride=s, padding=p, dilation=d, gauss=gauss)
     assert ours.shape == ref.shape
     grad = torch.randn(ref.shape, generator=g, dtype=torch.float64)
     want = torch.autograd.grad(ref, inputs, grad)
@@ -40,13 +41,14 @@ def test_dft_conv_is_conv2d_values_and_gradients(case):
         torch.testing.assert_close(a, e, rtol=1e-10, atol=1e-10)
 
 
-def test_dft_conv_float32_error_at_stgcn_width():
+@pytest.mark.parametrize("gauss", [False, True])
+def test_dft_conv_float32_error_at_stgcn_width(gauss):
     g = torch.Generator().manual_seed(0)
     x = torch.randn(2, 64, 64, 5, generator=g, requires_grad=True)
     w = (torch.randn(64, 64, 9, 1, generator=g) * 0.05).requires_grad_()
     b = torch.randn(64, generator=g, requires_grad=True)
     ref = F.conv2d(x, w, b, padding=(4, 0))
-    ours = dft_conv(x, w, b, padding=4)
+    ours = dft_conv(x, w, b, padding=4, gauss=gauss)
     grad = torch.randn(ref.shape, generator=g)
     want = torch.autograd.grad(ref, (x, w, b), grad)
     got = torch.autograd.grad(ours, (x, w, b), grad)
