@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from skelab.errors import ModelConfigError, SkelabError
+from skelab.models import blockgcn as blockgcn_module
 from skelab.models import build, get_card
 from skelab.models.blockgcn import StructureElements, TopoTrans, hop_distances
 from skelab.skeletons import NTU25
@@ -93,3 +94,25 @@ def test_building_without_giotto_ph_names_the_extra(monkeypatch):
 
     with pytest.raises(SkelabError, match=r"(?s)giotto-ph.*skelab\[blockgcn\]"):
         build("blockgcn")
+
+
+@pytest.mark.parametrize("chunk_values", [1, 1 << 20])  # one sample per chunk, all at once
+def test_chunked_block_product_matches_the_plain_products_and_gradients(monkeypatch, chunk_values):
+    monkeypatch.setattr(blockgcn_module, "CHUNK_VALUES", chunk_values)
+    torch.manual_seed(0)
+    x = torch.randn(3, 16, 5, 6, dtype=torch.float64, requires_grad=True)
+    graph = torch.randn(3, 8, 6, 6, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(8, 3, 6, dtype=torch.float64, requires_grad=True)  # 16 -> 24 channels
+    bias = torch.randn(24, dtype=torch.float64, requires_grad=True)
+    inputs = (x, graph, weight, bias)
+
+    fast = blockgcn_module._BlockProduct.apply(*inputs)
+    plain = blockgcn_module._block_product(*inputs)
+    ours = torch.autograd.grad(fast, inputs, grad_out := torch.randn_like(plain))
+
+    assert torch.allclose(fast, plain, rtol=1e-12, atol=1e-12)
+    for got, ref in zip(ours, torch.autograd.grad(plain, inputs, grad_out), strict=True):
+        assert torch.allclose(got, ref, rtol=1e-12, atol=1e-12)
+    small = tuple(t[:2, :8, :2, :3].detach().clone().requires_grad_() for t in inputs[:1])
+    small += (graph[:, :, :3, :3], weight[:, :2, :3], bias[:16])  # 8 -> 16 channels, 3 joints
+    assert torch.autograd.gradcheck(blockgcn_module._BlockProduct.apply, small, fast_mode=True)

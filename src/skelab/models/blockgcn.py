@@ -74,6 +74,7 @@ from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
+from skelab.models.layers.pointwise import bn_residual_relu
 from skelab.models.layers.tcn import ctrgcn_temporal, unit_tcn
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import NTU25, NTU_INWARD_1BASED, Skeleton, get_skeleton
@@ -175,24 +176,149 @@ class BlockGC(nn.Module):
         """w / (L2 norm of each column + 1e-4); columns are the receiving joints."""
         return w / (w.norm(dim=-2, keepdim=True) + 1e-4)
 
-    def forward(self, x: Tensor) -> Tensor:
-        n, c, t, v = x.shape  # (N, C_in, T, V)
-        h, s = self.num_heads, NUM_SUBSETS
+    def graph(self) -> Tensor:
+        """(S, H, V, V): each subset's and group's normalised joint matrix plus hop embedding."""
         rpe = self.rpe[:, :, self.hops]  # (S, H, V, V) hop-distance embedding
-        graph = self._column_normalised(self.fc1) + self._column_normalised(rpe)
-        # all subsets in one product: (N, H, C/H*T, V) @ (H, V, S*V) -> (N, H, C/H*T, S*V)
-        mixing = graph.permute(1, 2, 0, 3).reshape(h, v, s * v)
-        z = torch.matmul(x.view(n, h, (c // h) * t, v), mixing)
-        # regroup to (N, H, S*C/H, T*V): each group's 1x1 conv reads its S subsets at once
-        ck = c // h
-        z = z.view(n, h, ck, t, s, v).permute(0, 1, 4, 2, 3, 5).reshape(n, h, s * ck, t * v)
+        return self._column_normalised(self.fc1) + self._column_normalised(rpe)
+
+    def channel_weight(self) -> tuple[Tensor, Tensor]:
+        """The grouped 1x1 convs `fc2` as (H, C_out/H, S*C_in/H) (column s*C_in/H + c reads
+        subset s, channel c of the group) and the summed bias (C_out,)."""
         weight = torch.stack([conv.weight.flatten(1) for conv in self.fc2], dim=2)  # (C_o, ck, S)
-        c_out = weight.shape[0]
-        weight = weight.view(h, c_out // h, ck, s).transpose(2, 3).reshape(h, c_out // h, s * ck)
+        h, c_out, ck = self.num_heads, weight.shape[0], weight.shape[1]
+        weight = weight.view(h, c_out // h, ck, NUM_SUBSETS).transpose(2, 3)
         bias = sum(conv.bias for conv in self.fc2)
-        # the grouped 1x1 convs as one batched matrix product (CPU convs with groups are slow)
-        y = torch.matmul(weight, z).view(n, c_out, t, v) + bias[:, None, None]
-        return F.relu(self.bn(y) + self.down(x))
+        return weight.reshape(h, c_out // h, NUM_SUBSETS * ck), bias
+
+    def forward(self, x: Tensor) -> Tensor:
+        graph = self.graph()
+        weight, bias = self.channel_weight()
+        if _cpu_kernels(x):
+            y = _BlockProduct.apply(x, graph, weight, bias)
+        else:
+            y = _block_product(x, graph, weight, bias)
+        return bn_residual_relu(self.bn, y, self.down, x)
+
+
+def _cpu_kernels(x: Tensor) -> bool:
+    """Whether the chunked CPU product runs: on the CPU, eagerly, outside autocast. On a GPU,
+    the meta device (memory estimates), under autocast and under torch.compile, torch.export
+    and TorchScript tracing the plain batched products run."""
+    return (
+        x.device.type == "cpu"
+        and not torch.is_autocast_enabled("cpu")
+        and not torch.compiler.is_compiling()
+        and not torch.jit.is_tracing()
+    )
+
+
+def _block_product(x: Tensor, graph: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    """BlockGC's products before its BatchNorm: sum over subsets s of the grouped 1x1 conv s
+    applied to x mixed over joints by graph[s]. x (N, C, T, V), graph (S, H, V, V), weight
+    (H, C_out/H, S*C/H), bias (C_out,) -> (N, C_out, T, V). Plain batched products."""
+    n, c, t, v = x.shape
+    s, h = graph.shape[:2]
+    ck = c // h
+    # all subsets in one product: (N, H, C/H*T, V) @ (H, V, S*V) -> (N, H, C/H*T, S*V)
+    mixing = graph.permute(1, 2, 0, 3).reshape(h, v, s * v)
+    z = torch.matmul(x.reshape(n, h, ck * t, v), mixing)
+    # regroup to (N, H, S*C/H, T*V): each group's 1x1 conv reads its S subsets at once
+    z = z.view(n, h, ck, t, s, v).permute(0, 1, 4, 2, 3, 5).reshape(n, h, s * ck, t * v)
+    c_out = weight.shape[0] * weight.shape[1]
+    return torch.matmul(weight, z).view(n, c_out, t, v) + bias[:, None, None]
+
+
+CHUNK_VALUES = 1 << 20  # joint-mixed values (floats) per chunk of samples: a few MB, in cache
+
+
+class _BlockProduct(torch.autograd.Function):
+    """`_block_product` in chunks of samples, for the CPU.
+
+    Per chunk the joint mixing writes each subset straight into a (sample, group, subset,
+    channel, frame, joint) scratch buffer, so the grouped 1x1 conv reads its S subsets as one
+    K = S*C/H product with no regrouping copy, and the buffer (reused chunk after chunk) stays
+    in cache instead of a fresh (N, H, S, C/H, T, V) tensor, 3x the input, being allocated,
+    faulted in and copied. Backward recomputes the chunk's mixing (one joint product) instead
+    of saving it, and saves only x, the graph and the weight.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, graph: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+        x = x.contiguous()
+        n, c, t, v = x.shape
+        s, h = graph.shape[:2]
+        ck, co = c // h, weight.shape[1]
+        step = max(1, CHUNK_VALUES // (h * s * ck * t * v))
+        m = min(n, step)
+        graphs = graph[:, None].expand(s, m, h, v, v).reshape(s, m * h, v, v)
+        weights = weight.expand(m, h, co, s * ck).reshape(m * h, co, s * ck)
+        biases = bias.view(1, h * co, 1).expand(m, h * co, 1).reshape(m * h, co, 1)
+        z = x.new_empty(m * h, s, ck * t, v)
+        y = x.new_empty(n, h * co, t, v)
+        xs = x.view(n * h, ck * t, v)
+        for i in range(0, n, step):
+            j = min(n, i + step)
+            b = (j - i) * h
+            _mix(xs[i * h : j * h], graphs, z[:b])
+            out = y[i:j].view(b, co, t * v)
+            torch.baddbmm(biases[:b], weights[:b], z[:b].view(b, s * ck, t * v), out=out)
+        ctx.save_for_backward(x, graph, weight)
+        ctx.step = step
+        return y
+
+    @staticmethod
+    def backward(ctx, gy: Tensor):
+        x, graph, weight = ctx.saved_tensors
+        need_x, need_graph, need_weight, need_bias = ctx.needs_input_grad
+        gy = gy.contiguous()
+        n, c, t, v = x.shape
+        s, h = graph.shape[:2]
+        ck, co = c // h, weight.shape[1]
+        step = ctx.step
+        m = min(n, step)
+        graphs = graph[:, None].expand(s, m, h, v, v).reshape(s, m * h, v, v)
+        weights = weight.expand(m, h, co, s * ck).reshape(m * h, co, s * ck)
+        xs = x.view(n * h, ck * t, v)
+        gys = gy.view(n * h, co, t * v)
+        gx = torch.empty_like(x) if need_x else None
+        gxs = gx.view(n * h, ck * t, v) if need_x else None
+        g_graph = torch.zeros_like(graph) if need_graph else None
+        g_weight = torch.zeros_like(weight) if need_weight else None
+        z = x.new_empty(m * h, s, ck * t, v) if need_weight else None
+        gz = x.new_empty(m * h, s, ck * t, v) if need_x or need_graph else None
+        part_w = weight.new_empty(m * h, co, s * ck) if need_weight else None
+        part_g = graph.new_empty(m * h, v, v) if need_graph else None
+        for i in range(0, n, step):
+            j = min(n, i + step)
+            b = (j - i) * h
+            xb, gyb = xs[i * h : j * h], gys[i * h : j * h]
+            if need_weight:  # dW = sum over samples of dy (C_out/H, T*V) @ z^T (T*V, S*C/H)
+                _mix(xb, graphs, z[:b])
+                torch.bmm(gyb, z[:b].view(b, s * ck, t * v).transpose(1, 2), out=part_w[:b])
+                g_weight += part_w[:b].view(j - i, h, co, s * ck).sum(0)
+            if gz is None:
+                continue
+            gzb = gz[:b]  # dz = W^T dy: (S*C/H, C_out/H) @ (C_out/H, T*V)
+            torch.bmm(weights[:b].transpose(1, 2), gyb, out=gzb.view(b, s * ck, t * v))
+            for k in range(s):
+                if need_graph:  # d graph[k] = x^T (V, C/H*T) @ dz_k (C/H*T, V), summed
+                    torch.bmm(xb.transpose(1, 2), gzb[:, k], out=part_g[:b])
+                    g_graph[k] += part_g[:b].view(j - i, h, v, v).sum(0)
+                if need_x:  # dx = sum_k dz_k @ graph[k]^T
+                    gxb = gxs[i * h : j * h]
+                    if k == 0:
+                        torch.bmm(gzb[:, k], graphs[k, :b].transpose(1, 2), out=gxb)
+                    else:
+                        gxb.baddbmm_(gzb[:, k], graphs[k, :b].transpose(1, 2))
+        g_bias = gy.sum((0, 2, 3)) if need_bias else None
+        return gx, g_graph, g_weight, g_bias
+
+
+def _mix(xb: Tensor, graphs: Tensor, out: Tensor) -> None:
+    """out[:, k] = xb @ graphs[k] for every subset k: xb (B, C/H*T, V), out (B, S, C/H*T, V)."""
+    b = xb.shape[0]
+    for k in range(graphs.shape[0]):
+        torch.bmm(xb, graphs[k, :b], out=out[:, k])
 
 
 class BlockGCNBlock(nn.Module):
