@@ -100,7 +100,9 @@ def _plan(
         taps = torch.stack([torch.cos(ang), torch.sin(ang), -torch.sin(ang), torch.cos(ang)], 1)
         taps[0] = torch.stack([torch.ones_like(j), 0 * j, 0 * j, nyquist])
     hit = (
-        fwd.reshape(groups * half, frames).to(dtype),
+        # stored transposed: MKL ran (30, 16) x (16, 102400) in 12 ms from a row-major
+        # matrix, 3.8 ms from a column-major one (C 256, T 16)
+        fwd.reshape(groups * half, frames).to(dtype).t().contiguous().t(),
         inv.reshape(t_out, groups * half).to(dtype),
         taps.reshape(-1, kernel).to(dtype),
     )
@@ -126,7 +128,9 @@ def dft_conv(
     o, _, kernel, _ = weight.shape
     fwd, inv, taps = _plan(frames, kernel, dilation, padding, stride, gauss, x.dtype)
     half, t_out = fwd.shape[0] // (3 if gauss else 2), inv.shape[0]
-    mix = taps @ weight.view(o * c, kernel).t()  # (rows, O·C)
+    # (rows, O·C); the weight as a (K, O·C) copy, so that backward's product is
+    # taps^T (K, rows) x (rows, O·C): 1 ms where (O·C, rows) x (rows, K) took 9 (C 256)
+    mix = taps @ weight.view(o * c, kernel).t().contiguous()
     if gauss:  # (3F, O, C): A, B, A + B per bin
         mix, rows = mix.view(3 * half, o, c), c
     else:  # (F, 2, 2, O, C) -> (F, 2 O, 2 C): rows (r, o), columns (s, c)
