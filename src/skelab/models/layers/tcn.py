@@ -336,10 +336,11 @@ class _FrameConv(torch.autograd.Function):
         w = weight.view(c_out, c_in, kernel)
         grad_x = grad_w = grad_b = None
         if ctx.needs_input_grad[0]:
-            gp = xp.new_zeros(n, c_in, flat)
+            gp = xp.new_empty(n, c_in, flat)
+            gp[:, :, width:].zero_()  # tap 0 writes (beta 0) the rest: no full-size zero fill
             for k, start in enumerate(starts):
                 w_k = w[:, :, k].t().expand(n, -1, -1).contiguous()
-                gp[:, :, start : start + width].baddbmm_(w_k, grad)
+                gp[:, :, start : start + width].baddbmm_(w_k, grad, beta=0.0 if k == 0 else 1.0)
             total = flat // v
             gp = gp.view(n, c_in, stride, total // stride, v).transpose(2, 3)
             gp = gp.reshape(n, c_in, total, v)  # phases back to frame order (a view at stride 1)
