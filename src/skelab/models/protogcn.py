@@ -344,8 +344,15 @@ class ProtoGCNBackbone(nn.Module):
             return x, None
         ch = graph.shape[1]
         graph = graph.view(n, m, ch, v * v).mean(1).transpose(1, 2)  # (N, V*V, C)
-        graph = self.prn(graph).transpose(1, 2).reshape(n, ch, v, v)
-        graph = F.relu(self.bn(self.post(graph)))
+        graph = self.prn(graph)  # (N, V*V, C)
+        if graph.device.type == "cpu":
+            # `post` is a 1x1 conv: a Linear over the channels, read in the PRN's layout; the
+            # result is viewed as (N, C, V, V) channels-last, which BatchNorm reads as it is
+            graph = F.linear(graph, self.post.weight.flatten(1), self.post.bias)
+            graph = graph.transpose(1, 2).view(n, ch, v, v)
+        else:
+            graph = self.post(graph.transpose(1, 2).reshape(n, ch, v, v))
+        graph = self.bn(graph).relu_()
         return x, graph.mean(1).reshape(n, v * v)  # (N, V*V)
 
 
