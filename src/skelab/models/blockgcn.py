@@ -74,8 +74,8 @@ from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
-from skelab.models.layers.pointwise import bn_residual_relu
-from skelab.models.layers.tcn import ctrgcn_temporal, unit_tcn
+from skelab.models.layers.pointwise import bn_residual_relu, pointwise
+from skelab.models.layers.tcn import TemporalConv, ctrgcn_temporal, unit_tcn
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import NTU25, NTU_INWARD_1BASED, Skeleton, get_skeleton
 
@@ -238,8 +238,10 @@ class _BlockProduct(torch.autograd.Function):
     channel, frame, joint) scratch buffer, so the grouped 1x1 conv reads its S subsets as one
     K = S*C/H product with no regrouping copy, and the buffer (reused chunk after chunk) stays
     in cache instead of a fresh (N, H, S, C/H, T, V) tensor, 3x the input, being allocated,
-    faulted in and copied. Backward recomputes the chunk's mixing (one joint product) instead
-    of saving it, and saves only x, the graph and the weight.
+    faulted in and copied. The buffer ends in a row of ones and the weight in a column holding
+    the bias, so the product adds the bias (and its gradient is that column's). Backward
+    recomputes the chunk's mixing (one joint product) instead of saving it, and saves only x,
+    the graph and the weight.
     """
 
     @staticmethod
@@ -247,28 +249,24 @@ class _BlockProduct(torch.autograd.Function):
         x = x.contiguous()
         n, c, t, v = x.shape
         s, h = graph.shape[:2]
-        ck, co = c // h, weight.shape[1]
-        step = max(1, CHUNK_VALUES // (h * s * ck * t * v))
-        m = min(n, step)
-        graphs = graph[:, None].expand(s, m, h, v, v).reshape(s, m * h, v, v)
-        weights = weight.expand(m, h, co, s * ck).reshape(m * h, co, s * ck)
-        biases = bias.view(1, h * co, 1).expand(m, h * co, 1).reshape(m * h, co, 1)
-        z = x.new_empty(m * h, s, ck * t, v)
-        y = x.new_empty(n, h * co, t, v)
-        xs = x.view(n * h, ck * t, v)
+        step = _chunk(x, s, h)
+        weights = _with_bias(weight, bias, min(n, step))
+        z = _scratch(x, s, h, step)
+        y = x.new_empty(n, weight.shape[0] * weight.shape[1], t, v)
+        xs = x.view(n * h, -1, v)
         for i in range(0, n, step):
             j = min(n, i + step)
-            b = (j - i) * h
-            _mix(xs[i * h : j * h], graphs, z[:b])
-            out = y[i:j].view(b, co, t * v)
-            torch.baddbmm(biases[:b], weights[:b], z[:b].view(b, s * ck, t * v), out=out)
-        ctx.save_for_backward(x, graph, weight)
+            rows = (j - i) * h
+            _mix(xs[i * h : j * h], graph, z[:rows])
+            out = y[i:j].view(rows, weight.shape[1], t * v)
+            torch.bmm(weights[:rows], z[:rows].view(rows, -1, t * v), out=out)
+        ctx.save_for_backward(x, graph, weight, bias)
         ctx.step = step
         return y
 
     @staticmethod
     def backward(ctx, gy: Tensor):
-        x, graph, weight = ctx.saved_tensors
+        x, graph, weight, bias = ctx.saved_tensors
         need_x, need_graph, need_weight, need_bias = ctx.needs_input_grad
         gy = gy.contiguous()
         n, c, t, v = x.shape
@@ -276,49 +274,76 @@ class _BlockProduct(torch.autograd.Function):
         ck, co = c // h, weight.shape[1]
         step = ctx.step
         m = min(n, step)
-        graphs = graph[:, None].expand(s, m, h, v, v).reshape(s, m * h, v, v)
-        weights = weight.expand(m, h, co, s * ck).reshape(m * h, co, s * ck)
-        xs = x.view(n * h, ck * t, v)
-        gys = gy.view(n * h, co, t * v)
+        weights_t = weight.expand(m, h, co, s * ck).reshape(m * h, co, s * ck).transpose(1, 2)
+        xs, gys = x.view(n * h, ck * t, v), gy.view(n * h, co, t * v)
         gx = torch.empty_like(x) if need_x else None
-        gxs = gx.view(n * h, ck * t, v) if need_x else None
         g_graph = torch.zeros_like(graph) if need_graph else None
-        g_weight = torch.zeros_like(weight) if need_weight else None
-        z = x.new_empty(m * h, s, ck * t, v) if need_weight else None
+        need_wb = need_weight or need_bias
+        g_wb = weight.new_zeros(h, co, s * ck + 1) if need_wb else None
+        z = _scratch(x, s, h, step) if need_wb else None
         gz = x.new_empty(m * h, s, ck * t, v) if need_x or need_graph else None
-        part_w = weight.new_empty(m * h, co, s * ck) if need_weight else None
+        part_w = weight.new_empty(m * h, co, s * ck + 1) if need_wb else None
         part_g = graph.new_empty(m * h, v, v) if need_graph else None
         for i in range(0, n, step):
             j = min(n, i + step)
-            b = (j - i) * h
+            rows = (j - i) * h
             xb, gyb = xs[i * h : j * h], gys[i * h : j * h]
-            if need_weight:  # dW = sum over samples of dy (C_out/H, T*V) @ z^T (T*V, S*C/H)
-                _mix(xb, graphs, z[:b])
-                torch.bmm(gyb, z[:b].view(b, s * ck, t * v).transpose(1, 2), out=part_w[:b])
-                g_weight += part_w[:b].view(j - i, h, co, s * ck).sum(0)
+            if need_wb:  # d[W | b] = sum over samples of dy (C_out/H, T*V) @ [z; 1]^T
+                _mix(xb, graph, z[:rows])
+                zt = z[:rows].view(rows, -1, t * v).transpose(1, 2)
+                torch.bmm(gyb, zt, out=part_w[:rows])
+                g_wb += part_w[:rows].view(j - i, h, co, -1).sum(0)
             if gz is None:
                 continue
-            gzb = gz[:b]  # dz = W^T dy: (S*C/H, C_out/H) @ (C_out/H, T*V)
-            torch.bmm(weights[:b].transpose(1, 2), gyb, out=gzb.view(b, s * ck, t * v))
+            gzb = gz[:rows]  # dz = W^T dy: (S*C/H, C_out/H) @ (C_out/H, T*V)
+            torch.bmm(weights_t[:rows], gyb, out=gzb.view(rows, s * ck, t * v))
             for k in range(s):
                 if need_graph:  # d graph[k] = x^T (V, C/H*T) @ dz_k (C/H*T, V), summed
-                    torch.bmm(xb.transpose(1, 2), gzb[:, k], out=part_g[:b])
-                    g_graph[k] += part_g[:b].view(j - i, h, v, v).sum(0)
+                    torch.bmm(xb.transpose(1, 2), gzb[:, k], out=part_g[:rows])
+                    g_graph[k] += part_g[:rows].view(j - i, h, v, v).sum(0)
                 if need_x:  # dx = sum_k dz_k @ graph[k]^T
-                    gxb = gxs[i * h : j * h]
+                    gxb = gx.view(n * h, ck * t, v)[i * h : j * h]
+                    gk = graph[k, None].expand(j - i, h, v, v).reshape(rows, v, v).mT
                     if k == 0:
-                        torch.bmm(gzb[:, k], graphs[k, :b].transpose(1, 2), out=gxb)
+                        torch.bmm(gzb[:, k], gk, out=gxb)
                     else:
-                        gxb.baddbmm_(gzb[:, k], graphs[k, :b].transpose(1, 2))
-        g_bias = gy.sum((0, 2, 3)) if need_bias else None
+                        gxb.baddbmm_(gzb[:, k], gk)
+        g_weight = g_wb[:, :, :-1] if need_weight else None
+        g_bias = g_wb[:, :, -1].reshape(-1) if need_bias else None
         return gx, g_graph, g_weight, g_bias
 
 
-def _mix(xb: Tensor, graphs: Tensor, out: Tensor) -> None:
-    """out[:, k] = xb @ graphs[k] for every subset k: xb (B, C/H*T, V), out (B, S, C/H*T, V)."""
-    b = xb.shape[0]
-    for k in range(graphs.shape[0]):
-        torch.bmm(xb, graphs[k, :b], out=out[:, k])
+def _chunk(x: Tensor, subsets: int, heads: int) -> int:
+    """Samples per chunk: about CHUNK_VALUES joint-mixed values."""
+    return max(1, CHUNK_VALUES // (subsets * x[0].numel()))
+
+
+def _scratch(x: Tensor, subsets: int, heads: int, step: int) -> Tensor:
+    """(chunk * H, S*C/H*T*V + T*V) buffer: the S joint-mixed copies of a group's channels,
+    then a (T, V) plane of ones that multiplies the bias column."""
+    n, c, t, v = x.shape
+    rows = min(n, step) * heads
+    z = x.new_empty(rows, subsets * c // heads * t * v + t * v)
+    z[:, -t * v :] = 1.0
+    return z
+
+
+def _with_bias(weight: Tensor, bias: Tensor, samples: int) -> Tensor:
+    """[W | b] per (sample, group): (samples * H, C_out/H, S*C/H + 1), contiguous."""
+    h, co = weight.shape[:2]
+    wb = torch.cat([weight, bias.view(h, co, 1)], dim=2)
+    return wb.expand(samples, *wb.shape).reshape(samples * h, co, -1)
+
+
+def _mix(xb: Tensor, graph: Tensor, z: Tensor) -> None:
+    """The joint mixing of one chunk into its scratch rows: z[r, k] = xb[r] @ graph[k, r % H]
+    for every subset k; xb (chunk * H, C/H*T, V), graph (S, H, V, V)."""
+    rows, length, v = xb.shape
+    s, h = graph.shape[:2]
+    out = z[:, : s * length * v].view(rows, s, length, v)
+    for k in range(s):
+        gk = graph[k, None].expand(rows // h, h, v, v).reshape(rows, v, v)
+        torch.bmm(xb, gk, out=out[:, k])
 
 
 class BlockGCNBlock(nn.Module):
@@ -336,7 +361,13 @@ class BlockGCNBlock(nn.Module):
             self.residual = unit_tcn(c_in, c_out, stride)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.relu(self.tcn1(self.gcn1(x)) + self.residual(x))  # (N, C_out, T/stride, V)
+        if isinstance(self.residual, TemporalConv):  # 1x1 conv with stride, then BN
+            res = self.residual.bn(pointwise(self.residual.conv, x))
+        else:
+            res = x
+        out = self.tcn1(self.gcn1(x))  # (N, C_out, T/stride, V), the TCN's fresh concat
+        out += res  # in place: the concat's backward needs neither its output nor its inputs
+        return out.relu_()
 
 
 class TopoTrans(nn.Module):
