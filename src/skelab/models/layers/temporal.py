@@ -9,27 +9,37 @@ and a circular convolution is a product per frequency bin. With x (N, C, T, V):
 1. x as (T, C·N·V) (one copy), times the real DFT matrix (L, T): rows (cos, -sin) of bins
    1 .. L/2 - 1 and, packed into bin 0, DC and Nyquist (both real): L rows, no zero rows;
 2. per bin one real (2 O, 2 C) block [[Re H, -Im H], [Im H, Re H]] (bin 0: diag(H_0, H_L/2)),
-   H_f = sum_k w_k exp(-2 pi i f (p - k d) / L), built from the weight on every call (a small
-   matmul: the parameter keeps its shape and key), applied to all bins in one `bmm`;
+   H_f = sum_k w_k exp(-2 pi i f (p - k d) / L), built from the weight on every call (one small
+   product: the parameter keeps its shape and key), applied to all bins in one `bmm`; or, at
+   256+ channels, Gauss's form: three (O, C) products per bin, A P, B Q and (A + B)(P + Q)
+   (A, B = Re, Im H; P, Q = Re, Im X; the DFT matrix gains the P + Q rows and the inverse
+   recombines), 3/4 of the mixing FLOPs;
 3. the inverse real DFT (T_out, L) (only the kept rows t = s t'), plus the bias, in one `addmm`;
 4. (T_out, O, N, V) permuted back to (N, O, T_out, V) (one copy).
 
 All matrix products, so autograd's backward is matrix products too. The DFT matrices are built
 in float64, cast, and cached per shape in a module dict (not buffers: no state-dict keys).
-Float32 error against float64: ~3e-7 of the largest output and gradient, below oneDNN's own
-(~1e-6) at ST-GCN's widths.
+Float32 error against float64: ~3e-7 of the largest output and gradient (Gauss's ~1e-6), no
+worse than oneDNN's own (~1e-6) at ST-GCN's widths.
 
 FLOPs (forward + backward) fall by `flop_ratio`: 2.5x at C 64, T 64; 3.4x at C 128, T 32 and
 C 256, T 16; 1.7-1.9x for the stride-2 layers. The products run slower than oneDNN's direct
-kernel (40-80 GFLOP/s), so the DFT form is taken where the ratio is at least `MIN_RATIO`.
-Measured forward + backward, one thread, batch 16 x 25 joints, K 9, p 4 (ms, conv / DFT):
+kernel (40-80 GFLOP/s), so the DFT form is taken where the ratio is at least `MIN_RATIO` and
+both widths are at least `MIN_CHANNELS`. Measured forward + backward in one process, one thread,
+batch 16 x 25 joints, K 9, p 4, medians of three runs at load average ~7 on 2 cores (ms; the
+form taken in bold):
 
-    C_in=C_out  T   stride  ratio  conv    DFT
-    64          64  1       2.54   72      55
-    128         32  1       3.43   135     65
-    256         16  1       3.46   254     106
-    128         64  2       1.69   158     158
-    256         32  2       1.88   288     210
+    C_in=C_out  T   stride  ratio  conv     DFT block  DFT Gauss
+    32          64  1       1.82   **20**   19         24
+    32          64  2       1.06   **12**   12         19
+    64          32  2       1.60   20       **15**     23
+    64          64  1       2.54   72       **51**     58
+    64          32  1       3.00   34       **18**     19
+    128         32  1       3.43   132      **59**     67
+    128         16  1       3.32   63       **27**     25
+    128         64  2       1.69   152      **121**    127
+    256         16  1       3.46   242      96         **83**
+    256         32  2       1.88   277      205        **167**
 
 Only on the CPU in float32, eagerly (`cpu_eager`): on a GPU, on the meta device (the memory
 model), under autocast and while torch.compile, torch.export or the ONNX tracer records the
@@ -173,9 +183,9 @@ def flop_ratio(
     return direct / (mix + dft)
 
 
-MIN_RATIO = 1.65  # measured: 1.69 (C 128, stride 2) wins 1.15x, 1.60 (C 64, stride 2) loses
-MIN_CHANNELS = 64  # measured: C 32 loses even at ratio 1.82 (the products are too narrow)
-GAUSS_CHANNELS = 256  # measured: the Gauss form wins 17-20% at C 256, ties at 128, loses at 64
+MIN_RATIO = 1.55  # measured: 1.60 (C 64, stride 2) wins 1.3x, 1.06 (C 32, stride 2) ties
+MIN_CHANNELS = 64  # measured: C 32 only ties at ratio 1.82 (the products are too narrow)
+GAUSS_CHANNELS = 256  # measured: the Gauss form wins 14-19% at C 256, ties at 128, loses at 64
 
 
 def temporal_conv(conv: nn.Conv2d, x: Tensor) -> Tensor:
