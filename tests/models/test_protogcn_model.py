@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from skelab.errors import ModelConfigError, SkelabError
-from skelab.models import build
+from skelab.models import build, protogcn
+from skelab.models.protogcn import ProtoGraphConv, _RefinedGraph
 
 
 def _tiny(**opts):
@@ -112,3 +113,28 @@ def test_protogcn_rejects_pyskl_options_it_cannot_build(cfg, match):
 def test_protogcn_num_joints_must_match_the_layout():
     with pytest.raises(ModelConfigError, match="num_joints=17"):
         build("protogcn", num_joints=17)
+
+
+def test_refined_graph_backward_passes_gradcheck():
+    q = torch.randn(2, 2, 3, 4, dtype=torch.float64, requires_grad=True)
+    p = torch.randn(2, 2, 3, 4, dtype=torch.float64, requires_grad=True)
+    base = torch.randn(2, 2, 1, 4, 4, dtype=torch.float64, requires_grad=True)
+    alpha = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(_RefinedGraph.apply, (q, p, base, alpha))
+
+
+def test_graph_conv_cpu_path_equals_the_plain_path_with_gradients(monkeypatch):
+    torch.manual_seed(0)
+    layer = ProtoGraphConv(16, 16, num_joints=5).double()
+    with torch.no_grad():  # upstream starts alpha and beta at 0, which hides the refinement
+        layer.alpha.fill_(0.6)
+        layer.beta.fill_(-0.4)
+    x = torch.randn(2, 16, 6, 5, dtype=torch.float64, requires_grad=True)
+    results = []
+    for cpu_path in (True, False):
+        monkeypatch.setattr(protogcn, "_cpu_eager", lambda _x, on=cpu_path: on)
+        out, _ = layer(x)
+        params = [x, layer.A, layer.alpha, layer.beta, layer.conv1.weight, layer.conv2.weight]
+        results.append((out, *torch.autograd.grad(out.square().sum(), params)))
+    for got, want in zip(*results, strict=True):
+        torch.testing.assert_close(got, want)

@@ -107,6 +107,49 @@ def _conv(conv: nn.Conv2d, x: Tensor) -> Tensor:
 # Graph convolution with motion topology enhancement (upstream `unit_gcn`)
 
 
+def _cpu_eager(x: Tensor) -> bool:
+    """Whether the CPU-tuned paths run: on the CPU, eagerly, without autocast. On a GPU, the
+    meta device (skelab.bench.memory), under autocast and under torch.compile / export tracing
+    the plain forms run."""
+    return (
+        x.device.type == "cpu"
+        and not torch.is_autocast_enabled("cpu")
+        and not torch.compiler.is_compiling()
+        and not torch.jit.is_tracing()
+    )
+
+
+class _RefinedGraph(torch.autograd.Function):
+    """`base + alpha * tanh(q[..., :, None] - p[..., None, :])`, (N, K, C', V, V), saving only
+    the tanh. Its backward writes the two full-size passes the function needs (the tanh
+    derivative, the reduction into `base`'s broadcast shape) plus one dot product for alpha,
+    instead of autograd's chain (grad * alpha, the subtraction's negated copy, a product for
+    alpha's gradient): alpha scales the small (N, K, C', V) sums of q's and p's gradients."""
+
+    @staticmethod
+    def forward(ctx: Any, q: Tensor, p: Tensor, base: Tensor, alpha: Tensor) -> Tensor:
+        inter = torch.sub(q.unsqueeze(-1), p.unsqueeze(-2)).tanh_()
+        ctx.save_for_backward(inter, alpha)
+        ctx.base_shape = base.shape
+        return torch.addcmul(base, inter, alpha)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        inter, alpha = ctx.saved_tensors
+        grad = grad.contiguous()
+        need_q, need_p, need_base, need_alpha = ctx.needs_input_grad
+        grad_q = grad_p = grad_base = grad_alpha = None
+        if need_base:
+            grad_base = grad.sum(2, keepdim=True).sum_to_size(ctx.base_shape)
+        if need_alpha:
+            grad_alpha = torch.dot(grad.view(-1), inter.view(-1)).view(alpha.shape)
+        if need_q or need_p:
+            d = torch.ops.aten.tanh_backward(grad, inter)  # grad * (1 - tanh^2)
+            grad_q = d.sum(-1) * alpha if need_q else None
+            grad_p = d.sum(-2) * -alpha if need_p else None
+        return grad_q, grad_p, grad_base, grad_alpha
+
+
 class ProtoGraphConv(nn.Module):
     """8 learned graphs, refined per sample and channel, aggregate joints; then post, BN, ReLU."""
 
@@ -140,13 +183,17 @@ class ProtoGraphConv(nn.Module):
         x_mean = x.mean(dim=2, keepdim=True)  # (N, C_in, 1, V)
         q = self.conv1(x_mean).view(n, k, mid, v)  # (N, K, C', V)
         p = self.conv2(x_mean).view(n, k, mid, v)
-        # Channel-wise refinement: tanh(q_i - p_j), one (V, V) per (sample, subset, channel).
-        inter = torch.tanh(q.unsqueeze(-1) - p.unsqueeze(-2))  # (N, K, C', V, V)
         # Subset-wise refinement: softmax over the row joint of sum_c q_i p_j.
         intra = torch.softmax(q.transpose(-1, -2) @ p, dim=-2) * self.beta[0]  # (N, K, V, V)
+        # Channel-wise refinement: tanh(q_i - p_j), one (V, V) per (sample, subset, channel).
         # A + intra + alpha * inter, with the small (N, K, 1, V, V) terms summed first, so the
         # channel-wise graph is written once (one fused multiply-add).
-        full = torch.addcmul((intra + self.A).unsqueeze(2), inter, self.alpha[0])
+        base = (intra + self.A).unsqueeze(2)
+        if not want_graph and _cpu_eager(x):
+            full = _RefinedGraph.apply(q, p, base, self.alpha[0])
+        else:
+            inter = torch.tanh(q.unsqueeze(-1) - p.unsqueeze(-2))  # (N, K, C', V, V)
+            full = torch.addcmul(base, inter, self.alpha[0])
         # y[w] = sum_v x[v] A[v, w]: the column is the destination joint.
         y = pre_x @ full  # (N, K, C', T, V)
         y = _conv(self.post, y.reshape(n, k * mid, t, v))
