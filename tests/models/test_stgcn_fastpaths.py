@@ -29,7 +29,7 @@ def test_stgcn_step_with_dft_convs_matches_the_plain_convs(monkeypatch):
     seen = []
     real = temporal.dft_conv
     monkeypatch.setattr(temporal, "dft_conv", lambda *a, **k: seen.append(1) or real(*a, **k))
-    monkeypatch.setattr(temporal, "cpu_eager", lambda t: t.device.type == "cpu")
+    monkeypatch.setattr(temporal, "eager_cpu", lambda t: t.device.type == "cpu")
     loss, got = _grads(model, x, y)
     calls = len(seen)
     assert calls >= 5  # the wide blocks took the DFT form

@@ -31,8 +31,8 @@ import torch
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError
-from skelab.models.layers.pointwise import conv1x1, pointwise
-from skelab.models.layers.temporal import cpu_eager, temporal_conv
+from skelab.models.layers.pointwise import conv1x1, eager_cpu, pointwise
+from skelab.models.layers.temporal import temporal_conv
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import NTU25, Skeleton, get_skeleton, joints_fix
 
@@ -160,7 +160,7 @@ def _dropout(drop: nn.Dropout, y: Tensor) -> Tensor:
     p = drop.p
     if not drop.training or p == 0.0:
         return y
-    if not cpu_eager(y) or p >= 1.0:
+    if not eager_cpu(y) or p >= 1.0:
         return drop(y)
     mask = torch.rand_like(y).ge_(p).mul_(1.0 / (1.0 - p))
     return y.mul_(mask) if drop.inplace else y * mask

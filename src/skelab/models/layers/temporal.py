@@ -41,9 +41,9 @@ form taken in bold):
     256         16  1       3.46   242      96         **83**
     256         32  2       1.88   277      205        **167**
 
-Only on the CPU in float32, eagerly (`cpu_eager`): on a GPU, on the meta device (the memory
-model), under autocast and while torch.compile, torch.export or the ONNX tracer records the
-model, `temporal_conv` is the convolution itself.
+Only on the CPU in float32, eagerly (`layers.pointwise.eager_cpu`): on a GPU, on the meta
+device (the memory model), under autocast and while torch.compile, torch.export or the ONNX
+tracer records the model, `temporal_conv` is the convolution itself.
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ import math
 
 import torch
 from torch import Tensor, nn
+
+from skelab.models.layers.pointwise import eager_cpu
 
 _CACHE: dict[tuple, tuple[Tensor, Tensor]] = {}
 
@@ -156,21 +158,6 @@ def dft_conv(
     return yt.view(t_out, o, n, v).permute(2, 1, 0, 3).contiguous()
 
 
-def cpu_eager(x: Tensor) -> bool:
-    """Whether a CPU-only float32 kernel may run: float32 on the CPU (not CUDA, not the meta
-    device the memory model uses), not under autocast, and eager (not traced by
-    torch.compile, torch.export or the TorchScript/ONNX tracer, which would record the
-    product form instead of the convolution)."""
-    return (
-        x.device.type == "cpu"
-        and x.dtype == torch.float32
-        and not torch.is_autocast_enabled("cpu")
-        and not torch.compiler.is_compiling()
-        and not torch.jit.is_tracing()
-        and not torch.jit.is_scripting()
-    )
-
-
 def flop_ratio(
     c_in: int, c_out: int, frames: int, kernel: int, dilation: int, padding: int, stride: int
 ) -> float:
@@ -200,7 +187,7 @@ def temporal_conv(conv: nn.Conv2d, x: Tensor) -> Tensor:
         or conv.padding[1] != 0
         or conv.padding_mode != "zeros"
         or min(c_in, c_out) < MIN_CHANNELS
-        or not cpu_eager(x)
+        or not eager_cpu(x)
         or flop_ratio(c_in, c_out, x.shape[2], k, conv.dilation[0], conv.padding[0], conv.stride[0])
         < MIN_RATIO
     ):
@@ -216,4 +203,4 @@ def temporal_conv(conv: nn.Conv2d, x: Tensor) -> Tensor:
     )
 
 
-__all__ = ["cpu_eager", "dft_conv", "dft_length", "flop_ratio", "temporal_conv"]
+__all__ = ["dft_conv", "dft_length", "flop_ratio", "temporal_conv"]
