@@ -7,7 +7,7 @@ import torch
 
 from skelab.errors import ModelConfigError, SkelabError
 from skelab.models import build, protogcn
-from skelab.models.protogcn import ProtoGraphConv, _RefinedGraph
+from skelab.models.protogcn import MultiScaleTCN, ProtoGraphConv, _GlobalJointMix, _RefinedGraph
 
 
 def _tiny(**opts):
@@ -135,6 +135,28 @@ def test_graph_conv_cpu_path_equals_the_plain_path_with_gradients(monkeypatch):
         monkeypatch.setattr(protogcn, "_cpu_eager", lambda _x, on=cpu_path: on)
         out, _ = layer(x)
         params = [x, layer.A, layer.alpha, layer.beta, layer.conv1.weight, layer.conv2.weight]
+        results.append((out, *torch.autograd.grad(out.square().sum(), params)))
+    for got, want in zip(*results, strict=True):
+        torch.testing.assert_close(got, want)
+
+
+def test_global_joint_mix_backward_passes_gradcheck():
+    coeff = torch.randn(4, dtype=torch.float64, requires_grad=True)
+    branches = [torch.randn(2, c, 3, 5, dtype=torch.float64, requires_grad=True) for c in (3, 2)]
+    assert torch.autograd.gradcheck(_GlobalJointMix.apply, (coeff, *branches))
+
+
+def test_multiscale_tcn_cpu_path_equals_the_plain_path_with_gradients(monkeypatch):
+    torch.manual_seed(0)
+    layer = MultiScaleTCN(12, 12, stride=2, num_joints=5).double()
+    with torch.no_grad():  # upstream starts the global joint's weights at 0
+        layer.add_coeff.normal_()
+    x = torch.randn(2, 12, 8, 5, dtype=torch.float64, requires_grad=True)
+    results = []
+    for cpu_path in (True, False):
+        monkeypatch.setattr(protogcn, "_cpu_eager", lambda _x, on=cpu_path: on)
+        out = layer(x)
+        params = [x, layer.add_coeff, layer.branches[0][0].weight, layer.branches[5].weight]
         results.append((out, *torch.autograd.grad(out.square().sum(), params)))
     for got, want in zip(*results, strict=True):
         torch.testing.assert_close(got, want)

@@ -289,12 +289,57 @@ class MultiScaleTCN(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         v = x.shape[-1]
         x = torch.cat([x, x.mean(-1, keepdim=True)], dim=-1)  # (N, C, T, V + 1)
-        out = torch.cat(self._branch_outputs(x), dim=1)
+        outs = self._branch_outputs(x)
         # BatchNorm inside the branches sees the global column too, as upstream.
-        joints, glob = out.split([v, 1], dim=-1)
-        out = torch.addcmul(joints, glob, self.add_coeff[:v])  # (N, C_out, T', V)
+        if _cpu_eager(x):
+            out = _GlobalJointMix.apply(self.add_coeff[:v], *outs)
+        else:
+            joints, glob = torch.cat(outs, dim=1).split([v, 1], dim=-1)
+            out = torch.addcmul(joints, glob, self.add_coeff[:v])  # (N, C_out, T', V)
         bn, _, conv = self.transform
         return self.bn(_conv(conv, bn(out).relu_()))
+
+
+class _GlobalJointMix(torch.autograd.Function):
+    """`cat(branches)[..., :V] + cat(branches)[..., V:] * coeff` for branch outputs
+    (N, C_i, T, V + 1): each branch's mix is written into its channels of one (N, C, T, V)
+    buffer (no concatenated copy). The backward copies the gradient into each branch's joint
+    columns and reduces it against `coeff` and the saved global columns with products (no
+    full-size temporaries)."""
+
+    @staticmethod
+    def forward(ctx: Any, coeff: Tensor, *branches: Tensor) -> Tensor:
+        n, _, t, v1 = branches[0].shape
+        v = v1 - 1
+        widths = [b.shape[1] for b in branches]
+        out = branches[0].new_empty(n, sum(widths), t, v)
+        globs = []
+        for b, piece in zip(branches, out.split(widths, dim=1), strict=True):
+            torch.addcmul(b[..., :v], b[..., v:], coeff, out=piece)
+            globs.append(b[..., v])  # (N, C_i, T)
+        ctx.save_for_backward(coeff, *globs)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        coeff, *globs = ctx.saved_tensors
+        n, _, t, v = grad.shape
+        grads: list[Tensor | None] = []
+        grad_coeff = coeff.new_zeros(v) if ctx.needs_input_grad[0] else None
+        start = 0
+        for glob in globs:
+            width = glob.shape[1]
+            g = grad[:, start : start + width]  # (N, C_i, T, V)
+            rows = g.view(n, width * t, v)  # per sample, a strided matrix: no copy
+            gb = grad.new_empty(n, width, t, v + 1)
+            gb[..., :v] = g
+            # sum_v grad * coeff[v], per sample
+            gb[..., v] = torch.bmm(rows, coeff.view(1, v, 1).expand(n, v, 1)).view(n, width, t)
+            if grad_coeff is not None:  # sum over (N, C_i, T) of grad * glob
+                grad_coeff += torch.bmm(glob.reshape(n, 1, width * t), rows).sum(0).view(v)
+            grads.append(gb)
+            start += width
+        return (grad_coeff, *grads)
 
 
 class ProtoGCNBlock(nn.Module):
