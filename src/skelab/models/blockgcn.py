@@ -37,8 +37,10 @@ test holds to rel. err. 1e-4):
   (joints minus joint 21, whose slot keeps its absolute trajectory) and the raw joints are
   rebuilt from it; skelab's engine always passes the raw joints, whatever the stream.
 * The three subsets of a BlockGC run as one batched matrix product over joints and one over
-  channels (the grouped 1x1 convs `fc2`, their weights concatenated per group, as a matrix
-  product) instead of a loop of three einsums and grouped convs.
+  channels (the grouped 1x1 convs `fc2`, their weights and summed biases as one matrix)
+  instead of a loop of three einsums and grouped convs. On the CPU (float32, eager) both run
+  in chunks of samples through a scratch buffer with a written backward (`_BlockProduct`);
+  elsewhere (GPU, meta, autocast, compile, export) as plain batched products.
 * The topology branch averages over frames before taking pairwise joint differences (a linear
   map, so the same in exact arithmetic; T times less memory). It calls giotto-ph's
   `ripser_parallel` directly (torch-topological's wrapper pulls in gudhi and POT, which
@@ -74,8 +76,8 @@ from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
-from skelab.models.layers.pointwise import bn_residual_relu, pointwise
-from skelab.models.layers.tcn import TemporalConv, ctrgcn_temporal, unit_tcn
+from skelab.models.layers.pointwise import bn_residual_relu, eager_cpu
+from skelab.models.layers.tcn import ctrgcn_temporal, unit_tcn
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import NTU25, NTU_INWARD_1BASED, Skeleton, get_skeleton
 
@@ -193,23 +195,11 @@ class BlockGC(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         graph = self.graph()
         weight, bias = self.channel_weight()
-        if _cpu_kernels(x):
+        if eager_cpu(x):  # float32 CPU, eager: the chunked product
             y = _BlockProduct.apply(x, graph, weight, bias)
         else:
             y = _block_product(x, graph, weight, bias)
         return bn_residual_relu(self.bn, y, self.down, x)
-
-
-def _cpu_kernels(x: Tensor) -> bool:
-    """Whether the chunked CPU product runs: on the CPU, eagerly, outside autocast. On a GPU,
-    the meta device (memory estimates), under autocast and under torch.compile, torch.export
-    and TorchScript tracing the plain batched products run."""
-    return (
-        x.device.type == "cpu"
-        and not torch.is_autocast_enabled("cpu")
-        and not torch.compiler.is_compiling()
-        and not torch.jit.is_tracing()
-    )
 
 
 def _block_product(x: Tensor, graph: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
@@ -361,10 +351,7 @@ class BlockGCNBlock(nn.Module):
             self.residual = unit_tcn(c_in, c_out, stride)
 
     def forward(self, x: Tensor) -> Tensor:
-        if isinstance(self.residual, TemporalConv):  # 1x1 conv with stride, then BN
-            res = self.residual.bn(pointwise(self.residual.conv, x))
-        else:
-            res = x
+        res = self.residual(x)  # x, or a strided 1x1 conv (layers.tcn runs it as a product)
         out = self.tcn1(self.gcn1(x))  # (N, C_out, T/stride, V), the TCN's fresh concat
         out += res  # in place: the concat's backward needs neither its output nor its inputs
         return out.relu_()
