@@ -30,9 +30,11 @@ def test_stgcn_step_with_dft_convs_matches_the_plain_convs(monkeypatch):
     real = temporal.dft_conv
     monkeypatch.setattr(temporal, "dft_conv", lambda *a, **k: seen.append(1) or real(*a, **k))
     monkeypatch.setattr(temporal, "eager_cpu", lambda t: t.device.type == "cpu")
+    monkeypatch.setattr(temporal, "MIN_COLUMNS_TRAIN", 0)  # every block, on a tiny batch
+    monkeypatch.setattr(temporal, "MIN_COLUMNS_STRIDED", 0)
     loss, got = _grads(model, x, y)
     calls = len(seen)
-    assert calls >= 5  # the wide blocks took the DFT form
+    assert calls == 9  # all but the strided 256-channel conv (ratio 1.48 at 8 frames)
     monkeypatch.setattr(temporal, "MIN_RATIO", float("inf"))
     ref_loss, want = _grads(model, x, y)
     assert len(seen) == calls  # the plain convs ran

@@ -73,12 +73,24 @@ def _calls(monkeypatch):
 def test_temporal_conv_takes_the_dft_form_on_the_cpu_only_where_it_wins(monkeypatch):
     seen = _calls(monkeypatch)
     wide = torch.nn.Conv2d(64, 64, (9, 1), padding=(4, 0))
-    x = torch.randn(1, 64, 32, 2)
-    torch.testing.assert_close(temporal_conv(wide, x), wide(x), rtol=1e-4, atol=1e-4)
+    strided = torch.nn.Conv2d(64, 64, (9, 1), stride=(2, 1), padding=(4, 0))
+    small, big = torch.randn(1, 64, 32, 2), torch.randn(4, 64, 32, 25)  # 2 and 100 columns
+    with torch.no_grad():  # forward only: stride 1 at any batch, stride 2 never
+        torch.testing.assert_close(temporal_conv(wide, small), wide(small), rtol=1e-4, atol=1e-4)
+        assert len(seen) == 1
+        temporal_conv(strided, big)
+        assert len(seen) == 1
+    temporal_conv(wide, small)  # training on 2 columns: the weight blocks would dominate
     assert len(seen) == 1
-    narrow = torch.nn.Conv2d(4, 4, (9, 1), stride=(2, 1), padding=(4, 0))  # ratio < threshold
-    temporal_conv(narrow, torch.randn(1, 4, 32, 2))
-    assert len(seen) == 1
+    torch.testing.assert_close(temporal_conv(wide, big), wide(big), rtol=1e-4, atol=1e-4)
+    assert len(seen) == 2
+    temporal_conv(strided, big)  # strided layers from 400 columns
+    assert len(seen) == 2
+    temporal_conv(strided, torch.randn(16, 64, 32, 25))
+    assert len(seen) == 3
+    narrow = torch.nn.Conv2d(32, 32, (9, 1), padding=(4, 0))  # under MIN_CHANNELS
+    temporal_conv(narrow, torch.randn(16, 32, 64, 25))
+    assert len(seen) == 3
 
 
 class _Wrap(torch.nn.Module):
@@ -93,8 +105,9 @@ class _Wrap(torch.nn.Module):
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.parametrize(
     "where",
-    ["float64", "meta", "autocast", "compiling", "tracing"],
+    ["eager", "float64", "meta", "autocast", "compiling", "tracing"],
 )
+@torch.no_grad()  # where the DFT form is otherwise taken at any batch
 def test_temporal_conv_stands_aside(monkeypatch, where):
     seen = _calls(monkeypatch)
     conv = torch.nn.Conv2d(64, 64, (9, 1), padding=(4, 0))
@@ -111,6 +124,8 @@ def test_temporal_conv_stands_aside(monkeypatch, where):
     elif where == "compiling":
         monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
         temporal_conv(conv, x)
-    else:
+    elif where == "tracing":
         torch.jit.trace(_Wrap(conv), x, check_trace=False)
-    assert seen == []
+    else:
+        temporal_conv(conv, x)
+    assert seen == ([1] if where == "eager" else [])

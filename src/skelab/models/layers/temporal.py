@@ -173,11 +173,18 @@ def flop_ratio(
 MIN_RATIO = 1.55  # measured: 1.60 (C 64, stride 2) wins 1.3x, 1.06 (C 32, stride 2) ties
 MIN_CHANNELS = 64  # measured: C 32 only ties at ratio 1.82 (the products are too narrow)
 GAUSS_CHANNELS = 256  # measured: the Gauss form wins 14-19% at C 256, ties at 128, loses at 64
+# The per-bin weight blocks (2 L x C_out x C_in values, built and, in training, differentiated
+# on every call) cost the same whatever the batch, so small batches (N·V product columns) lose:
+# training at N·V 50 lost at C 64 (12.8 vs 10.4 ms) and stride 2 (37 vs 20 ms at C 128), won
+# at N·V 100 with stride 1; strided layers won only at N·V 400 (C 128; C 256 from 100). Forward
+# only (no gradient), stride 1 won at every batch (N·V 50: 1.1-1.4x), stride 2 at none (N·V
+# 50-200: 0.4-0.85x).
+MIN_COLUMNS_TRAIN = 100
+MIN_COLUMNS_STRIDED = 400
 
 
-def temporal_conv(conv: nn.Conv2d, x: Tensor) -> Tensor:
-    """`conv(x)` for a (K, 1) `nn.Conv2d` over frames (x (N, C, T, V)): through `dft_conv` on
-    the CPU where it is measured faster, else the convolution itself."""
+def _wins(conv: nn.Conv2d, x: Tensor) -> bool:
+    """Whether the DFT form was measured faster for this conv and input (see the constants)."""
     k, one = conv.kernel_size
     c_in, c_out = conv.in_channels, conv.out_channels
     if (
@@ -188,10 +195,23 @@ def temporal_conv(conv: nn.Conv2d, x: Tensor) -> Tensor:
         or conv.padding_mode != "zeros"
         or min(c_in, c_out) < MIN_CHANNELS
         or not eager_cpu(x)
-        or flop_ratio(c_in, c_out, x.shape[2], k, conv.dilation[0], conv.padding[0], conv.stride[0])
-        < MIN_RATIO
     ):
+        return False
+    stride = conv.stride[0]
+    ratio = flop_ratio(c_in, c_out, x.shape[2], k, conv.dilation[0], conv.padding[0], stride)
+    columns = x.shape[0] * x.shape[3]
+    grads = torch.is_grad_enabled() and (x.requires_grad or conv.weight.requires_grad)
+    if stride > 1:
+        return grads and columns >= MIN_COLUMNS_STRIDED and ratio >= MIN_RATIO
+    return (not grads or columns >= MIN_COLUMNS_TRAIN) and ratio >= MIN_RATIO
+
+
+def temporal_conv(conv: nn.Conv2d, x: Tensor) -> Tensor:
+    """`conv(x)` for a (K, 1) `nn.Conv2d` over frames (x (N, C, T, V)): through `dft_conv` on
+    the CPU where it is measured faster, else the convolution itself."""
+    if not _wins(conv, x):
         return conv(x)
+    c_in, c_out = conv.in_channels, conv.out_channels
     return dft_conv(
         x,
         conv.weight,
