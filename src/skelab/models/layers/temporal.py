@@ -24,8 +24,9 @@ worse than oneDNN's own (~1e-6) at ST-GCN's widths.
 
 FLOPs (forward + backward) fall by `flop_ratio`: 2.5x at C 64, T 64; 3.4x at C 128, T 32 and
 C 256, T 16; 1.7-1.9x for the stride-2 layers. The products run slower than oneDNN's direct
-kernel (40-80 GFLOP/s), so the DFT form is taken where the ratio is at least `MIN_RATIO` and
-both widths are at least `MIN_CHANNELS`. Measured forward + backward in one process, one thread,
+kernel (40-80 GFLOP/s), so the DFT form is taken where the ratio is at least `MIN_RATIO`, both
+widths are at least `MIN_CHANNELS` and the batch gives the products enough columns (N·V: the
+weight blocks cost the same at any batch; `MIN_COLUMNS_*`). Measured forward + backward, one thread,
 batch 16 x 25 joints, K 9, p 4, medians of three runs at load average ~7 on 2 cores (ms; the
 form taken in bold):
 
