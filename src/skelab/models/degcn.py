@@ -68,6 +68,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
+from skelab.models.layers.framepool import max_over_frames
 from skelab.models.layers.pointwise import conv1x1, pointwise
 from skelab.models.layers.tcn import fusable_batch_norms, stacked_batch_norm
 from skelab.models.registry import ModelCard, register_model
@@ -319,7 +320,7 @@ class PoolBranch(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         x = F.leaky_relu(self.pre(x), LEAKY_SLOPE)
-        return self.bn(F.max_pool2d(x, (3, 1), (self.stride, 1), (1, 0)))
+        return self.bn(max_over_frames(x, self.stride))  # F.max_pool2d's (3, 1) window
 
 
 class MultiScaleTemporal(nn.Module):
@@ -350,7 +351,7 @@ class MultiScaleTemporal(nn.Module):
         pieces = h.split([hd.conv.out_channels for hd in heads], dim=1)
         act = [F.leaky_relu(piece, LEAKY_SLOPE) for piece in pieces[:3]]
         last = pieces[3] if len(heads) == 4 else self.conv1x1(x)
-        pooled = F.max_pool2d(act[2], (3, 1), (self.maxpool3x1.stride, 1), (1, 0))
+        pooled = max_over_frames(act[2], self.maxpool3x1.stride)
         return torch.cat(
             [self.tcn1.deform(act[0]), self.tcn2.deform(act[1]), self.maxpool3x1.bn(pooled), last],
             1,
