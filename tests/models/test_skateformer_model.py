@@ -296,7 +296,7 @@ def test_chunked_mlp_matches_linear_gelu_linear_and_its_gradients(monkeypatch):
 
     assert torch.allclose(mlp(x), expected, atol=1e-12)
     assert torch.autograd.gradcheck(
-        lambda x, *p: skateformer._ChunkedMlp.apply(x, *p, None, None, 0.0, False, None, True),
+        lambda x, *p: skateformer._ChunkedMlp.apply(x, *p, None, None, 0.0, False, None),
         (x, *params),
         fast_mode=True,
     )
@@ -313,7 +313,7 @@ def test_chunked_mlp_with_layer_norm_residual_and_drop_path_matches_plain_layers
     params = (mlp.fc1.weight, mlp.fc1.bias, mlp.fc2.weight, mlp.fc2.bias)
 
     def fused(x, *p, scale=scale):
-        return skateformer._ChunkedMlp.apply(x, *p[:4], *p[4:], 1e-5, True, scale, True)
+        return skateformer._ChunkedMlp.apply(x, *p[:4], *p[4:], 1e-5, True, scale)
 
     expected = x + scale * mlp(norm(x))
 

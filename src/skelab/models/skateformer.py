@@ -126,6 +126,46 @@ def _row_chunks(rows: int, width: int) -> list[tuple[int, int]]:
     return [(i, min(rows, i + step)) for i in range(0, rows, step)]
 
 
+def _mlp_chunks(
+    x: Tensor,
+    w1: Tensor,
+    b1: Tensor,
+    w2: Tensor,
+    b2: Tensor,
+    norm_w: Tensor | None,
+    norm_b: Tensor | None,
+    eps: float,
+    residual: bool,
+    scale: Tensor | None,
+    keep: bool,
+) -> tuple[Tensor, list[Tensor], list[Tensor], list[Tensor], list[Tensor]]:
+    """Forward of `_ChunkedMlp`: the output and, with `keep`, per chunk the normalised rows,
+    the LayerNorm's (mean, rstd), fc1's pre-activations and the GELU outputs."""
+    c = x.shape[1]
+    out = x.new_empty(x.shape[0], w2.shape[0])
+    normed, stats, pre, act = [], [], [], []
+    for i, j in _row_chunks(x.shape[0], w1.shape[0]):
+        xi = x[i:j]
+        if norm_w is not None:
+            xi, mean, rstd = torch.native_layer_norm(xi, [c], norm_w, norm_b, eps)
+            if keep:
+                normed.append(xi)
+                stats += [mean, rstd]
+        h = torch.addmm(b1, xi, w1.t())
+        a = F.gelu(h)
+        if keep:
+            pre.append(h)
+            act.append(a)
+        o = out[i:j]
+        if not residual:
+            torch.addmm(b2, a, w2.t(), out=o)
+        elif scale is None:
+            torch.add(x[i:j], b2, out=o).addmm_(a, w2.t())  # x + (a W2^T + b2), reordered
+        else:
+            torch.addcmul(x[i:j], torch.addmm(b2, a, w2.t()), scale[i:j], out=o)
+    return out, normed, stats, pre, act
+
+
 class _ChunkedMlp(torch.autograd.Function):
     """[x + scale *] fc2(GELU(fc1([LayerNorm](x)))) on (rows, C), row chunk by row chunk, with a
     hand-written backward.
@@ -153,30 +193,10 @@ class _ChunkedMlp(torch.autograd.Function):
         eps: float,
         residual: bool,
         scale: Tensor | None,
-        keep: bool,
     ) -> Tensor:
-        c = x.shape[1]
-        out = x.new_empty(x.shape[0], w2.shape[0])
-        normed, stats, pre, act = [], [], [], []
-        for i, j in _row_chunks(x.shape[0], w1.shape[0]):
-            xi = x[i:j]
-            if norm_w is not None:
-                xi, mean, rstd = torch.native_layer_norm(xi, [c], norm_w, norm_b, eps)
-                if keep:
-                    normed.append(xi)
-                    stats += [mean, rstd]
-            h = torch.addmm(b1, xi, w1.t())
-            a = F.gelu(h)
-            if keep:
-                pre.append(h)
-                act.append(a)
-            o = out[i:j]
-            if not residual:
-                torch.addmm(b2, a, w2.t(), out=o)
-            elif scale is None:
-                torch.add(x[i:j], b2, out=o).addmm_(a, w2.t())  # x + (a W2^T + b2), reordered
-            else:
-                torch.addcmul(x[i:j], torch.addmm(b2, a, w2.t()), scale[i:j], out=o)
+        out, normed, stats, pre, act = _mlp_chunks(
+            x, w1, b1, w2, b2, norm_w, norm_b, eps, residual, scale, keep=True
+        )
         ctx.norm, ctx.residual, ctx.chunks = norm_w is not None, residual, len(pre)
         ctx.save_for_backward(x, w1, w2, norm_w, norm_b, scale, *normed, *stats, *pre, *act)
         return out
@@ -234,7 +254,7 @@ class _ChunkedMlp(torch.autograd.Function):
                     torch.add(dxi, g, out=dx[i:j])
                 else:
                     dx[i:j] = dxi
-        return dx, dw1, db1, dw2, db2, dnw, dnb, None, None, None, None
+        return dx, dw1, db1, dw2, db2, dnw, dnb, None, None, None
 
 
 def _chunked_mlp(
@@ -247,10 +267,11 @@ def _chunked_mlp(
         scale = mask.expand(*x.shape[:-1], 1).reshape(-1, 1)
     fc1, fc2 = mlp.fc1, mlp.fc2
     nw, nb, eps = (norm.weight, norm.bias, norm.eps) if norm is not None else (None, None, 0.0)
-    keep = _needs_grad(x, mlp) or (norm is not None and _needs_grad(x, norm))
-    out = _ChunkedMlp.apply(
-        rows, fc1.weight, fc1.bias, fc2.weight, fc2.bias, nw, nb, eps, residual, scale, keep
-    )
+    args = (rows, fc1.weight, fc1.bias, fc2.weight, fc2.bias, nw, nb, eps, residual, scale)
+    if _needs_grad(x, mlp) or (norm is not None and _needs_grad(x, norm)):
+        out = _ChunkedMlp.apply(*args)
+    else:  # plain ops, nothing kept (and traceable, e.g. by torch.jit.trace)
+        out = _mlp_chunks(*args, keep=False)[0]
     return out.view(*x.shape[:-1], fc2.out_features)
 
 
