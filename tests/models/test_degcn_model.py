@@ -33,8 +33,12 @@ def _detgc_reference(layer: DeformableTemporalConv, x: torch.Tensor) -> torch.Te
     return layer.bn(y)
 
 
+@pytest.mark.parametrize("cpu_path", [True, False])
 @pytest.mark.parametrize("stride", [1, 2])
-def test_deformable_temporal_conv_equals_upstream_sampling_with_gradients(stride):
+def test_deformable_temporal_conv_equals_upstream_sampling_with_gradients(
+    monkeypatch, stride, cpu_path
+):
+    monkeypatch.setattr(degcn, "eager_cpu", lambda _x: cpu_path)  # both paths, in float64
     torch.manual_seed(0)
     layer = DeformableTemporalConv(4, eta=4, kernel=5, dilation=2, stride=stride, frames=8)
     layer = layer.double()  # float64, so that only a different function can fail the check
@@ -140,7 +144,7 @@ def test_ctr_graph_conv_cpu_path_equals_the_plain_path_with_gradients(monkeypatc
     x = torch.randn(2, in_channels, 6, 5, dtype=torch.float64, requires_grad=True)
     results = []
     for cpu_path in (True, False):
-        monkeypatch.setattr(degcn, "_cpu_eager", lambda _x, on=cpu_path: on)
+        monkeypatch.setattr(degcn, "eager_cpu", lambda _x, on=cpu_path: on)
         out = layer(x)
         params = [x, layer.A, layer.alpha, layer.conv3.weight, layer.conv4.weight]
         params += [layer.conv4.bias, layer.conv1.weight, layer.conv2.weight]

@@ -19,7 +19,7 @@ def test_max_over_frames_equals_max_pool_with_its_argmax_on_ties(stride, frames)
     x.requires_grad_(True)
     want = F.max_pool2d(x, (3, 1), (stride, 1), (1, 0))
     grad = torch.randn_like(want)
-    got = max_over_frames(x, stride)
+    got = _MaxOf3Frames.apply(x, stride)  # float64: max_over_frames would take the pool
     torch.testing.assert_close(got, want, rtol=0, atol=0)
     torch.testing.assert_close(
         torch.autograd.grad(got, x, grad)[0], torch.autograd.grad(want, x, grad)[0]
@@ -29,6 +29,13 @@ def test_max_over_frames_equals_max_pool_with_its_argmax_on_ties(stride, frames)
 def test_max_over_frames_backward_passes_gradcheck():
     x = torch.randn(1, 2, 6, 3, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda x: _MaxOf3Frames.apply(x, 2), (x,))
+
+
+def test_max_over_frames_takes_the_views_in_float32_on_the_cpu():
+    x = torch.randn(2, 3, 8, 4, requires_grad=True)
+    out = max_over_frames(x, 2)
+    assert type(out.grad_fn).__name__ == "_MaxOf3FramesBackward"
+    torch.testing.assert_close(out, F.max_pool2d(x, (3, 1), (2, 1), (1, 0)), rtol=0, atol=0)
 
 
 def test_max_over_frames_is_max_pool_on_the_meta_device():

@@ -132,7 +132,7 @@ def test_graph_conv_cpu_path_equals_the_plain_path_with_gradients(monkeypatch):
     x = torch.randn(2, 16, 6, 5, dtype=torch.float64, requires_grad=True)
     results = []
     for cpu_path in (True, False):
-        monkeypatch.setattr(protogcn, "_cpu_eager", lambda _x, on=cpu_path: on)
+        monkeypatch.setattr(protogcn, "eager_cpu", lambda _x, on=cpu_path: on)
         out, _ = layer(x)
         params = [x, layer.A, layer.alpha, layer.beta, layer.conv1.weight, layer.conv2.weight]
         results.append((out, *torch.autograd.grad(out.square().sum(), params)))
@@ -154,7 +154,7 @@ def test_multiscale_tcn_cpu_path_equals_the_plain_path_with_gradients(monkeypatc
     x = torch.randn(2, 12, 8, 5, dtype=torch.float64, requires_grad=True)
     results = []
     for cpu_path in (True, False):
-        monkeypatch.setattr(protogcn, "_cpu_eager", lambda _x, on=cpu_path: on)
+        monkeypatch.setattr(protogcn, "eager_cpu", lambda _x, on=cpu_path: on)
         out = layer(x)
         params = [x, layer.add_coeff, layer.branches[0][0].weight, layer.branches[5].weight]
         results.append((out, *torch.autograd.grad(out.square().sum(), params)))

@@ -69,7 +69,7 @@ from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
 from skelab.models.layers.framepool import max_over_frames
-from skelab.models.layers.pointwise import conv1x1, pointwise
+from skelab.models.layers.pointwise import conv1x1, eager_cpu, pointwise
 from skelab.models.layers.tcn import fusable_batch_norms, stacked_batch_norm
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import Skeleton, get_skeleton
@@ -87,18 +87,6 @@ def _init_conv(conv: nn.Conv2d | nn.Conv3d) -> None:
     nn.init.kaiming_normal_(conv.weight, a=LEAKY_SLOPE, mode="fan_out", nonlinearity="leaky_relu")
     if conv.bias is not None:
         nn.init.zeros_(conv.bias)
-
-
-def _cpu_eager(x: Tensor) -> bool:
-    """Whether the CPU-tuned paths run: on the CPU, eagerly, without autocast. On a GPU, the
-    meta device (skelab.bench.memory), under autocast and under torch.compile / export tracing
-    the plain forms run, as upstream computes them."""
-    return (
-        x.device.type == "cpu"
-        and not torch.is_autocast_enabled("cpu")
-        and not torch.compiler.is_compiling()
-        and not torch.jit.is_tracing()
-    )
 
 
 class PointWise(nn.Module):
@@ -154,7 +142,7 @@ class GroupedCTRGraphConv(nn.Module):
         mean = x.mean(2, keepdim=True)  # (N, C_in, 1, V): the 1x1 convs commute with the mean
         q = pointwise(self.conv1, mean).squeeze(2)  # (N, G*S*R, V)
         k = pointwise(self.conv2, mean).squeeze(2)
-        if _cpu_eager(x):
+        if eager_cpu(x):
             # the relations transposed, [u, v], the layout the aggregation's product reads
             rel_t = torch.tanh(q.unsqueeze(-2) - k.unsqueeze(-1))  # (N, G*S*R, U, V)
             return self.bn(self._aggregate(x, rel_t))
@@ -275,7 +263,7 @@ class DeformableTemporalConv(nn.Module):
         below = pos.detach().floor()
         frac = (pos - below).reshape(1, 1, -1, 1)  # weight of the later frame
         last = self.frames - 1
-        if _cpu_eager(x) and t == self.frames:
+        if eager_cpu(x) and t == self.frames:
             # below[e, o] = o * stride + floor(tr[e]) unless rounding moved a position across
             # an integer (then the general path below)
             offsets = below[:, :1].long()

@@ -74,7 +74,7 @@ from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
 from skelab.models.layers.framepool import max_over_frames
-from skelab.models.layers.pointwise import conv1x1
+from skelab.models.layers.pointwise import conv1x1, eager_cpu
 from skelab.models.layers.tcn import fusable_batch_norms, stacked_batch_norm
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import Skeleton, get_skeleton
@@ -106,18 +106,6 @@ def _conv(conv: nn.Conv2d, x: Tensor) -> Tensor:
 
 # --------------------------------------------------------------------------------------------
 # Graph convolution with motion topology enhancement (upstream `unit_gcn`)
-
-
-def _cpu_eager(x: Tensor) -> bool:
-    """Whether the CPU-tuned paths run: on the CPU, eagerly, without autocast. On a GPU, the
-    meta device (skelab.bench.memory), under autocast and under torch.compile / export tracing
-    the plain forms run."""
-    return (
-        x.device.type == "cpu"
-        and not torch.is_autocast_enabled("cpu")
-        and not torch.compiler.is_compiling()
-        and not torch.jit.is_tracing()
-    )
 
 
 class _RefinedGraph(torch.autograd.Function):
@@ -190,7 +178,7 @@ class ProtoGraphConv(nn.Module):
         # A + intra + alpha * inter, with the small (N, K, 1, V, V) terms summed first, so the
         # channel-wise graph is written once (one fused multiply-add).
         base = (intra + self.A).unsqueeze(2)
-        if not want_graph and _cpu_eager(x):
+        if not want_graph and eager_cpu(x):
             full = _RefinedGraph.apply(q, p, base, self.alpha[0])
         else:
             inter = torch.tanh(q.unsqueeze(-1) - p.unsqueeze(-2))  # (N, K, C', V, V)
@@ -305,7 +293,7 @@ class MultiScaleTCN(nn.Module):
         x = torch.cat([x, x.mean(-1, keepdim=True)], dim=-1)  # (N, C, T, V + 1)
         outs = self._branch_outputs(x)
         # BatchNorm inside the branches sees the global column too, as upstream.
-        if _cpu_eager(x):
+        if eager_cpu(x):
             out = _GlobalJointMix.apply(self.add_coeff[:v], *outs)
         else:
             joints, glob = torch.cat(outs, dim=1).split([v, 1], dim=-1)

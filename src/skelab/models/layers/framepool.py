@@ -8,8 +8,9 @@ skeleton GCNs' temporal branches that is slow: measured in process on one core, 
 the clip count as -inf, as the pool's padding), and the gradient goes to the first maximal
 frame of each window, as the pool's argmax does (ties go to the earlier frame).
 
-Only on the CPU, eagerly and without autocast: on a GPU, the meta device (skelab.bench.memory),
-under autocast and under torch.compile / export tracing it is `F.max_pool2d`.
+Only where `layers.pointwise.eager_cpu` holds (float32 on the CPU, eagerly): on a GPU, the meta
+device (skelab.bench.memory), under autocast and under torch.compile / export tracing it is
+`F.max_pool2d`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from skelab.models.layers.pointwise import eager_cpu
 
 
 def _views(xp: Tensor, stride: int, t_out: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -56,12 +59,6 @@ class _MaxOf3Frames(torch.autograd.Function):
 
 def max_over_frames(x: Tensor, stride: int = 1) -> Tensor:
     """`F.max_pool2d(x, (3, 1), (stride, 1), (1, 0))` for x (N, C, T, V)."""
-    if (
-        x.device.type != "cpu"
-        or torch.is_autocast_enabled("cpu")
-        or torch.compiler.is_compiling()
-        or torch.jit.is_tracing()
-        or x.shape[2] < 1
-    ):
+    if not eager_cpu(x) or x.shape[2] < 1:
         return F.max_pool2d(x, (3, 1), (stride, 1), (1, 0))
     return _MaxOf3Frames.apply(x, stride)
