@@ -96,7 +96,8 @@ def test_building_without_giotto_ph_names_the_extra(monkeypatch):
         build("blockgcn")
 
 
-@pytest.mark.parametrize("chunk_values", [1, 1 << 20])  # one sample per chunk, all at once
+# chunks of 1 and 4 groups of a sample, of 2 samples (last one short), of all 3 samples
+@pytest.mark.parametrize("chunk_values", [1, 900, 2880, 1 << 20])
 def test_chunked_block_product_matches_the_plain_products_and_gradients(monkeypatch, chunk_values):
     monkeypatch.setattr(blockgcn_module, "CHUNK_VALUES", chunk_values)
     torch.manual_seed(0)

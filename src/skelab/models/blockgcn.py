@@ -218,20 +218,20 @@ def _block_product(x: Tensor, graph: Tensor, weight: Tensor, bias: Tensor) -> Te
     return torch.matmul(weight, z).view(n, c_out, t, v) + bias[:, None, None]
 
 
-CHUNK_VALUES = 1 << 20  # joint-mixed values (floats) per chunk of samples: a few MB, in cache
+CHUNK_VALUES = 1 << 20  # joint-mixed values (floats) per chunk of rows: a few MB, in cache
 
 
 class _BlockProduct(torch.autograd.Function):
-    """`_block_product` in chunks of samples, for the CPU.
+    """`_block_product` in chunks of (sample, group) rows, for the CPU.
 
-    Per chunk the joint mixing writes each subset straight into a (sample, group, subset,
-    channel, frame, joint) scratch buffer, so the grouped 1x1 conv reads its S subsets as one
-    K = S*C/H product with no regrouping copy, and the buffer (reused chunk after chunk) stays
-    in cache instead of a fresh (N, H, S, C/H, T, V) tensor, 3x the input, being allocated,
-    faulted in and copied. The buffer ends in a row of ones and the weight in a column holding
-    the bias, so the product adds the bias (and its gradient is that column's). Backward
-    recomputes the chunk's mixing (one joint product) instead of saving it, and saves only x,
-    the graph and the weight.
+    Per chunk the joint mixing writes each subset straight into a (row, subset, channel, frame,
+    joint) scratch buffer, so the grouped 1x1 conv reads its S subsets as one K = S*C/H
+    product with no regrouping copy, and the buffer (reused chunk after chunk) stays in cache
+    instead of a fresh (N, H, S, C/H, T, V) tensor, 3x the input, being allocated, faulted in
+    and copied. The buffer ends in a plane of ones and the weight in a column holding the
+    bias, so the product adds the bias (and its gradient is that column's). A chunk is whole
+    samples, or a divisor of H groups of one sample. Backward recomputes the chunk's mixing
+    (one joint product) instead of saving it, and saves only x, the graph, weight and bias.
     """
 
     @staticmethod
@@ -239,19 +239,19 @@ class _BlockProduct(torch.autograd.Function):
         x = x.contiguous()
         n, c, t, v = x.shape
         s, h = graph.shape[:2]
-        step = _chunk(x, s, h)
-        weights = _with_bias(weight, bias, min(n, step))
-        z = _scratch(x, s, h, step)
-        y = x.new_empty(n, weight.shape[0] * weight.shape[1], t, v)
-        xs = x.view(n * h, -1, v)
-        for i in range(0, n, step):
-            j = min(n, i + step)
-            rows = (j - i) * h
-            _mix(xs[i * h : j * h], graph, z[:rows])
-            out = y[i:j].view(rows, weight.shape[1], t * v)
-            torch.bmm(weights[:rows], z[:rows].view(rows, -1, t * v), out=out)
+        co = weight.shape[1]
+        rows = _chunk_rows(x, s, h)
+        wb = torch.cat([weight, bias.view(h, co, 1)], dim=2)  # (H, C_out/H, S*C/H + 1)
+        z = _scratch(x, s, h, rows)
+        y = x.new_empty(n, h * co, t, v)
+        xs, ys = x.view(n * h, -1, v), y.view(n * h, co, t * v)
+        for r0 in range(0, n * h, rows):
+            r1 = min(n * h, r0 + rows)
+            zb = z[: r1 - r0]
+            _mix(xs[r0:r1], _per_row(graph, r0, r1, dim=1), zb)
+            torch.bmm(_per_row(wb, r0, r1), zb.view(r1 - r0, -1, t * v), out=ys[r0:r1])
         ctx.save_for_backward(x, graph, weight, bias)
-        ctx.step = step
+        ctx.rows = rows
         return y
 
     @staticmethod
@@ -262,78 +262,91 @@ class _BlockProduct(torch.autograd.Function):
         n, c, t, v = x.shape
         s, h = graph.shape[:2]
         ck, co = c // h, weight.shape[1]
-        step = ctx.step
-        m = min(n, step)
-        weights_t = weight.expand(m, h, co, s * ck).reshape(m * h, co, s * ck).transpose(1, 2)
+        rows = ctx.rows
         xs, gys = x.view(n * h, ck * t, v), gy.view(n * h, co, t * v)
         gx = torch.empty_like(x) if need_x else None
         g_graph = torch.zeros_like(graph) if need_graph else None
         need_wb = need_weight or need_bias
         g_wb = weight.new_zeros(h, co, s * ck + 1) if need_wb else None
-        z = _scratch(x, s, h, step) if need_wb else None
-        gz = x.new_empty(m * h, s, ck * t, v) if need_x or need_graph else None
-        part_w = weight.new_empty(m * h, co, s * ck + 1) if need_wb else None
-        part_g = graph.new_empty(m * h, v, v) if need_graph else None
-        for i in range(0, n, step):
-            j = min(n, i + step)
-            rows = (j - i) * h
-            xb, gyb = xs[i * h : j * h], gys[i * h : j * h]
+        z = _scratch(x, s, h, rows) if need_wb else None
+        gz = x.new_empty(min(rows, n * h), s, ck * t, v) if need_x or need_graph else None
+        part_w = weight.new_empty(min(rows, n * h), co, s * ck + 1) if need_wb else None
+        part_g = graph.new_empty(min(rows, n * h), v, v) if need_graph else None
+        for r0 in range(0, n * h, rows):
+            r1 = min(n * h, r0 + rows)
+            b = r1 - r0
+            xb, gyb = xs[r0:r1], gys[r0:r1]
+            graphs = _per_row(graph, r0, r1, dim=1)  # (S, rows, V, V)
             if need_wb:  # d[W | b] = sum over samples of dy (C_out/H, T*V) @ [z; 1]^T
-                _mix(xb, graph, z[:rows])
-                zt = z[:rows].view(rows, -1, t * v).transpose(1, 2)
-                torch.bmm(gyb, zt, out=part_w[:rows])
-                g_wb += part_w[:rows].view(j - i, h, co, -1).sum(0)
+                _mix(xb, graphs, z[:b])
+                torch.bmm(gyb, z[:b].view(b, -1, t * v).transpose(1, 2), out=part_w[:b])
+                _accumulate(g_wb, part_w[:b], r0)
             if gz is None:
                 continue
-            gzb = gz[:rows]  # dz = W^T dy: (S*C/H, C_out/H) @ (C_out/H, T*V)
-            torch.bmm(weights_t[:rows], gyb, out=gzb.view(rows, s * ck, t * v))
+            gzb = gz[:b]  # dz = W^T dy: (S*C/H, C_out/H) @ (C_out/H, T*V)
+            torch.bmm(_per_row(weight, r0, r1).mT, gyb, out=gzb.view(b, s * ck, t * v))
             for k in range(s):
                 if need_graph:  # d graph[k] = x^T (V, C/H*T) @ dz_k (C/H*T, V), summed
-                    torch.bmm(xb.transpose(1, 2), gzb[:, k], out=part_g[:rows])
-                    g_graph[k] += part_g[:rows].view(j - i, h, v, v).sum(0)
+                    torch.bmm(xb.transpose(1, 2), gzb[:, k], out=part_g[:b])
+                    _accumulate(g_graph[k], part_g[:b], r0)
                 if need_x:  # dx = sum_k dz_k @ graph[k]^T
-                    gxb = gx.view(n * h, ck * t, v)[i * h : j * h]
-                    gk = graph[k, None].expand(j - i, h, v, v).reshape(rows, v, v).mT
+                    gxb = gx.view(n * h, ck * t, v)[r0:r1]
                     if k == 0:
-                        torch.bmm(gzb[:, k], gk, out=gxb)
+                        torch.bmm(gzb[:, k], graphs[k].mT, out=gxb)
                     else:
-                        gxb.baddbmm_(gzb[:, k], gk)
+                        gxb.baddbmm_(gzb[:, k], graphs[k].mT)
         g_weight = g_wb[:, :, :-1] if need_weight else None
         g_bias = g_wb[:, :, -1].reshape(-1) if need_bias else None
         return gx, g_graph, g_weight, g_bias
 
 
-def _chunk(x: Tensor, subsets: int, heads: int) -> int:
-    """Samples per chunk: about CHUNK_VALUES joint-mixed values."""
-    return max(1, CHUNK_VALUES // (subsets * x[0].numel()))
+def _chunk_rows(x: Tensor, subsets: int, heads: int) -> int:
+    """(sample, group) rows per chunk, about CHUNK_VALUES joint-mixed values: whole samples,
+    or the largest divisor of the group count that fits."""
+    per_row = subsets * x[0].numel() // heads
+    fits = max(1, CHUNK_VALUES // per_row)
+    if fits >= heads:
+        return fits // heads * heads
+    return max(d for d in range(1, heads + 1) if heads % d == 0 and d <= fits)
 
 
-def _scratch(x: Tensor, subsets: int, heads: int, step: int) -> Tensor:
-    """(chunk * H, S*C/H*T*V + T*V) buffer: the S joint-mixed copies of a group's channels,
-    then a (T, V) plane of ones that multiplies the bias column."""
+def _per_row(t: Tensor, r0: int, r1: int, dim: int = 0) -> Tensor:
+    """The per-group tensor t (size H along `dim`) for rows r0..r1 of (sample, group): row r
+    takes group r % H. Rows within one sample are a slice; whole samples repeat t, contiguous."""
+    h = t.shape[dim]
+    if r1 - r0 <= h and r0 % h + r1 - r0 <= h:
+        return t.narrow(dim, r0 % h, r1 - r0)
+    reps = [1] * t.dim()
+    reps[dim] = (r1 - r0) // h
+    return t.repeat(*reps)
+
+
+def _accumulate(total: Tensor, part: Tensor, r0: int) -> None:
+    """total (H, ...) += the per-row parts of rows r0.. (summed over samples)."""
+    h = total.shape[0]
+    if part.shape[0] <= h:
+        total[r0 % h : r0 % h + part.shape[0]] += part
+    else:
+        total += part.view(-1, *total.shape).sum(0)
+
+
+def _scratch(x: Tensor, subsets: int, heads: int, rows: int) -> Tensor:
+    """(rows, S*C/H*T*V + T*V) buffer: the S joint-mixed copies of a group's channels, then a
+    (T, V) plane of ones that multiplies the bias column."""
     n, c, t, v = x.shape
-    rows = min(n, step) * heads
-    z = x.new_empty(rows, subsets * c // heads * t * v + t * v)
+    z = x.new_empty(min(rows, n * heads), subsets * c // heads * t * v + t * v)
     z[:, -t * v :] = 1.0
     return z
 
 
-def _with_bias(weight: Tensor, bias: Tensor, samples: int) -> Tensor:
-    """[W | b] per (sample, group): (samples * H, C_out/H, S*C/H + 1), contiguous."""
-    h, co = weight.shape[:2]
-    wb = torch.cat([weight, bias.view(h, co, 1)], dim=2)
-    return wb.expand(samples, *wb.shape).reshape(samples * h, co, -1)
-
-
-def _mix(xb: Tensor, graph: Tensor, z: Tensor) -> None:
-    """The joint mixing of one chunk into its scratch rows: z[r, k] = xb[r] @ graph[k, r % H]
-    for every subset k; xb (chunk * H, C/H*T, V), graph (S, H, V, V)."""
+def _mix(xb: Tensor, graphs: Tensor, z: Tensor) -> None:
+    """The joint mixing of one chunk into its scratch: z[r, k] = xb[r] @ graphs[k, r] for every
+    subset k; xb (rows, C/H*T, V), graphs (S, rows, V, V)."""
     rows, length, v = xb.shape
-    s, h = graph.shape[:2]
+    s = graphs.shape[0]
     out = z[:, : s * length * v].view(rows, s, length, v)
     for k in range(s):
-        gk = graph[k, None].expand(rows // h, h, v, v).reshape(rows, v, v)
-        torch.bmm(xb, gk, out=out[:, k])
+        torch.bmm(xb, graphs[k], out=out[:, k])
 
 
 class BlockGCNBlock(nn.Module):
