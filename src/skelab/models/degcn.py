@@ -68,9 +68,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
-from skelab.models.layers.framepool import max_over_frames
 from skelab.models.layers.pointwise import conv1x1, eager_cpu, pointwise
-from skelab.models.layers.tcn import fusable_batch_norms, stacked_batch_norm
+from skelab.models.layers.tcn import frame_max_pool, fusable_batch_norms, stacked_batch_norm
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import Skeleton, get_skeleton
 
@@ -304,11 +303,12 @@ class PoolBranch(nn.Module):
         super().__init__()
         self.stride = stride
         self.pre = PointWise(c_in, width)
+        self.pool = nn.MaxPool2d((3, 1), (stride, 1), (1, 0))  # no parameters: no keys
         self.bn = nn.BatchNorm2d(width)
 
     def forward(self, x: Tensor) -> Tensor:
         x = F.leaky_relu(self.pre(x), LEAKY_SLOPE)
-        return self.bn(max_over_frames(x, self.stride))  # F.max_pool2d's (3, 1) window
+        return self.bn(frame_max_pool(self.pool, x))  # max of shifted views on the CPU
 
 
 class MultiScaleTemporal(nn.Module):
@@ -339,7 +339,7 @@ class MultiScaleTemporal(nn.Module):
         pieces = h.split([hd.conv.out_channels for hd in heads], dim=1)
         act = [F.leaky_relu(piece, LEAKY_SLOPE) for piece in pieces[:3]]
         last = pieces[3] if len(heads) == 4 else self.conv1x1(x)
-        pooled = max_over_frames(act[2], self.maxpool3x1.stride)
+        pooled = frame_max_pool(self.maxpool3x1.pool, act[2])
         return torch.cat(
             [self.tcn1.deform(act[0]), self.tcn2.deform(act[1]), self.maxpool3x1.bn(pooled), last],
             1,

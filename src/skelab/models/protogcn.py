@@ -73,9 +73,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
-from skelab.models.layers.framepool import max_over_frames
 from skelab.models.layers.pointwise import conv1x1, eager_cpu
-from skelab.models.layers.tcn import fusable_batch_norms, stacked_batch_norm
+from skelab.models.layers.tcn import frame_max_pool, fusable_batch_norms, stacked_batch_norm
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import Skeleton, get_skeleton
 
@@ -217,19 +216,6 @@ class TemporalUnit(nn.Module):
         return self.bn(_conv(self.conv, x))  # (N, C, T, V) -> (N, C_out, T / stride, V)
 
 
-def _temporal(layer: nn.Module, x: Tensor) -> Tensor:
-    """A branch's temporal layer; the 3-frame max-pool as `layers.framepool.max_over_frames`."""
-    if (
-        isinstance(layer, nn.MaxPool2d)
-        and layer.kernel_size == (3, 1)
-        and layer.padding == (1, 0)
-        and layer.dilation == 1
-        and not layer.ceil_mode
-    ):
-        return max_over_frames(x, layer.stride[0])
-    return layer(x)
-
-
 class MultiScaleTCN(nn.Module):
     """Temporal branches over the V joints plus their per-frame mean (a global joint), whose
     branch outputs are added to every joint with learned weights; then BN-ReLU-1x1 and BN."""
@@ -283,7 +269,9 @@ class MultiScaleTCN(nn.Module):
         outs = []
         for branch in self.branches:
             if isinstance(branch, nn.Sequential):
-                outs.append(_temporal(branch[3], next(pieces)))
+                last, piece = branch[3], next(pieces)
+                pool = isinstance(last, nn.MaxPool2d)  # max of shifted views on the CPU
+                outs.append(frame_max_pool(last, piece) if pool else last(piece))
             else:  # the plain (strided) 1x1 branch
                 outs.append(_conv(branch, x))
         return outs
