@@ -91,6 +91,9 @@ def test_temporal_conv_takes_the_dft_form_on_the_cpu_only_where_it_wins(monkeypa
     narrow = torch.nn.Conv2d(32, 32, (9, 1), padding=(4, 0))  # under MIN_CHANNELS
     temporal_conv(narrow, torch.randn(16, 32, 64, 25))
     assert len(seen) == 3
+    five = torch.nn.Conv2d(64, 64, (5, 1), padding=(2, 0))  # under MIN_TAPS (ratio 1.76)
+    temporal_conv(five, torch.randn(16, 64, 32, 25))
+    assert len(seen) == 3
 
 
 class _Wrap(torch.nn.Module):
