@@ -108,16 +108,12 @@ class DropPath(nn.Module):
         super().__init__()
         self.p = p
 
-    def mask(self, x: Tensor) -> Tensor | None:
-        """The (N, 1, ..., 1) keep mask divided by the keep rate, or None when inactive."""
-        if self.p == 0.0 or not self.training:
-            return None
-        keep = 1.0 - self.p
-        return x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep).div_(keep)
-
     def forward(self, x: Tensor) -> Tensor:
-        mask = self.mask(x)
-        return x if mask is None else x * mask
+        if self.p == 0.0 or not self.training:
+            return x
+        keep = 1.0 - self.p
+        mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
+        return x * mask.div_(keep)
 
 
 def _row_chunks(rows: int, width: int) -> list[tuple[int, int]]:
@@ -126,161 +122,53 @@ def _row_chunks(rows: int, width: int) -> list[tuple[int, int]]:
     return [(i, min(rows, i + step)) for i in range(0, rows, step)]
 
 
-def _mlp_chunks(
-    x: Tensor,
-    w1: Tensor,
-    b1: Tensor,
-    w2: Tensor,
-    b2: Tensor,
-    norm_w: Tensor | None,
-    norm_b: Tensor | None,
-    eps: float,
-    residual: bool,
-    scale: Tensor | None,
-    keep: bool,
-) -> tuple[Tensor, list[Tensor], list[Tensor], list[Tensor], list[Tensor]]:
-    """Forward of `_ChunkedMlp`: the output and, with `keep`, per chunk the normalised rows,
-    the LayerNorm's (mean, rstd), fc1's pre-activations and the GELU outputs."""
-    c = x.shape[1]
-    out = x.new_empty(x.shape[0], w2.shape[0])
-    normed, stats, pre, act = [], [], [], []
-    for i, j in _row_chunks(x.shape[0], w1.shape[0]):
-        xi = x[i:j]
-        if norm_w is not None:
-            xi, mean, rstd = torch.native_layer_norm(xi, [c], norm_w, norm_b, eps)
-            if keep:
-                normed.append(xi)
-                stats += [mean, rstd]
-        h = torch.addmm(b1, xi, w1.t())
-        a = F.gelu(h)
-        if keep:
-            pre.append(h)
-            act.append(a)
-        o = out[i:j]
-        if not residual:
-            torch.addmm(b2, a, w2.t(), out=o)
-        elif scale is None:
-            torch.add(x[i:j], b2, out=o).addmm_(a, w2.t())  # x + (a W2^T + b2), reordered
-        else:
-            torch.addcmul(x[i:j], torch.addmm(b2, a, w2.t()), scale[i:j], out=o)
-    return out, normed, stats, pre, act
-
-
 class _ChunkedMlp(torch.autograd.Function):
-    """[x + scale *] fc2(GELU(fc1([LayerNorm](x)))) on (rows, C), row chunk by row chunk, with a
-    hand-written backward.
+    """fc2(GELU(fc1(x))) on (rows, C), row chunk by row chunk, with a hand-written backward.
 
-    Each chunk's normalised rows and hidden activations (rows x 4C) are made and used while in
-    cache, and kept per chunk for the backward (the normalised rows for fc1's weight gradient,
-    fc1's pre-activations for GELU's derivative, the GELU outputs for fc2's weight gradient;
-    recomputing the GELU instead measured 2-4% slower per step). With `residual` the input is
-    added to the output in the chunk (`scale`, (rows, 1) or None, is DropPath's per-sample mask
-    on the branch), and the backward adds the residual's gradient to the LayerNorm's in the chunk,
-    so neither the normalised tensor nor the sum is a separate full-size pass. The weight
-    gradients accumulate over the chunks.
+    Each chunk's hidden activations (rows x 4C) are made and used while in cache, and kept per
+    chunk for the backward (fc1's pre-activations for GELU's derivative, the GELU outputs for
+    fc2's weight gradient; recomputing the GELU instead measured 2-4% slower per step). The
+    weight gradients accumulate over the chunks.
     """
 
     @staticmethod
-    def forward(
-        ctx,
-        x: Tensor,
-        w1: Tensor,
-        b1: Tensor,
-        w2: Tensor,
-        b2: Tensor,
-        norm_w: Tensor | None,
-        norm_b: Tensor | None,
-        eps: float,
-        residual: bool,
-        scale: Tensor | None,
-    ) -> Tensor:
-        out, normed, stats, pre, act = _mlp_chunks(
-            x, w1, b1, w2, b2, norm_w, norm_b, eps, residual, scale, keep=True
-        )
-        ctx.norm, ctx.residual, ctx.chunks = norm_w is not None, residual, len(pre)
-        ctx.save_for_backward(x, w1, w2, norm_w, norm_b, scale, *normed, *stats, *pre, *act)
+    def forward(ctx, x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor) -> Tensor:
+        out = x.new_empty(x.shape[0], w2.shape[0])
+        pre, act = [], []
+        for i, j in _row_chunks(x.shape[0], w1.shape[0]):
+            h = torch.addmm(b1, x[i:j], w1.t())
+            a = F.gelu(h)
+            pre.append(h)
+            act.append(a)
+            torch.addmm(b2, a, w2.t(), out=out[i:j])
+        ctx.save_for_backward(x, w1, w2, *pre, *act)
         return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
-        x, w1, w2, norm_w, norm_b, scale, *saved = ctx.saved_tensors
-        k = ctx.chunks
+        x, w1, w2, *saved = ctx.saved_tensors
         chunks = _row_chunks(x.shape[0], w1.shape[0])
-        normed = saved[:k] if ctx.norm else [x[i:j] for i, j in chunks]
-        stats = saved[k : 3 * k] if ctx.norm else []
-        pre, act = saved[-2 * k : -k], saved[-k:]
+        pre, act = saved[: len(chunks)], saved[len(chunks) :]
         grad = grad.contiguous()
-        need_x = ctx.needs_input_grad[0]
-        need_norm = ctx.norm and any(ctx.needs_input_grad[5:7])
-        dx = torch.empty_like(x) if need_x else None
+        dx = torch.empty_like(x) if ctx.needs_input_grad[0] else None
         dw1, db1, dw2 = torch.zeros_like(w1), w1.new_zeros(w1.shape[0]), torch.zeros_like(w2)
-        db2 = w2.new_zeros(w2.shape[0])
-        dnw = torch.zeros_like(norm_w) if need_norm else None
-        dnb = torch.zeros_like(norm_b) if need_norm else None
-        for c, (i, j) in enumerate(chunks):
+        for h, a, (i, j) in zip(pre, act, chunks, strict=True):
             g = grad[i:j]
-            gb = g if scale is None else g * scale[i:j]  # the branch's output gradient
-            h, a, xn = pre[c], act[c], normed[c]
-            dw2.addmm_(gb.t(), a)  # dW2 += dOut^T GELU(h)
-            db2 += gb.sum(0)
-            dh = torch.ops.aten.gelu_backward(gb @ w2, h)  # dh = GELU'(h) * (dOut W2)
-            dw1.addmm_(dh.t(), xn)
+            dw2.addmm_(g.t(), a)  # dW2 += dOut^T GELU(h)
+            dh = torch.ops.aten.gelu_backward(g @ w2, h)  # dh = GELU'(h) * (dOut W2)
+            dw1.addmm_(dh.t(), x[i:j])
             db1 += dh.sum(0)
-            if not (need_x or need_norm):
-                continue
-            if not ctx.norm:
-                if ctx.residual:
-                    torch.addmm(g, dh, w1, out=dx[i:j])
-                else:
-                    torch.mm(dh, w1, out=dx[i:j])
-                continue
-            mean, rstd = stats[2 * c], stats[2 * c + 1]
-            dxi, dgw, dgb = torch.ops.aten.native_layer_norm_backward(
-                dh @ w1,
-                x[i:j],
-                [x.shape[1]],
-                mean,
-                rstd,
-                norm_w,
-                norm_b,
-                [need_x, need_norm, need_norm],
-            )
-            if need_norm:
-                dnw += dgw
-                dnb += dgb
-            if need_x:
-                if ctx.residual:
-                    torch.add(dxi, g, out=dx[i:j])
-                else:
-                    dx[i:j] = dxi
-        return dx, dw1, db1, dw2, db2, dnw, dnb, None, None, None
-
-
-def _chunked_mlp(
-    mlp: Mlp, x: Tensor, norm: nn.LayerNorm | None, residual: bool, mask: Tensor | None
-) -> Tensor:
-    """`_ChunkedMlp` on (..., C) rows; `mask` is DropPath's (N, 1, ..., 1) mask or None."""
-    rows = x.reshape(-1, x.shape[-1])
-    scale = None
-    if mask is not None:
-        scale = mask.expand(*x.shape[:-1], 1).reshape(-1, 1)
-    fc1, fc2 = mlp.fc1, mlp.fc2
-    nw, nb, eps = (norm.weight, norm.bias, norm.eps) if norm is not None else (None, None, 0.0)
-    args = (rows, fc1.weight, fc1.bias, fc2.weight, fc2.bias, nw, nb, eps, residual, scale)
-    if _needs_grad(x, mlp) or (norm is not None and _needs_grad(x, norm)):
-        out = _ChunkedMlp.apply(*args)
-    else:  # plain ops, nothing kept (and traceable, e.g. by torch.jit.trace)
-        out = _mlp_chunks(*args, keep=False)[0]
-    return out.view(*x.shape[:-1], fc2.out_features)
+            if dx is not None:
+                torch.mm(dh, w1, out=dx[i:j])
+        return dx, dw1, db1, dw2, grad.sum(0)
 
 
 class Mlp(nn.Module):
     """Position-wise feed-forward network: Linear, exact GELU, Linear (timm's `Mlp` keys).
 
     On the CPU without dropout it runs as `_ChunkedMlp` (the same maths in row chunks that stay
-    in cache; the hidden activations the backward needs are kept per chunk). The block calls
-    `_chunked_mlp` itself to fold its LayerNorm and residual add into the same chunks.
+    in cache; the hidden activations the backward needs are kept per chunk).
     """
 
     def __init__(self, dim: int, hidden: int, drop: float = 0.0) -> None:
@@ -291,22 +179,24 @@ class Mlp(nn.Module):
         self.fc2 = nn.Linear(hidden, dim)
         self.drop2 = nn.Dropout(drop)
 
-    def chunked(self, x: Tensor) -> bool:
-        """Whether the chunked CPU kernel computes this MLP on `x` (no dropout active)."""
-        dropout = self.training and (self.drop1.p > 0.0 or self.drop2.p > 0.0)
-        return _cpu_kernels(x) and not dropout
-
     def forward(self, x: Tensor) -> Tensor:
-        if not self.chunked(x):
+        dropout = self.training and (self.drop1.p > 0.0 or self.drop2.p > 0.0)
+        if not _cpu_kernels(x) or dropout:
             return self.drop2(self.fc2(self.drop1(self.act(self.fc1(x)))))
-        return _chunked_mlp(self, x, None, False, None)
-
-
-def _needs_grad(x: Tensor, *modules: nn.Module) -> bool:
-    """Whether autograd records an op on `x` with the parameters of `modules`."""
-    return torch.is_grad_enabled() and (
-        x.requires_grad or any(p.requires_grad for m in modules for p in m.parameters())
-    )
+        fc1, fc2 = self.fc1, self.fc2
+        rows = x.reshape(-1, x.shape[-1])
+        if torch.is_grad_enabled() and any(
+            t.requires_grad for t in (rows, fc1.weight, fc1.bias, fc2.weight, fc2.bias)
+        ):
+            out = _ChunkedMlp.apply(rows, fc1.weight, fc1.bias, fc2.weight, fc2.bias)
+        else:
+            out = torch.cat(
+                [
+                    fc2(F.gelu(fc1(rows[i:j])))
+                    for i, j in _row_chunks(rows.shape[0], fc1.out_features)
+                ]
+            )
+        return out.view(*x.shape[:-1], fc2.out_features)
 
 
 def _cpu_kernels(x: Tensor) -> bool:
@@ -330,12 +220,9 @@ def _probs(qkv: Tensor, bias: Tensor | None, scale: float, i: int, j: int) -> Te
     """softmax((q * scale) k^T + bias) of windows i..j: (chunk * h, P*Q, P*Q)."""
     _, _, h, d, n = qkv.shape
     qs = qkv[0, i:j].mul(scale).view(-1, d, n)  # q * scale, as upstream
-    k = qkv[1, i:j].view(-1, d, n)
-    if bias is None:
-        s = torch.bmm(qs.transpose(1, 2), k)
-    else:  # the bias written first and the product added onto it: no separate pass for + bias
-        s = qkv.new_empty(j - i, h, n, n).copy_(bias.expand(j - i, h, n, n)).view(-1, n, n)
-        torch.baddbmm(s, qs.transpose(1, 2), k, out=s)
+    s = torch.bmm(qs.transpose(1, 2), qkv[1, i:j].view(-1, d, n))
+    if bias is not None:
+        s.view(j - i, h, n, n).add_(bias)
     return torch.softmax(s, -1)
 
 
@@ -381,7 +268,6 @@ class _WindowAttention(torch.autograd.Function):
         grad = grad.contiguous()
         dqkv = torch.empty_like(qkv)
         dbias = qkv.new_zeros(h, n, n) if ctx.has_bias and ctx.needs_input_grad[1] else None
-        ones = qkv.new_ones(1, max(j - i for i, j in _chunks(b, h, n)))
         for c, (i, j) in enumerate(_chunks(b, h, n)):
             g = grad[i:j].view(-1, d, n)  # dO^T
             p = probs[c]
@@ -392,8 +278,8 @@ class _WindowAttention(torch.autograd.Function):
             if mask is not None:
                 dp.mul_(mask)
             ds = torch.ops.aten._softmax_backward_data(dp, p, -1, p.dtype)
-            if dbias is not None:  # sum over the chunk's windows as one accumulating product
-                dbias.view(1, -1).addmm_(ones[:, : j - i], ds.view(j - i, -1))
+            if dbias is not None:
+                dbias += ds.view(j - i, h, n, n).sum(0)
             # S = (q * scale) k^T: dq^T = scale * (k^T dS^T), dk^T = (q * scale)^T dS
             torch.bmm(qkv[1, i:j].view(-1, d, n), ds.transpose(1, 2), out=dq).mul_(ctx.scale)
             torch.bmm(qkv[0, i:j].mul(ctx.scale).view(-1, d, n), ds, out=dk)
@@ -596,8 +482,6 @@ class SkateFormerBlock(nn.Module):
         parts += [msa(chunk) for msa, chunk in zip(self.attention, chunks, strict=True)]
         y = torch.cat(parts, dim=-1)  # [G-Conv | T-Conv | type 1 | 2 | 3 | 4], (N, T, V, C)
         x = x + self.drop_path(self.proj_drop(self.proj(y)))
-        if self.mlp.chunked(x):  # LayerNorm, MLP and residual add in one chunked pass
-            return _chunked_mlp(self.mlp, x, self.norm_2, True, self.drop_path.mask(x))
         return x + self.drop_path(self.mlp(self.norm_2(x)))
 
 
@@ -728,32 +612,6 @@ class SkateFormer(nn.Module):
         self.head_drop = nn.Dropout(head_drop)
         self.head = nn.Linear(channels[-1], num_classes)
 
-    def _stem(self, x: Tensor) -> Tensor:
-        """(N, C, T, V, M) -> (N, T, M*V, embed_dim): the 1x1 convolutions as linear maps."""
-        n, c, t, v, m = x.shape
-        x = x.permute(0, 2, 4, 3, 1).reshape(n, t, m * v, c)
-        for layer in self.stem:
-            conv = isinstance(layer, nn.Conv2d)
-            x = F.linear(x, layer.weight.flatten(1), layer.bias) if conv else layer(x)
-        return x
-
-    def _stem_cpu(self, x: Tensor) -> Tensor:
-        """`_stem` with the narrow layers (3, 6, 9 channels) as (channels, rows) products: every
-        product and its gradients then has a narrow side of 3-9 as its rows, not its columns,
-        which the CPU BLAS runs several times faster (stem forward + backward 19 -> 9 ms at
-        batch 8, T 64). The last map returns to channels-last rows, its weight transposed to
-        row-major so that autograd takes the fast orientation for its gradient too."""
-        n, c, t, v, m = x.shape
-        h = x.permute(1, 0, 2, 4, 3).reshape(c, -1)  # (C, N*T*M*V)
-        *layers, last = self.stem
-        for layer in layers:
-            if isinstance(layer, nn.Conv2d):
-                h = torch.addmm(layer.bias[:, None], layer.weight.flatten(1), h)
-            else:
-                h = layer(h)
-        out = torch.addmm(last.bias, h.t(), last.weight.flatten(1).t().contiguous())
-        return out.view(n, t, m * v, -1)
-
     def _skate_embedding(self, index_t: Tensor) -> Tensor:
         """Sinusoid of each frame's original position times a learned (point, person) vector."""
         angle = index_t[..., None].float() * self._omega  # (N, T, C/2)
@@ -773,7 +631,10 @@ class SkateFormer(nn.Module):
         if t != self.window:
             _check_window(t, self.num_stages, self.sizes)
         # channels-last from here on: (N, T, M*V, C), person-major points, contiguous
-        x = self._stem_cpu(x) if _cpu_kernels(x) else self._stem(x)
+        x = x.permute(0, 2, 4, 3, 1).reshape(n, t, m * v, c)
+        for layer in self.stem:  # the 1x1 convolutions as linear maps over the channels
+            conv = isinstance(layer, nn.Conv2d)
+            x = F.linear(x, layer.weight.flatten(1), layer.bias) if conv else layer(x)
         if self.use_index_t:
             if index_t is None:
                 raise ModelConfigError(
