@@ -154,6 +154,17 @@ def speed_header(med: dict[str, dict[str, float]]) -> list[str]:
     return ["| measure | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
 
 
+def save_results(stem: str, record: dict, text: str) -> None:
+    """benchmarks/results/<stem>.json (the record plus the command that made it) and
+    <stem>.md (the table), each written atomically."""
+    from skelab.files import atomic_write_text
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    record = {**record, "command": " ".join([Path(sys.executable).name, *sys.argv])}
+    atomic_write_text(RESULTS / f"{stem}.json", json.dumps(record, indent=2) + "\n")
+    atomic_write_text(RESULTS / f"{stem}.md", text + "\n")
+
+
 def load_line() -> str:
     """The host's load averages (1, 5, 15 min), for the record."""
     one, five, fifteen = os.getloadavg()

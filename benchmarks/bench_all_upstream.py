@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from _sidebyside import save_results
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 DIRECT = ("stgcn", "ctrgcn", "hypergcn", "msg3d", "skateformer", "freqmixformer")
@@ -176,14 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     text = table(rows, header)
     print(text)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    record = {
-        "header": header,
-        "command": " ".join([Path(py).name, *sys.argv]),
-        "rows": rows,
-    }
-    (RESULTS / f"upstream_{args.tag}.json").write_text(json.dumps(record, indent=2) + "\n")
-    (RESULTS / f"upstream_{args.tag}.md").write_text(text + "\n")
+    save_results(f"upstream_{args.tag}", {"header": header, "rows": rows}, text)
     return 0
 
 

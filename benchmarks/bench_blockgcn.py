@@ -179,7 +179,6 @@ def coordinate(args: argparse.Namespace) -> int:
     text = "\n".join(lines)
     print(text)
     if not args.no_save:
-        RESULTS.mkdir(parents=True, exist_ok=True)
         result = {
             "model": "blockgcn",
             "header": header,
@@ -190,14 +189,12 @@ def coordinate(args: argparse.Namespace) -> int:
             "warmup": args.warmup,
             "torch": torch.__version__,
             "before_commit": args.before_commit,
-            "command": " ".join([Path(sys.executable).name, *sys.argv]),
             "median_step_s": med,
             "all_step_s": times,
             "equivalence": equiv,
             "load": load,
         }
-        (RESULTS / "blockgcn.json").write_text(json.dumps(result, indent=2) + "\n")
-        (RESULTS / "blockgcn.md").write_text(text + "\n")
+        sbs.save_results("blockgcn", result, text)
     return 0
 
 

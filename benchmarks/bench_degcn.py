@@ -144,7 +144,6 @@ def main(argv: list[str] | None = None) -> int:
     text = sbs.model_table(row, header)
     print(text)
     if not args.no_save:
-        RESULTS.mkdir(parents=True, exist_ok=True)
         result = {
             "header": header,
             "batch": args.batch,
@@ -152,11 +151,9 @@ def main(argv: list[str] | None = None) -> int:
             "torch": torch.__version__,
             "upstream": "WoominM/DeGCN_pytorch@a0a261f model/degcn.py",
             "before_commit": args.before_commit,
-            "command": " ".join([Path(sys.executable).name, *sys.argv]),
             **row,
         }
-        (RESULTS / "degcn.json").write_text(json.dumps(result, indent=2) + "\n")
-        (RESULTS / "degcn.md").write_text(text + "\n")
+        sbs.save_results("degcn", result, text)
     return 0
 
 

@@ -180,7 +180,6 @@ def main(argv: list[str] | None = None) -> int:
     text = sbs.model_table(row, header)
     print(text)
     if not args.no_save:
-        RESULTS.mkdir(parents=True, exist_ok=True)
         result = {
             "header": header,
             "batch": args.batch,
@@ -189,11 +188,9 @@ def main(argv: list[str] | None = None) -> int:
             "torch": torch.__version__,
             "upstream": "firework8/ProtoGCN@ddf7f27 protogcn/models (RecognizerGCN, ProtoGCN)",
             "before_commit": args.before_commit,
-            "command": " ".join([Path(sys.executable).name, *sys.argv]),
             **row,
         }
-        (RESULTS / "protogcn.json").write_text(json.dumps(result, indent=2) + "\n")
-        (RESULTS / "protogcn.md").write_text(text + "\n")
+        sbs.save_results("protogcn", result, text)
     return 0
 
 

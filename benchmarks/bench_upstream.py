@@ -44,7 +44,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _sidebyside import Side, reply_channel
+from _sidebyside import Side, reply_channel, save_results
 
 HERE = Path(__file__).resolve()
 REPO = HERE.parents[1]
@@ -383,7 +383,6 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if not args.no_save:
         tag = args.tag or "_".join(models)
-        RESULTS.mkdir(parents=True, exist_ok=True)
         result = {
             "header": header,
             "batch": args.batch,
@@ -395,11 +394,9 @@ def main(argv: list[str] | None = None) -> int:
             "warmup": args.warmup,
             "torch": torch.__version__,
             "before_commit": args.before_commit,
-            "command": " ".join([Path(sys.executable).name, *sys.argv]),
             "rows": rows,
         }
-        (RESULTS / f"upstream_{tag}.json").write_text(json.dumps(result, indent=2) + "\n")
-        (RESULTS / f"upstream_{tag}.md").write_text(text + "\n")
+        save_results(f"upstream_{tag}", result, text)
     return 0
 
 
