@@ -62,6 +62,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError
+from skelab.models.layers.pointwise import eager_cpu
 from skelab.models.registry import ModelCard, register_model
 
 # Partition types in upstream order: (frames local?, points local?).
@@ -181,7 +182,7 @@ class Mlp(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         dropout = self.training and (self.drop1.p > 0.0 or self.drop2.p > 0.0)
-        if not _cpu_kernels(x) or dropout:
+        if not eager_cpu(x) or dropout:
             return self.drop2(self.fc2(self.drop1(self.act(self.fc1(x)))))
         fc1, fc2 = self.fc1, self.fc2
         rows = x.reshape(-1, x.shape[-1])
@@ -197,17 +198,6 @@ class Mlp(nn.Module):
                 ]
             )
         return out.view(*x.shape[:-1], fc2.out_features)
-
-
-def _cpu_kernels(x: Tensor) -> bool:
-    """Whether the chunked CPU kernels run: float32 on the CPU, eagerly. Under autocast the
-    fused attention and the plain MLP run (the kernels are float32 only), and so they do under
-    torch.compile / torch.export tracing (the chunk loops would fix the batch size)."""
-    return (
-        x.device.type == "cpu"
-        and not torch.is_autocast_enabled("cpu")
-        and not torch.compiler.is_compiling()
-    )
 
 
 def _chunks(windows: int, heads: int, tokens: int) -> list[tuple[int, int]]:
@@ -398,7 +388,7 @@ class SkateMSA(nn.Module):
         bias = self.bias() if self.rel else None
         drop = self.attn_drop if self.training else 0.0
         # the CPU kernel is float32 (written-out backward); under autocast the fused one runs
-        fused = not _cpu_kernels(x) if self.fused is None else self.fused
+        fused = not eager_cpu(x) if self.fused is None else self.fused
         x = x.reshape(n, *split, 3, h, d)  # (N, T1, T2, V1, V2, 3, h, d)
         if fused:
             # (3, N * windows, h, P*Q, d): one copy; unbind, not x[0], x[1], x[2]: its backward
