@@ -17,6 +17,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from skelab.engine.bnstats import batchnorm_layers
 from skelab.errors import SkelabError
 
 
@@ -100,12 +101,7 @@ def average_batchnorm_over_ranks(model: nn.Module, info: DistInfo) -> None:
     (recomputed statistics differ per rank, each from its own shard), in one all-reduce."""
     if not info.enabled:
         return
-    layers = [
-        m
-        for m in model.modules()
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
-    ]
-    stats = [t for m in layers for t in (m.running_mean, m.running_var)]
+    stats = [t for m in batchnorm_layers(model) for t in (m.running_mean, m.running_var)]
     if not stats:
         return
     flat = all_reduce_sum(torch.cat([t.reshape(-1).double() for t in stats]), info)

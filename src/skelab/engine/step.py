@@ -80,6 +80,13 @@ def forward(
         return model(x, **extra)
 
 
+def chunk_slices(n: int, chunk_size: int) -> list[slice]:
+    """The forward passes of an n-sample batch: slices of `chunk_size` samples (the whole
+    batch when it is 0 or larger than n)."""
+    chunk = max(1, min(chunk_size, n)) if chunk_size > 0 else n
+    return [slice(start, min(start + chunk, n)) for start in range(0, n, chunk)]
+
+
 def train_step(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -104,30 +111,26 @@ def train_step(
     runner = forward_model if forward_model is not None else model
     no_sync = getattr(runner, "no_sync", None)
     n = y.shape[0]
-    chunk = max(1, min(chunk_size, n)) if chunk_size > 0 else n
     optimizer.zero_grad(set_to_none=True)
     terms_sum: dict[str, Tensor] = {}
     correct = torch.zeros((), device=y.device)
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        sync = no_sync() if no_sync is not None and stop < n else contextlib.nullcontext()
+    for part in chunk_slices(n, chunk_size):
+        sync = no_sync() if no_sync is not None and part.stop < n else contextlib.nullcontext()
         with sync:
             logits = forward(
                 runner,
-                x[start:stop],
-                index_t[start:stop] if index_t is not None else None,
+                x[part],
+                index_t[part] if index_t is not None else None,
                 needs_index_t=needs_index_t,
                 dtype=dtype,
-                joint=joint[start:stop] if joint is not None else None,
+                joint=joint[part] if joint is not None else None,
             )
-            loss, terms = compute_loss(
-                model, logits, y[start:stop], label_smoothing=label_smoothing
-            )
-            share = (stop - start) / n
+            loss, terms = compute_loss(model, logits, y[part], label_smoothing=label_smoothing)
+            share = (part.stop - part.start) / n
             scaler.scale(loss * share).backward()
         for name, value in terms.items():
             terms_sum[name] = terms_sum.get(name, 0.0) + value.detach() * share
-        correct = correct + (logits.detach().argmax(1) == y[start:stop]).sum()
+        correct = correct + (logits.detach().argmax(1) == y[part]).sum()
     if clip_grad > 0:
         scaler.unscale_(optimizer)
         nn.utils.clip_grad_norm_(model.parameters(), clip_grad)

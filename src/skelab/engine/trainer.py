@@ -65,7 +65,7 @@ from skelab.engine.oom import out_of_memory_error, warn_if_short_of_memory
 from skelab.engine.resume import check_resumable, resume_from
 from skelab.engine.rundir import Checkpoint, RunDir
 from skelab.engine.schedule import evaluates_after, learning_rate, lr_changes_at
-from skelab.engine.step import amp_dtype, forward, make_scaler, train_step
+from skelab.engine.step import amp_dtype, chunk_slices, forward, make_scaler, train_step
 from skelab.engine.summary import epoch_line
 from skelab.errors import SkelabError
 from skelab.files import atomic_copy, atomic_save, atomic_write_text
@@ -250,13 +250,10 @@ class Trainer:
         """BatchNorm running statistics from the current weights over the epoch's training
         batches (`skelab.engine.bnstats`); returns the number of batches used."""
         assert self.train_loader is not None, "no train loader"
-        chunk = self.cfg.train.chunk_size
 
         def run(batch: BatchLike) -> None:
-            n = int(batch.y.shape[0])
             joint = getattr(batch, "joint", None)
-            for start in range(0, n, max(1, min(chunk, n))):
-                part = slice(start, start + chunk)
+            for part in chunk_slices(int(batch.y.shape[0]), self.cfg.train.chunk_size):
                 forward(
                     self.model,
                     batch.x[part],
