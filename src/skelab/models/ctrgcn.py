@@ -25,8 +25,8 @@ float32 outputs against upstream's):
   transposed, (N, C_out, w, u)) are each their own contiguous tensor, and the joint product
   runs as a batched matmul over (sample, channel) accumulated over the subsets (`bmm`, then
   `baddbmm_` in place), so neither the forward nor the backward copies or permutes them. The
-  topology's conv4 product is one `bmm` with the small weight expanded over the samples
-  (`torch.matmul` would compute it transposed and copy the result).
+  topology's conv4 product runs through `conv1x1` too (`torch.matmul` would compute it
+  transposed and copy the result).
 * The 1x1 convolutions of the graph convolution (`conv3`, the projection in `down`) run as
   batched matmuls over the samples (`skelab.models.layers.pointwise.conv1x1`), not through
   oneDNN's convolution, whose layout reorders cost as much as the product at these widths.
@@ -136,10 +136,9 @@ class CTRGraphConv(nn.Module):
             rel_t = (q[:, i].unsqueeze(-2) - k[:, i].unsqueeze(-1)).tanh_()  # (N, R, w, u)
             w4 = self.alpha * conv.conv4.weight.flatten(1)  # (C_out, R)
             c_out = w4.shape[0]
-            # torch.matmul would run (C_out, R) @ (N, R, V*V) transposed and copy its result to
-            # contiguous; one batched product with the small weight expanded writes it directly.
-            w4 = w4.expand(n, -1, -1).contiguous()  # (N, C_out, R)
-            theta_t = torch.bmm(w4, rel_t.view(n, r, v * v))  # (N, C_out, V*V)
+            # conv1x1's batched product writes it contiguous (torch.matmul would run
+            # (C_out, R) @ (N, R, V*V) transposed and copy its result)
+            theta_t = conv1x1(rel_t, w4).view(n, c_out, v * v)
             theta_t += (self.alpha * conv.conv4.bias).view(c_out, 1) + graph_t[i]
             values = conv1x1(x, conv.conv3.weight, conv.conv3.bias).view(n * c_out, t, v)
             theta_t = theta_t.view(n * c_out, v, v)
