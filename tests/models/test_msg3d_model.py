@@ -13,6 +13,7 @@ from skelab.models.layers.tcn import MultiScaleTemporalConv
 from skelab.models.msg3d import (
     GraphConv,
     MultiWindowG3D,
+    WindowCollapse,
     disentangled_scales,
     k_hop_adjacency,
     window_graph,
@@ -96,6 +97,19 @@ def test_window_graph_conv_runs_both_orders_exactly():
 
     assert not wide.mix_first  # raw coordinates: aggregate 3 channels, then widen (upstream)
     assert flat.mix_first  # same width: mix the frames first, tau / stride times fewer FLOPs
+
+
+@pytest.mark.parametrize("frames_last", [True, False])
+def test_window_collapse_is_upstreams_conv3d_for_either_memory_layout(frames_last):
+    torch.manual_seed(0)
+    collapse = WindowCollapse(4, 6, window=3)
+    z = torch.randn(2, 4, 3 * 25, 7).transpose(2, 3) if frames_last else torch.randn(2, 4, 7, 75)
+    want = F.conv3d(z.reshape(2, 4, 7, 3, 25), collapse.weight, collapse.bias).squeeze(3)
+
+    out = collapse(z)
+
+    assert out.shape == (2, 6, 7, 25)
+    torch.testing.assert_close(out, want, rtol=1e-5, atol=1e-5)
 
 
 # --------------------------------------------------------------------------------------------

@@ -215,12 +215,10 @@ class WindowCollapse(nn.Conv3d):
         n, c, t, nodes = z.shape  # (N, C, T_w, window * V), node w * V + v
         tau = self.kernel_size[1]
         w = self.weight.view(self.out_channels, c * tau)  # input index c * tau + w
-        frames_last = z.transpose(2, 3)  # (N, C, window * V, T_w)
-        if frames_last.is_contiguous():  # (c, w) and (v, t) merge in place: no copy
-            out = conv1x1(frames_last.view(n, c * tau, nodes // tau, t), w, self.bias)
-            return out.transpose(2, 3)  # (N, C_out, T_w, V), a view
-        zw = z.reshape(n, c, t, tau, nodes // tau).transpose(2, 3)  # (N, C, tau, T_w, V)
-        return conv1x1(zw.reshape(n, c * tau, t, nodes // tau), w, self.bias)  # (N, C_out, T_w, V)
+        # (c, w) and (v, t) merge in place (a view) for GraphConv's frames-last output
+        frames_last = z.transpose(2, 3).reshape(n, c * tau, nodes // tau, t)
+        out = conv1x1(frames_last, w, self.bias)  # (N, C_out, V, T_w)
+        return out.transpose(2, 3)  # (N, C_out, T_w, V), a view
 
 
 class G3D(nn.Module):
