@@ -73,8 +73,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
-from skelab.models.layers.pointwise import conv1x1, eager_cpu
-from skelab.models.layers.tcn import frame_max_pool, fusable_batch_norms, stacked_batch_norm
+from skelab.models.layers.pointwise import bn_residual_relu, conv1x1, eager_cpu, pointwise
+from skelab.models.layers.tcn import (
+    frame_conv,
+    frame_max_pool,
+    fusable_batch_norms,
+    stacked_batch_norm,
+)
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import Skeleton, get_skeleton
 
@@ -89,18 +94,6 @@ DEFAULT_MS_CFG: tuple[Any, ...] = ((3, 1), (3, 2), (3, 3), (3, 4), ("max", 3), "
 # PYSKL graph layout names -> skelab skeletons (ProtoGCN's graph is random: only V matters).
 PYSKL_LAYOUTS: dict[str, str] = {"nturgb+d": "ntu25", "openpose": "openpose18", "coco": "coco17"}
 PYSKL_JOINTS: dict[str, int] = {"openpose_new": 20, "coco_new": 20}
-
-
-def _conv(conv: nn.Conv2d, x: Tensor) -> Tensor:
-    """`conv(x)`; a 1x1 conv (unpadded, undilated, ungrouped, strided over frames or not) runs as
-    a batched matrix product on the frames it keeps (`layers.pointwise.conv1x1`: the same sums,
-    without oneDNN's layout reorders)."""
-    if conv.kernel_size != (1, 1) or conv.padding != (0, 0) or conv.groups != 1:
-        return conv(x)
-    st, sv = conv.stride
-    if sv != 1 or conv.dilation != (1, 1):
-        return conv(x)
-    return conv1x1(x[:, :, ::st] if st != 1 else x, conv.weight, conv.bias)
 
 
 # --------------------------------------------------------------------------------------------
@@ -165,7 +158,7 @@ class ProtoGraphConv(nn.Module):
         n, c, t, v = x.shape  # (N, C_in, T, V)
         k, mid = self.num_subsets, self.mid_channels
         # ReLU in place on BatchNorm's fresh output (its backward reads its input, not this).
-        pre_x = self.pre[1](_conv(self.pre[0], x)).relu_().view(n, k, mid, t, v)
+        pre_x = self.pre[1](pointwise(self.pre[0], x)).relu_().view(n, k, mid, t, v)
         # conv1 / conv2 are 1x1 convolutions, so the frame mean can come first (upstream
         # convolves every frame, then averages): the same values at 1/T of the cost.
         x_mean = x.mean(dim=2, keepdim=True)  # (N, C_in, 1, V)
@@ -184,15 +177,12 @@ class ProtoGraphConv(nn.Module):
             full = torch.addcmul(base, inter, self.alpha[0])
         # y[w] = sum_v x[v] A[v, w]: the column is the destination joint.
         y = pre_x @ full  # (N, K, C', T, V)
-        y = _conv(self.post, y.reshape(n, k * mid, t, v))
+        y = pointwise(self.post, y.reshape(n, k * mid, t, v))
         graph = None
         if want_graph:  # the refinement alone, without A
             graph = torch.addcmul(intra.unsqueeze(2), inter, self.alpha[0])
             graph = graph.reshape(n, k * mid, v, v)
-        res = x if isinstance(self.down, nn.Identity) else self.down[1](_conv(self.down[0], x))
-        out = self.bn(y)
-        out += res  # in place on BatchNorm's fresh output, as layers.pointwise.bn_residual_relu
-        return out.relu_(), graph
+        return bn_residual_relu(self.bn, y, self.down, x), graph
 
 
 # --------------------------------------------------------------------------------------------
@@ -213,7 +203,7 @@ class TemporalUnit(nn.Module):
         self.bn: nn.Module = nn.BatchNorm2d(c_out) if norm else nn.Identity()
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.bn(_conv(self.conv, x))  # (N, C, T, V) -> (N, C_out, T / stride, V)
+        return self.bn(frame_conv(self.conv, x))  # (N, C, T, V) -> (N, C_out, T / stride, V)
 
 
 class MultiScaleTCN(nn.Module):
@@ -273,7 +263,7 @@ class MultiScaleTCN(nn.Module):
                 pool = isinstance(last, nn.MaxPool2d)  # max of shifted views on the CPU
                 outs.append(frame_max_pool(last, piece) if pool else last(piece))
             else:  # the plain (strided) 1x1 branch
-                outs.append(_conv(branch, x))
+                outs.append(pointwise(branch, x))
         return outs
 
     def forward(self, x: Tensor) -> Tensor:
@@ -287,7 +277,7 @@ class MultiScaleTCN(nn.Module):
             joints, glob = torch.cat(outs, dim=1).split([v, 1], dim=-1)
             out = torch.addcmul(joints, glob, self.add_coeff[:v])  # (N, C_out, T', V)
         bn, _, conv = self.transform
-        return self.bn(_conv(conv, bn(out).relu_()))
+        return self.bn(pointwise(conv, bn(out).relu_()))
 
 
 class _GlobalJointMix(torch.autograd.Function):
