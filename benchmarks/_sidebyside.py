@@ -271,18 +271,23 @@ def write_flops(sides: list[Side], model: str, results: Path, extra: dict) -> di
     return record
 
 
+def add_common_arguments(parser, *, repeats: int = 5) -> None:
+    """The options of every side-by-side script: the before side, batch, rounds, threads."""
+    parser.add_argument("--before", default="", help="src/ folder of an earlier skelab commit")
+    parser.add_argument("--before-commit", default="", help="recorded in the results")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=repeats)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-save", action="store_true", help="print only; write no results")
+
+
 def add_model_arguments(parser, *, upstream: str) -> None:
     """The options every upstream-vs-skelab model script takes."""
     parser.add_argument("--upstream", default=upstream, help="upstream checkout")
-    parser.add_argument("--before", default="", help="src/ folder of an earlier skelab commit")
-    parser.add_argument("--before-commit", default="", help="recorded in the results")
+    add_common_arguments(parser)
     parser.add_argument("--golden", default=str(REPO.parent / "shared" / "golden"))
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--latency", type=int, default=5, help="timed batch-1 forwards (0: none)")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--no-save", action="store_true")
     parser.add_argument(
         "--profile", default="", help="only profile one step per side: tag of after"
     )

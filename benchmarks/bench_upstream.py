@@ -44,7 +44,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _sidebyside import Side, reply_channel, save_results
+from _sidebyside import Side, add_common_arguments, reply_channel, save_results
 
 HERE = Path(__file__).resolve()
 REPO = HERE.parents[1]
@@ -339,21 +339,15 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="extra PYTHONPATH entries for upstream's dependencies (timm, einops, torch_dct)",
     )
-    parser.add_argument("--before", default="", help="src/ folder of the earlier skelab commit")
-    parser.add_argument("--before-commit", default="", help="recorded in the results")
+    add_common_arguments(parser)
     parser.add_argument("--golden", default=str(REPO.parent / "shared" / "golden"))
-    parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--window", type=int, default=64)
-    parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--latency-repeats", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N] (both sides)")
     parser.add_argument(
         "--precision", choices=("fp32", "bf16"), default="fp32", help="bf16: CUDA autocast"
     )
     parser.add_argument("--tag", default="", help="results file name: upstream_<tag>.{json,md}")
-    parser.add_argument("--no-save", action="store_true")
     parser.add_argument("--scratch", default="", help=argparse.SUPPRESS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
