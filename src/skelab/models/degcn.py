@@ -260,22 +260,18 @@ class DeformableTemporalConv(nn.Module):
         starts = torch.arange(0, t, self.stride, dtype=x.dtype, device=x.device)
         pos = starts.view(1, -1) + self.tr.to(x.dtype).view(-1, 1)  # (eta, T') sample positions
         below = pos.detach().floor()
-        frac = (pos - below).reshape(1, 1, -1, 1)  # weight of the later frame
-        last = self.frames - 1
-        if eager_cpu(x) and t == self.frames:
-            # below[e, o] = o * stride + floor(tr[e]) unless rounding moved a position across
-            # an integer (then the general path below)
-            offsets = below[:, :1].long()
-            if torch.equal(below, starts.view(1, -1) + offsets.to(x.dtype)):
-                frac = pos - below  # (eta, T')
-                samples = _FrameTaps.apply(x, frac, offsets.flatten().tolist(), self.stride)
-                samples = samples.view(n, c * eta, t_out, v)
-                weight = self.conv.weight.reshape(self.conv.out_channels, c * eta, 1, 1)
-                return self.bn(conv1x1(samples, weight, self.conv.bias))
-        lo = below.clamp(0, last).long().flatten()
-        hi = (below + 1).clamp(0, last).long().flatten()
-        x_lo, x_hi = x.index_select(2, lo), x.index_select(2, hi)  # (N, C, eta*T', V)
-        samples = torch.lerp(x_lo, x_hi, frac)  # x_lo + frac * (x_hi - x_lo)
+        frac = pos - below  # (eta, T') weight of the later frame
+        offsets = below[:, :1]  # floor(tr[e])
+        # below[e, o] = o * stride + floor(tr[e]) unless rounding moved a position across an
+        # integer (then the general path)
+        if eager_cpu(x) and t == self.frames and torch.equal(below, starts.view(1, -1) + offsets):
+            samples = _FrameTaps.apply(x, frac, offsets.long().flatten().tolist(), self.stride)
+        else:
+            last = self.frames - 1
+            lo = below.clamp(0, last).long().flatten()
+            hi = (below + 1).clamp(0, last).long().flatten()
+            x_lo, x_hi = x.index_select(2, lo), x.index_select(2, hi)  # (N, C, eta*T', V)
+            samples = torch.lerp(x_lo, x_hi, frac.view(1, 1, -1, 1))  # x_lo + frac * (x_hi - x_lo)
         # (N, C, eta, T', V) -> channels (c, e), matching the Conv3d weight (C_out, C, eta, 1, 1).
         samples = samples.view(n, c * eta, t_out, v)
         weight = self.conv.weight.reshape(self.conv.out_channels, c * eta, 1, 1)
@@ -301,7 +297,6 @@ class PoolBranch(nn.Module):
 
     def __init__(self, c_in: int, width: int, stride: int) -> None:
         super().__init__()
-        self.stride = stride
         self.pre = PointWise(c_in, width)
         self.pool = nn.MaxPool2d((3, 1), (stride, 1), (1, 0))  # no parameters: no keys
         self.bn = nn.BatchNorm2d(width)
