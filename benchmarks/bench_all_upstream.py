@@ -30,13 +30,12 @@ import sys
 import time
 from pathlib import Path
 
-from _sidebyside import save_results
+from _sidebyside import SIDES, save_results
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 DIRECT = ("stgcn", "ctrgcn", "hypergcn", "msg3d", "skateformer", "freqmixformer")
 OWN_SCRIPT = ("protogcn", "degcn", "blockgcn")
-SIDES = ("upstream", "before", "after")
 
 
 def _load() -> str:

@@ -10,7 +10,7 @@ Besides the operator table the file gives the floor of issue 18: the dense FLOPs
 (convolutions and matrix products, forward and backward, counted by
 `torch.utils.flop_counter.FlopCounterMode`) of upstream's model and of skelab's (`--side
 skelab`: the same step through skelab's model, which runs no dense work upstream's does not),
-and the rate this core reaches on one thread for a large 1x1-convolution-shaped GEMM, measured in
+and this core's float32 GEMM rate on the same threads (`_sidebyside.sgemm_rate`), measured in
 the same process. skelab's FLOPs at that rate are the least time any implementation of the
 published function can take with these kernels; upstream's step time over it bounds the
 speed-up.
@@ -33,14 +33,12 @@ import sys
 import time
 from pathlib import Path
 
+from _sidebyside import DENSE_OPS, count_flops, sgemm_rate
 from bench_upstream import MODELS, divergence_loss, keep_upstream_on_cpu
 
 HERE = Path(__file__).resolve()
 RESULTS = HERE.parent / "results"
 GOLDEN = HERE.parents[2] / "shared" / "golden"
-
-DENSE = ("aten::mkldnn_convolution", "aten::convolution_backward", "aten::bmm", "aten::mm")
-DENSE += ("aten::addmm", "aten::baddbmm", "aten::_convolution_depthwise2d")
 
 
 def profile_one(args: argparse.Namespace) -> None:
@@ -50,10 +48,9 @@ def profile_one(args: argparse.Namespace) -> None:
     import torch
     import torch.nn.functional as F
     from torch.profiler import ProfilerActivity, profile
-    from torch.utils.flop_counter import FlopCounterMode
 
     torch.set_num_threads(args.threads)
-    rate = gemm_rate()  # first, before the model's tensors take memory and cache
+    rate = sgemm_rate() / 1e9  # first, before the model's tensors take memory and cache
     if args.side == "upstream":
         keep_upstream_on_cpu()
     fixture, _, module, cls, points, needs_t = MODELS[args.model]
@@ -90,9 +87,10 @@ def profile_one(args: argparse.Namespace) -> None:
         opt.step()
 
     step()  # warm-up
-    with FlopCounterMode(display=False) as counter:
-        step()
-    dense = counter.get_total_flops() / 1e9
+    counted = count_flops(step)
+    if counted["flops"] is None:
+        raise SystemExit(f"{args.model} {args.side}: the FLOP counter failed: {counted['error']}")
+    dense = counted["flops"] / 1e9
     cpu = time.process_time()
     step()
     step_s = time.process_time() - cpu
@@ -108,7 +106,7 @@ def profile_one(args: argparse.Namespace) -> None:
         f"process CPU time of one step without the profiler: {step_s:.3f} s",
         f"dense FLOPs of the step (convolutions and matrix products, forward and backward): "
         f"{dense:.2f} GFLOP",
-        f"this core's rate on one thread for a (16 x 256x256 @ 256x1600) batched GEMM: "
+        f"this core's float32 GEMM rate (1024 x 1024, {args.threads} threads, median): "
         f"{rate:.1f} GFLOP/s",
         f"floor: the dense FLOPs at that rate: {dense / rate:.3f} s",
         "",
@@ -119,7 +117,7 @@ def profile_one(args: argparse.Namespace) -> None:
         f"{'operator':<34} {'calls':>6} {'self s':>8} {'share':>7} {'GFLOP':>8} {'GFLOP/s':>8}",
     ]
     for e in sorted(events, key=lambda e: -e.self_cpu_time_total):
-        if e.key in DENSE:
+        if e.key in DENSE_OPS:
             gflop = e.flops / 1e9 if e.flops else 0.0
             op_rate = gflop / (e.self_cpu_time_total / 1e6) if gflop else 0.0
             lines.append(
@@ -131,21 +129,6 @@ def profile_one(args: argparse.Namespace) -> None:
     out = RESULTS / f"profile_{args.model}_{args.tag}{suffix}.txt"
     out.write_text("\n".join(lines) + "\n")
     print(f"wrote {out} (step {step_s:.2f} s, {dense:.1f} GFLOP, floor {dense / rate:.2f} s)")
-
-
-def gemm_rate() -> float:
-    """GFLOP/s of the best of 10 batched GEMMs shaped like a 256->256 1x1 convolution."""
-    import torch
-
-    w = torch.randn(16, 256, 256)
-    x = torch.randn(16, 256, 1600)
-    best = float("inf")
-    out = torch.empty(16, 256, 1600)
-    for _ in range(11):
-        start = time.process_time()
-        torch.bmm(w, x, out=out)
-        best = min(best, time.process_time() - start)
-    return 2 * 16 * 256 * 256 * 1600 / best / 1e9
 
 
 def main(argv: list[str] | None = None) -> int:
