@@ -44,7 +44,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _sidebyside import Side, add_common_arguments, reply_channel, save_results
+from _sidebyside import Side, add_common_arguments, max_abs, reply_channel, save_results
 
 HERE = Path(__file__).resolve()
 REPO = HERE.parents[1]
@@ -249,10 +249,6 @@ def start_side(name: str, model: str, args: argparse.Namespace) -> Side:
     return Side(name, cmd, env, cwd)
 
 
-def _max_diff(a: list, b: list) -> float:
-    return max(abs(x - y) for ra, rb in zip(a, b, strict=True) for x, y in zip(ra, rb, strict=True))
-
-
 def measure(model: str, args: argparse.Namespace) -> dict:
     names = ["upstream", "after"] + (["before"] if args.before else [])
     sides = [start_side("upstream", model, args)]
@@ -262,7 +258,7 @@ def measure(model: str, args: argparse.Namespace) -> dict:
         logits.update({s.name: s.ask("logits") for s in sides[1:]})
         ref = logits["upstream"]
         dlogits = {
-            s.name: {m: _max_diff(logits[s.name][m], ref[m]) for m in ("eval", "train")}
+            s.name: {m: max_abs(logits[s.name][m], ref[m]) for m in ("eval", "train")}
             for s in sides
         }
         # Wall seconds, and the worker's process CPU seconds: on a loaded host the second
