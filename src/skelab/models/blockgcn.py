@@ -245,11 +245,12 @@ class _BlockProduct(torch.autograd.Function):
         z = _scratch(x, s, h, rows)
         y = x.new_empty(n, h * co, t, v)
         xs, ys = x.view(n * h, -1, v), y.view(n * h, co, t * v)
+        graphs, wbs = _tiled(graph, rows, dim=1), _tiled(wb, rows)
         for r0 in range(0, n * h, rows):
             r1 = min(n * h, r0 + rows)
             zb = z[: r1 - r0]
-            _mix(xs[r0:r1], _per_row(graph, r0, r1, dim=1), zb)
-            torch.bmm(_per_row(wb, r0, r1), zb.view(r1 - r0, -1, t * v), out=ys[r0:r1])
+            _mix(xs[r0:r1], graphs.narrow(1, r0 % h, r1 - r0), zb)
+            torch.bmm(wbs.narrow(0, r0 % h, r1 - r0), zb.view(r1 - r0, -1, t * v), out=ys[r0:r1])
         ctx.save_for_backward(x, graph, weight, bias)
         ctx.rows = rows
         return y
@@ -265,18 +266,20 @@ class _BlockProduct(torch.autograd.Function):
         rows = ctx.rows
         xs, gys = x.view(n * h, ck * t, v), gy.view(n * h, co, t * v)
         gx = torch.empty_like(x) if need_x else None
+        gxs = gx.view(n * h, ck * t, v) if need_x else None
         g_graph = torch.zeros_like(graph) if need_graph else None
         need_wb = need_weight or need_bias
         g_wb = weight.new_zeros(h, co, s * ck + 1) if need_wb else None
         z = _scratch(x, s, h, rows) if need_wb else None
-        gz = x.new_empty(min(rows, n * h), s, ck * t, v) if need_x or need_graph else None
-        part_w = weight.new_empty(min(rows, n * h), co, s * ck + 1) if need_wb else None
-        part_g = graph.new_empty(min(rows, n * h), v, v) if need_graph else None
+        gz = x.new_empty(rows, s, ck * t, v) if need_x or need_graph else None
+        part_w = weight.new_empty(rows, co, s * ck + 1) if need_wb else None
+        part_g = graph.new_empty(rows, v, v) if need_graph else None
+        graph_rows, weight_rows = _tiled(graph, rows, dim=1), _tiled(weight, rows)
         for r0 in range(0, n * h, rows):
             r1 = min(n * h, r0 + rows)
             b = r1 - r0
             xb, gyb = xs[r0:r1], gys[r0:r1]
-            graphs = _per_row(graph, r0, r1, dim=1)  # (S, rows, V, V)
+            graphs = graph_rows.narrow(1, r0 % h, b)  # (S, rows, V, V)
             if need_wb:  # d[W | b] = sum over samples of dy (C_out/H, T*V) @ [z; 1]^T
                 _mix(xb, graphs, z[:b])
                 torch.bmm(gyb, z[:b].view(b, -1, t * v).transpose(1, 2), out=part_w[:b])
@@ -284,40 +287,40 @@ class _BlockProduct(torch.autograd.Function):
             if gz is None:
                 continue
             gzb = gz[:b]  # dz = W^T dy: (S*C/H, C_out/H) @ (C_out/H, T*V)
-            torch.bmm(_per_row(weight, r0, r1).mT, gyb, out=gzb.view(b, s * ck, t * v))
+            torch.bmm(weight_rows.narrow(0, r0 % h, b).mT, gyb, out=gzb.view(b, s * ck, t * v))
             for k in range(s):
                 if need_graph:  # d graph[k] = x^T (V, C/H*T) @ dz_k (C/H*T, V), summed
                     torch.bmm(xb.transpose(1, 2), gzb[:, k], out=part_g[:b])
                     _accumulate(g_graph[k], part_g[:b], r0)
                 if need_x:  # dx = sum_k dz_k @ graph[k]^T
-                    gxb = gx.view(n * h, ck * t, v)[r0:r1]
                     if k == 0:
-                        torch.bmm(gzb[:, k], graphs[k].mT, out=gxb)
+                        torch.bmm(gzb[:, k], graphs[k].mT, out=gxs[r0:r1])
                     else:
-                        gxb.baddbmm_(gzb[:, k], graphs[k].mT)
+                        gxs[r0:r1].baddbmm_(gzb[:, k], graphs[k].mT)
         g_weight = g_wb[:, :, :-1] if need_weight else None
         g_bias = g_wb[:, :, -1].reshape(-1) if need_bias else None
         return gx, g_graph, g_weight, g_bias
 
 
 def _chunk_rows(x: Tensor, subsets: int, heads: int) -> int:
-    """(sample, group) rows per chunk, about CHUNK_VALUES joint-mixed values: whole samples,
-    or the largest divisor of the group count that fits."""
+    """(sample, group) rows per chunk, about CHUNK_VALUES joint-mixed values: whole samples
+    (at most the batch), or the largest divisor of the group count that fits."""
     per_row = subsets * x[0].numel() // heads
     fits = max(1, CHUNK_VALUES // per_row)
     if fits >= heads:
-        return fits // heads * heads
+        return min(fits // heads, x.shape[0]) * heads
     return max(d for d in range(1, heads + 1) if heads % d == 0 and d <= fits)
 
 
-def _per_row(t: Tensor, r0: int, r1: int, dim: int = 0) -> Tensor:
-    """The per-group tensor t (size H along `dim`) for rows r0..r1 of (sample, group): row r
-    takes group r % H. Rows within one sample are a slice; whole samples repeat t, contiguous."""
+def _tiled(t: Tensor, rows: int, dim: int = 0) -> Tensor:
+    """The per-group tensor t (size H along `dim`) over a chunk's `rows` (sample, group) rows,
+    row r taking group r % H: t repeated over the chunk's samples, once per pass (t itself when
+    a chunk is part of one sample). Chunk r0..r1 reads `.narrow(dim, r0 % H, r1 - r0)`."""
     h = t.shape[dim]
-    if r1 - r0 <= h and r0 % h + r1 - r0 <= h:
-        return t.narrow(dim, r0 % h, r1 - r0)
+    if rows <= h:
+        return t
     reps = [1] * t.dim()
-    reps[dim] = (r1 - r0) // h
+    reps[dim] = rows // h
     return t.repeat(*reps)
 
 
@@ -333,8 +336,8 @@ def _accumulate(total: Tensor, part: Tensor, r0: int) -> None:
 def _scratch(x: Tensor, subsets: int, heads: int, rows: int) -> Tensor:
     """(rows, S*C/H*T*V + T*V) buffer: the S joint-mixed copies of a group's channels, then a
     (T, V) plane of ones that multiplies the bias column."""
-    n, c, t, v = x.shape
-    z = x.new_empty(min(rows, n * heads), subsets * c // heads * t * v + t * v)
+    _, c, t, v = x.shape
+    z = x.new_empty(rows, subsets * c // heads * t * v + t * v)
     z[:, -t * v :] = 1.0
     return z
 
