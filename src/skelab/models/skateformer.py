@@ -117,10 +117,11 @@ class DropPath(nn.Module):
         return x * mask.div_(keep)
 
 
-def _row_chunks(rows: int, width: int) -> list[tuple[int, int]]:
-    """Row ranges of about `CHUNK_HIDDEN` hidden activations each."""
-    step = max(1, CHUNK_HIDDEN // width)
-    return [(i, min(rows, i + step)) for i in range(0, rows, step)]
+def _ranges(count: int, size: int, budget: int) -> list[tuple[int, int]]:
+    """Ranges over `count` items of `size` values each, about `budget` values per range (the
+    MLP's row chunks, `CHUNK_HIDDEN`; the attention's window chunks, `CHUNK_SCORES`)."""
+    step = max(1, budget // size)
+    return [(i, min(count, i + step)) for i in range(0, count, step)]
 
 
 class _ChunkedMlp(torch.autograd.Function):
@@ -136,7 +137,7 @@ class _ChunkedMlp(torch.autograd.Function):
     def forward(ctx, x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor) -> Tensor:
         out = x.new_empty(x.shape[0], w2.shape[0])
         pre, act = [], []
-        for i, j in _row_chunks(x.shape[0], w1.shape[0]):
+        for i, j in _ranges(x.shape[0], w1.shape[0], CHUNK_HIDDEN):
             h = torch.addmm(b1, x[i:j], w1.t())
             a = F.gelu(h)
             pre.append(h)
@@ -149,7 +150,7 @@ class _ChunkedMlp(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
         x, w1, w2, *saved = ctx.saved_tensors
-        chunks = _row_chunks(x.shape[0], w1.shape[0])
+        chunks = _ranges(x.shape[0], w1.shape[0], CHUNK_HIDDEN)
         pre, act = saved[: len(chunks)], saved[len(chunks) :]
         grad = grad.contiguous()
         dx = torch.empty_like(x) if ctx.needs_input_grad[0] else None
@@ -194,16 +195,10 @@ class Mlp(nn.Module):
             out = torch.cat(
                 [
                     fc2(F.gelu(fc1(rows[i:j])))
-                    for i, j in _row_chunks(rows.shape[0], fc1.out_features)
+                    for i, j in _ranges(rows.shape[0], fc1.out_features, CHUNK_HIDDEN)
                 ]
             )
         return out.view(*x.shape[:-1], fc2.out_features)
-
-
-def _chunks(windows: int, heads: int, tokens: int) -> list[tuple[int, int]]:
-    """Window ranges of about `CHUNK_SCORES` scores each."""
-    step = max(1, CHUNK_SCORES // (heads * tokens * tokens))
-    return [(i, min(windows, i + step)) for i in range(0, windows, step)]
 
 
 def _probs(qkv: Tensor, bias: Tensor | None, scale: float, i: int, j: int) -> Tensor:
@@ -224,7 +219,7 @@ def _attention_forward(
     _, b, h, d, n = qkv.shape
     out = qkv.new_empty(b, h, d, n)
     probs, masks = [], []
-    for i, j in _chunks(b, h, n):
+    for i, j in _ranges(b, h * n * n, CHUNK_SCORES):
         p = _probs(qkv, bias, scale, i, j)
         if keep:
             probs.append(p)
@@ -258,7 +253,7 @@ class _WindowAttention(torch.autograd.Function):
         grad = grad.contiguous()
         dqkv = torch.empty_like(qkv)
         dbias = qkv.new_zeros(h, n, n) if ctx.has_bias and ctx.needs_input_grad[1] else None
-        for c, (i, j) in enumerate(_chunks(b, h, n)):
+        for c, (i, j) in enumerate(_ranges(b, h * n * n, CHUNK_SCORES)):
             g = grad[i:j].view(-1, d, n)  # dO^T
             p = probs[c]
             mask = masks[c].to(p.dtype).div_(1.0 - ctx.drop) if masks else None
