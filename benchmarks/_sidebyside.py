@@ -109,15 +109,16 @@ class Side:
 
 def alternate(sides: list[Side], op: str, warmup: int, repeats: int) -> dict[str, dict]:
     """`op` on every side, `warmup + repeats` rounds, the order rotated each round; the timed
-    rounds' wall (`s`) and process CPU (`cpu`) seconds per side."""
+    rounds' wall (`s`) and process CPU (`cpu`) seconds per side, and any other figure the
+    replies carry (e.g. `peak_mib`)."""
     times: dict[str, dict[str, list[float]]] = {s.name: {"s": [], "cpu": []} for s in sides}
     for r in range(warmup + repeats):
         k = r % len(sides)
         for side in sides[k:] + sides[:k]:
             got = side.ask(op)
             if r >= warmup:
-                for key in ("s", "cpu"):
-                    times[side.name][key].append(got[key])
+                for key, value in got.items():
+                    times[side.name].setdefault(key, []).append(value)
         print(f"  {op} {r + 1}/{warmup + repeats}: {times}", file=sys.stderr, flush=True)
     return times
 

@@ -41,10 +41,18 @@ import platform
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _sidebyside import Side, add_common_arguments, max_abs, reply_channel, save_results
+from _sidebyside import (
+    Side,
+    add_common_arguments,
+    alternate,
+    max_abs,
+    reply_channel,
+    save_results,
+    serve,
+    timed,
+)
 
 HERE = Path(__file__).resolve()
 REPO = HERE.parents[1]
@@ -187,8 +195,7 @@ def _worker(args: argparse.Namespace) -> int:
         model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=4e-4
     )
 
-    def step() -> tuple[float, float]:
-        start, cpu = time.perf_counter(), time.process_time()
+    def step() -> None:
         opt.zero_grad(set_to_none=True)
         with autocast:
             logits, aux = logits_and_aux(model(*inputs))
@@ -196,34 +203,35 @@ def _worker(args: argparse.Namespace) -> int:
         loss.backward()
         opt.step()
         finish()
-        return time.perf_counter() - start, time.process_time() - cpu
 
-    def latency() -> tuple[float, float]:
-        start, cpu = time.perf_counter(), time.process_time()
+    def latency() -> None:
         with torch.no_grad(), autocast:
             model(*inputs1)
         finish()
-        return time.perf_counter() - start, time.process_time() - cpu
 
-    for line in sys.stdin:
-        cmd = json.loads(line)
-        if cmd["op"] == "logits":
-            out = {}
-            for mode in ("eval", "train"):
-                model.train(mode == "train")
-                with torch.no_grad():
-                    out[mode] = logits_and_aux(model(*inputs))[0].float().cpu().tolist()
-            reply.write(json.dumps(out) + "\n")
-        elif cmd["op"] in ("step", "latency"):
-            model.train(cmd["op"] == "step")
-            if cuda:
-                torch.cuda.reset_peak_memory_stats(device)
-            wall, cpu = step() if cmd["op"] == "step" else latency()
-            peak = torch.cuda.max_memory_allocated(device) / 2**20 if cuda else 0.0
-            reply.write(json.dumps({"s": wall, "cpu_s": cpu, "peak_mib": peak}) + "\n")
-        elif cmd["op"] == "quit":
-            break
-    return 0
+    def logits() -> dict:
+        out = {}
+        for mode in ("eval", "train"):
+            model.train(mode == "train")
+            with torch.no_grad():
+                out[mode] = logits_and_aux(model(*inputs))[0].float().cpu().tolist()
+        return out
+
+    def measured(fn, training: bool) -> dict:
+        """`timed(fn)` in train or eval mode, with the GPU's peak memory of the call."""
+        model.train(training)
+        if cuda:
+            torch.cuda.reset_peak_memory_stats(device)
+        got = timed(fn)
+        got["peak_mib"] = torch.cuda.max_memory_allocated(device) / 2**20 if cuda else 0.0
+        return got
+
+    ops = {
+        "logits": logits,
+        "step": lambda: measured(step, True),
+        "latency": lambda: measured(latency, False),
+    }
+    return serve(reply, ops)
 
 
 # ------------------------------------------------------------------------------------------
@@ -263,33 +271,25 @@ def measure(model: str, args: argparse.Namespace) -> dict:
         }
         # Wall seconds, and the worker's process CPU seconds: on a loaded host the second
         # leaves out the time the worker waited for a core (one thread: CPU time = work).
-        keys = ("step", "latency", "step_cpu", "latency_cpu", "step_peak_mib")
-        times: dict[str, dict[str, list[float]]] = {s.name: {k: [] for k in keys} for s in sides}
-        for op, warm, reps in (
-            ("step", args.warmup, args.repeats),
-            ("latency", 2, args.latency_repeats),
-        ):
-            for r in range(warm + reps):
-                order = sides[r % len(sides) :] + sides[: r % len(sides)]
-                for s in order:
-                    got = s.ask(op)
-                    if r >= warm:
-                        times[s.name][op].append(got["s"])
-                        times[s.name][f"{op}_cpu"].append(got["cpu_s"])
-                        if op == "step":
-                            times[s.name]["step_peak_mib"].append(got.get("peak_mib", 0.0))
-            print(
-                f"  {model} {op}: "
-                + ", ".join(f"{n} {statistics.median(v[op]):.3f}" for n, v in times.items()),
-                file=sys.stderr,
-            )
+        step = alternate(sides, "step", args.warmup, args.repeats)
+        latency = alternate(sides, "latency", 2, args.latency_repeats)
+        times = {
+            s.name: {
+                "step": step[s.name]["s"],
+                "latency": latency[s.name]["s"],
+                "step_cpu": step[s.name]["cpu"],
+                "latency_cpu": latency[s.name]["cpu"],
+                "step_peak_mib": step[s.name]["peak_mib"],
+            }
+            for s in sides
+        }
     finally:
         for s in sides:
             s.close()
     med = {n: {op: statistics.median(v) for op, v in d.items()} for n, d in times.items()}
     row: dict = {"model": model, "median_s": med, "raw_s": times, "max_abs_dlogits": dlogits}
     for n in names[1:]:
-        for key in keys[:4]:
+        for key in ("step", "latency", "step_cpu", "latency_cpu"):
             row[f"{key}_speedup_{n}"] = med["upstream"][key] / med[n][key]
     return row
 
