@@ -101,17 +101,17 @@ PYSKL_JOINTS: dict[str, int] = {"openpose_new": 20, "coco_new": 20}
 
 
 class _RefinedGraph(torch.autograd.Function):
-    """`base + alpha * tanh(q[..., :, None] - p[..., None, :])`, (N, K, C', V, V), saving only
-    the tanh. Its backward writes the two full-size passes the function needs (the tanh
-    derivative, the reduction into `base`'s broadcast shape) plus one dot product for alpha,
-    instead of autograd's chain (grad * alpha, the subtraction's negated copy, a product for
-    alpha's gradient): alpha scales the small (N, K, C', V) sums of q's and p's gradients."""
+    """`base + alpha * tanh(q[..., :, None] - p[..., None, :])`, (N, K, C', V, V) for base
+    (N, K, 1, V, V), saving only the tanh. Its backward writes the two full-size passes the
+    function needs (the tanh derivative, the reduction over channels into `base`) plus one dot
+    product for alpha, instead of autograd's chain (grad * alpha, the subtraction's negated
+    copy, a product for alpha's gradient): alpha scales the small (N, K, C', V) sums of q's and
+    p's gradients."""
 
     @staticmethod
     def forward(ctx: Any, q: Tensor, p: Tensor, base: Tensor, alpha: Tensor) -> Tensor:
         inter = torch.sub(q.unsqueeze(-1), p.unsqueeze(-2)).tanh_()
         ctx.save_for_backward(inter, alpha)
-        ctx.base_shape = base.shape
         return torch.addcmul(base, inter, alpha)
 
     @staticmethod
@@ -121,7 +121,7 @@ class _RefinedGraph(torch.autograd.Function):
         need_q, need_p, need_base, need_alpha = ctx.needs_input_grad
         grad_q = grad_p = grad_base = grad_alpha = None
         if need_base:
-            grad_base = grad.sum(2, keepdim=True).sum_to_size(ctx.base_shape)
+            grad_base = grad.sum(2, keepdim=True)  # base is (N, K, 1, V, V)
         if need_alpha:
             grad_alpha = torch.dot(grad.view(-1), inter.view(-1)).view(alpha.shape)
         if need_q or need_p:
