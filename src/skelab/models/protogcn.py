@@ -417,7 +417,7 @@ class ProtoGCNBackbone(nn.Module):
         ch = graph.shape[1]
         graph = graph.view(n, m, ch, v * v).mean(1).transpose(1, 2)  # (N, V*V, C)
         graph = self.prn(graph)  # (N, V*V, C)
-        if graph.device.type == "cpu":
+        if eager_cpu(graph):
             # `post` is a 1x1 conv: a Linear over the channels, read in the PRN's layout; the
             # result is viewed as (N, C, V, V) channels-last, which BatchNorm reads as it is
             graph = F.linear(graph, self.post.weight.flatten(1), self.post.bias)
