@@ -385,6 +385,7 @@ class SkateMSA(nn.Module):
         # the CPU kernel is float32 (written-out backward); under autocast the fused one runs
         fused = not eager_cpu(x) if self.fused is None else self.fused
         x = x.reshape(n, *split, 3, h, d)  # (N, T1, T2, V1, V2, 3, h, d)
+        wt, wv = split[tw - 1], split[vw - 1]  # windows along T and V
         if fused:
             # (3, N * windows, h, P*Q, d): one copy; unbind, not x[0], x[1], x[2]: its backward
             # stacks the three gradients in one copy, where three selects would each zero-fill
@@ -392,19 +393,13 @@ class SkateMSA(nn.Module):
             q_, k_, v_ = x.permute(5, 0, tw, vw, 6, tt, vt, 7).reshape(3, -1, h, p * q, d).unbind(0)
             o = F.scaled_dot_product_attention(
                 q_, k_, v_, attn_mask=bias, dropout_p=drop, scale=self.scale
-            )  # (N * windows, h, P*Q, d)
-            order, o = (
-                (0, tw, vw, 5, tt, vt, 6),
-                o.reshape(n, split[tw - 1], split[vw - 1], h, p, q, d),
-            )
+            ).reshape(n, wt, wv, h, p, q, d)
+            order = (0, tw, vw, 5, tt, vt, 6)  # where o's axes go in (N, T1, T2, V1, V2, h, d)
         else:
             # (3, N * windows, h, d, P*Q): head width before tokens, one copy
             qkv = x.permute(5, 0, tw, vw, 6, 7, tt, vt).reshape(3, -1, h, d, p * q)
-            o = window_attention(qkv, bias, self.scale, drop)  # (N * windows, h, d, P*Q)
-            order, o = (
-                (0, tw, vw, 5, 6, tt, vt),
-                o.reshape(n, split[tw - 1], split[vw - 1], h, d, p, q),
-            )
+            o = window_attention(qkv, bias, self.scale, drop).reshape(n, wt, wv, h, d, p, q)
+            order = (0, tw, vw, 5, 6, tt, vt)
         # back to (N, T1, T2, V1, V2, h, d), then (N, T, V, dim)
         inverse = [0] * 7
         for src, dst in enumerate(order):
