@@ -31,7 +31,7 @@ import torch
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError
-from skelab.models.layers.pointwise import conv1x1, eager_cpu, pointwise
+from skelab.models.layers.pointwise import conv1x1, eager_cpu, residual
 from skelab.models.layers.temporal import temporal_conv
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import NTU25, Skeleton, get_skeleton, joints_fix
@@ -140,16 +140,13 @@ class STGCNBlock(nn.Module):
             self.residual = nn.Sequential(
                 nn.Conv2d(c_in, c_out, 1, (stride, 1)), nn.BatchNorm2d(c_out)
             )
-        self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: Tensor, a: Tensor) -> Tensor:
         tcn = self.tcn
         y = tcn[1](tcn[0](self.gcn(x, a)))
         y = _dropout(tcn[4], tcn[3](temporal_conv(tcn[2], y)))  # (N, C_out, T / stride, V)
-        if isinstance(self.residual, nn.Sequential):
-            y = y + self.residual[1](pointwise(self.residual[0], x))
-        elif self.residual is not None:
-            y = y + x
+        if self.residual is not None:
+            y = y + residual(self.residual, x)
         return y.relu_()
 
 

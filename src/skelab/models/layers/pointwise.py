@@ -78,14 +78,19 @@ def pointwise(conv: nn.Conv2d, x: Tensor) -> Tensor:
     return conv1x1(x, conv.weight, conv.bias, stride=conv.stride[0], groups=conv.groups)
 
 
-def bn_residual_relu(bn: nn.Module, y: Tensor, down: nn.Module, x: Tensor) -> Tensor:
-    """`relu(bn(y) + down(x))`, the ending of upstream's graph convolutions: `down` is the
-    identity or (1x1 conv, BatchNorm), its conv through `pointwise`. The sum and the ReLU run
-    in place on BatchNorm's fresh output (its backward needs its input, not its output)."""
+def residual(down: nn.Module, x: Tensor) -> Tensor:
+    """`down(x)` for a residual path that is the identity or (1x1 conv, BatchNorm), its conv
+    through `pointwise`."""
     if isinstance(down, nn.Sequential):
-        res = down[1](pointwise(down[0], x))
-    else:
-        res = down(x)
+        return down[1](pointwise(down[0], x))
+    return down(x)
+
+
+def bn_residual_relu(bn: nn.Module, y: Tensor, down: nn.Module, x: Tensor) -> Tensor:
+    """`relu(bn(y) + residual(down, x))`, the ending of upstream's graph convolutions. The sum
+    and the ReLU run in place on BatchNorm's fresh output (its backward needs its input, not
+    its output)."""
+    res = residual(down, x)
     out = bn(y)
     out += res
     return out.relu_()
