@@ -110,9 +110,9 @@ class MultiScaleTemporalConv(nn.Module):
         """Branches whose opening 1x1 convolution has stride 1 (all of them when stride is 1)."""
         return [b for b in self.branches if b[0].stride == (1, 1)]
 
-    def _branches_fused(self, x: Tensor) -> list[Tensor]:
-        """All branch outputs, the stride-1 opening convolutions and BatchNorms run as one."""
-        heads = self._heads()
+    def _branches_fused(self, x: Tensor, heads: list[nn.Sequential]) -> list[Tensor]:
+        """All branch outputs, the stride-1 opening convolutions and BatchNorms (of `heads`)
+        run as one."""
         convs = [b[0] for b in heads]
         weight = torch.cat([c.weight for c in convs])
         bias = torch.cat([c.bias for c in convs])
@@ -137,8 +137,9 @@ class MultiScaleTemporalConv(nn.Module):
         return outs
 
     def forward(self, x: Tensor) -> Tensor:
-        if fusable_batch_norms([b[1] for b in self._heads()]):
-            outs = self._branches_fused(x)
+        heads = self._heads()
+        if fusable_batch_norms([b[1] for b in heads]):
+            outs = self._branches_fused(x, heads)
         else:
             outs = [branch(x) for branch in self.branches]
         out = torch.cat(outs, dim=1)  # (N, C_out, T/s, V)
