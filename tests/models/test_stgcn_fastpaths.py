@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from skelab.models import build
-from skelab.models.layers import temporal
+from skelab.models.layers import tcn, temporal
 from skelab.models.stgcn import _dropout
 
 
@@ -29,7 +29,8 @@ def test_stgcn_step_with_dft_convs_matches_the_plain_convs(monkeypatch):
     seen = []
     real = temporal.dft_conv
     monkeypatch.setattr(temporal, "dft_conv", lambda *a, **k: seen.append(1) or real(*a, **k))
-    monkeypatch.setattr(temporal, "eager_cpu", lambda t: t.device.type == "cpu")
+    for module in (temporal, tcn):  # frame_conv, then temporal_conv, let float64 through
+        monkeypatch.setattr(module, "eager_cpu", lambda t: t.device.type == "cpu")
     monkeypatch.setattr(temporal, "MIN_COLUMNS_TRAIN", 0)  # every block, on a tiny batch
     monkeypatch.setattr(temporal, "MIN_COLUMNS_STRIDED", 0)
     loss, got = _grads(model, x, y)

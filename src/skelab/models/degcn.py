@@ -69,7 +69,7 @@ from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
 from skelab.models.layers.pointwise import conv1x1, eager_cpu, pointwise
-from skelab.models.layers.tcn import frame_max_pool, fusable_batch_norms, stacked_batch_norm
+from skelab.models.layers.tcn import frame_max_pool, fusable_batch_norms, stacked_heads
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import Skeleton, get_skeleton
 
@@ -326,12 +326,7 @@ class MultiScaleTemporal(nn.Module):
             return torch.cat([self.tcn1(x), self.tcn2(x), self.maxpool3x1(x), self.conv1x1(x)], 1)
         # The branches' opening 1x1 convs read the same input: one product with their weights
         # stacked, one batch norm over the stacked channels (per channel, so exact).
-        weight = torch.cat([h.conv.weight for h in heads])
-        bias = torch.cat([h.conv.bias for h in heads])
-        h = stacked_batch_norm(conv1x1(x, weight, bias), [h.bn for h in heads])
-        # split, not slices: one backward (a cat of the pieces' gradients) instead of a zeroed
-        # full-size gradient per slice, summed
-        pieces = h.split([hd.conv.out_channels for hd in heads], dim=1)
+        pieces = stacked_heads(x, [h.conv for h in heads], [h.bn for h in heads])
         act = [F.leaky_relu(piece, LEAKY_SLOPE) for piece in pieces[:3]]
         last = pieces[3] if len(heads) == 4 else self.conv1x1(x)
         pooled = frame_max_pool(self.maxpool3x1.pool, act[2])

@@ -73,12 +73,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
-from skelab.models.layers.pointwise import bn_residual_relu, conv1x1, eager_cpu, pointwise
+from skelab.models.layers.pointwise import bn_residual_relu, eager_cpu, pointwise
 from skelab.models.layers.tcn import (
     frame_conv,
     frame_max_pool,
     fusable_batch_norms,
-    stacked_batch_norm,
+    stacked_heads,
 )
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import Skeleton, get_skeleton
@@ -250,12 +250,7 @@ class MultiScaleTCN(nn.Module):
         heads = [b for b in self.branches if isinstance(b, nn.Sequential)]
         if not fusable_batch_norms([b[1] for b in heads]):
             return [branch(x) for branch in self.branches]
-        weight = torch.cat([b[0].weight for b in heads])
-        bias = torch.cat([b[0].bias for b in heads])
-        h = stacked_batch_norm(conv1x1(x, weight, bias), [b[1] for b in heads]).relu_()
-        # split, not slices: one backward (a cat of the pieces' gradients) instead of a zeroed
-        # full-size gradient per slice, summed
-        pieces = iter(h.split([b[0].out_channels for b in heads], dim=1))
+        pieces = iter(stacked_heads(x, [b[0] for b in heads], [b[1] for b in heads], relu=True))
         outs = []
         for branch in self.branches:
             if isinstance(branch, nn.Sequential):

@@ -32,7 +32,7 @@ from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError
 from skelab.models.layers.pointwise import conv1x1, eager_cpu, residual
-from skelab.models.layers.temporal import temporal_conv
+from skelab.models.layers.tcn import frame_conv
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import NTU25, Skeleton, get_skeleton, joints_fix
 
@@ -144,7 +144,7 @@ class STGCNBlock(nn.Module):
     def forward(self, x: Tensor, a: Tensor) -> Tensor:
         tcn = self.tcn
         y = tcn[1](tcn[0](self.gcn(x, a)))
-        y = _dropout(tcn[4], tcn[3](temporal_conv(tcn[2], y)))  # (N, C_out, T / stride, V)
+        y = _dropout(tcn[4], tcn[3](frame_conv(tcn[2], y)))  # (N, C_out, T / stride, V)
         if self.residual is not None:
             y = y + residual(self.residual, x)
         return y.relu_()

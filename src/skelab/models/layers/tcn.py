@@ -28,6 +28,7 @@ from torch import Tensor, nn
 
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
 from skelab.models.layers.pointwise import conv1x1, eager_cpu, pointwise
+from skelab.models.layers.temporal import temporal_conv
 
 
 class TemporalConv(nn.Module):
@@ -113,13 +114,7 @@ class MultiScaleTemporalConv(nn.Module):
     def _branches_fused(self, x: Tensor, heads: list[nn.Sequential]) -> list[Tensor]:
         """All branch outputs, the stride-1 opening convolutions and BatchNorms (of `heads`)
         run as one."""
-        convs = [b[0] for b in heads]
-        weight = torch.cat([c.weight for c in convs])
-        bias = torch.cat([c.bias for c in convs])
-        h = stacked_batch_norm(conv1x1(x, weight, bias), [b[1] for b in heads])
-        # split, not sliced: backward concatenates the branch gradients once, where each
-        # slice's backward would zero-fill a tensor the size of h
-        parts = iter(h.split([c.out_channels for c in convs], dim=1))
+        parts = iter(stacked_heads(x, [b[0] for b in heads], [b[1] for b in heads]))
         outs = []
         for branch in self.branches:
             if branch[0].stride != (1, 1):  # the strided 1x1 branch: its own conv and BN
@@ -167,6 +162,23 @@ def fusable_batch_norms(bns: list[nn.Module]) -> bool:
         )
         for b in bns
     )
+
+
+def stacked_heads(
+    x: Tensor, convs: list[nn.Conv2d], bns: list[nn.BatchNorm2d], *, relu: bool = False
+) -> list[Tensor]:
+    """`[bn_i(conv_i(x))]` (then ReLU, in place, if `relu`) for 1x1 convs (stride 1) that read
+    the same x, as one product with their weights stacked along the output channels and one
+    batch norm over the stacked channels (`stacked_batch_norm`; check
+    `fusable_batch_norms(bns)` first). The result is split, not sliced: backward concatenates
+    the pieces' gradients once, where each slice's backward would zero-fill a gradient the
+    size of all of them."""
+    weight = torch.cat([c.weight for c in convs])
+    bias = torch.cat([c.bias for c in convs])
+    h = stacked_batch_norm(conv1x1(x, weight, bias), bns)
+    if relu:
+        h = h.relu_()
+    return list(h.split([c.out_channels for c in convs], dim=1))
 
 
 def stacked_batch_norm(x: Tensor, bns: list[nn.BatchNorm2d]) -> Tensor:
@@ -245,9 +257,11 @@ def frame_conv(conv: nn.Conv2d, x: Tensor) -> Tensor:
     replicate padding as K shifted matrix products per sample (`_FrameConv`): frames are
     contiguous rows of T*V values, so tap k's input is a flat window of the padded input, and
     the padding and its backward are written out (`F.pad`'s replicate backward cost as much
-    as the convolution). With zero padding oneDNN's convolution was as fast in the whole
-    training step (CTR-GCN, in-process A/B), so it keeps it. Elsewhere (GPU, meta, autocast,
-    compile or export tracing) it is `conv(x)`."""
+    as the convolution). With zero padding it is `layers.temporal.temporal_conv`: the DFT
+    form where that was measured faster (9+ taps, 64+ channels: ST-GCN), else oneDNN's
+    convolution, which was as fast as the shifted products in the whole training step
+    (CTR-GCN, in-process A/B). Elsewhere (GPU, meta, autocast, compile or export tracing) it
+    is `conv(x)`."""
     kt, kv = conv.kernel_size
     plain = (
         kv != 1
@@ -264,7 +278,7 @@ def frame_conv(conv: nn.Conv2d, x: Tensor) -> Tensor:
     if kt == 1 and conv.padding == (0, 0):
         return pointwise(conv, x)
     if conv.padding_mode == "zeros":
-        return conv(x)
+        return temporal_conv(conv, x)
     return _FrameConv.apply(
         x,
         conv.weight,

@@ -44,7 +44,8 @@ form taken in bold):
 
 Only on the CPU in float32, eagerly (`layers.pointwise.eager_cpu`): on a GPU, on the meta
 device (the memory model), under autocast and while torch.compile, torch.export or the ONNX
-tracer records the model, `temporal_conv` is the convolution itself.
+tracer records the model, `temporal_conv` is the convolution itself. Models reach it through
+`layers.tcn.frame_conv`, the one entry point for convolutions over frames.
 """
 
 from __future__ import annotations
