@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import skelab.models.ctrgcn as ctrgcn_module
 from skelab.errors import CheckpointError, ModelConfigError
 from skelab.models import build, count_parameters, get_card, load_upstream_checkpoint
 from skelab.models.ctrgcn import CTRGraphConv, rel_channels
@@ -107,6 +108,56 @@ def test_ctrgcn_fused_graph_conv_equals_per_subset_loop_with_refinement_active()
     ):
         # atol: a bias feeding a BatchNorm has a true gradient of 0, so only rounding is left.
         torch.testing.assert_close(p.grad, p_ref.grad, rtol=1e-4, atol=1e-4, msg=name)
+
+
+@pytest.mark.parametrize(
+    ("c_in", "c_out", "adaptive"), [(3, 8, True), (8, 8, True), (8, 16, False)]
+)
+def test_ctrgcn_fast_graph_conv_equals_plain_path_in_float64(monkeypatch, c_in, c_out, adaptive):
+    torch.manual_seed(0)
+    fast = CTRGraphConv(c_in, c_out, torch.from_numpy(NTU25.spatial), adaptive).double()
+    for p in fast.parameters():
+        p.data.normal_()  # alpha, bn gamma and PA away from their initial values
+    plain = copy.deepcopy(fast)
+    x = torch.randn(3, c_in, 5, 25, dtype=torch.float64, requires_grad=True)
+    grad_out = torch.randn(3, c_out, 5, 25, dtype=torch.float64)
+    params = [p for p in fast.parameters() if p.requires_grad]
+    plain_params = [p for p in plain.parameters() if p.requires_grad]
+
+    for _ in range(2):  # the second step runs on the spares the first one kept
+        monkeypatch.setattr(ctrgcn_module, "eager_cpu", lambda t: True)  # float64: force it
+        out = fast(x)
+        got = torch.autograd.grad(out, [x, *params], grad_out)
+        monkeypatch.setattr(ctrgcn_module, "eager_cpu", lambda t: False)
+        ref = plain(x)
+        want = torch.autograd.grad(ref, [x, *plain_params], grad_out)
+
+        assert torch.allclose(out, ref, rtol=1e-12, atol=1e-12)
+        for a, b in zip(got, want, strict=True):
+            assert torch.allclose(a, b, rtol=1e-10, atol=1e-12)
+    assert set(fast._spares) == {"vals", "theta"}
+
+
+def test_ctrgcn_fast_graph_conv_keeps_two_pending_graphs_apart(monkeypatch):
+    torch.manual_seed(0)
+    gcn = CTRGraphConv(8, 8, torch.from_numpy(NTU25.spatial)).double()
+    with torch.no_grad():
+        gcn.alpha.fill_(0.5)
+    monkeypatch.setattr(ctrgcn_module, "eager_cpu", lambda t: True)
+    gcn(torch.randn(2, 8, 4, 25, dtype=torch.float64)).sum().backward()  # spares kept
+    x1, x2 = (torch.randn(2, 8, 4, 25, dtype=torch.float64, requires_grad=True) for _ in "12")
+    out1 = gcn(x1)  # takes the spares
+    out2 = gcn(x2)  # finds none: its own tensors
+    (g1,) = torch.autograd.grad(out1.square().sum(), [x1])
+    (g2,) = torch.autograd.grad(out2.square().sum(), [x2])
+    monkeypatch.setattr(ctrgcn_module, "eager_cpu", lambda t: False)
+    want1 = torch.autograd.grad(gcn(x1).square().sum(), [x1])[0]
+    want2 = torch.autograd.grad(gcn(x2).square().sum(), [x2])[0]
+
+    assert torch.allclose(g1, want1, rtol=1e-12, atol=1e-12)
+    assert torch.allclose(g2, want2, rtol=1e-12, atol=1e-12)
+    gcn.eval()
+    assert gcn._spares == {}
 
 
 def test_ctrgcn_non_adaptive_graph_is_a_fixed_unsaved_buffer():

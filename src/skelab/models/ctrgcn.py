@@ -30,6 +30,14 @@ float32 outputs against upstream's):
 * The 1x1 convolutions of the graph convolution (`conv3`, the projection in `down`) run as
   batched matmuls over the samples (`skelab.models.layers.pointwise.conv1x1`), not through
   oneDNN's convolution, whose layout reorders cost as much as the product at these widths.
+* In eager float32 on the CPU the values and topology products run through `_CTRProduct`,
+  a written forward and backward: conv3 of the three subsets is one product per sample
+  (weights stacked channel-major), which writes each (sample, channel)'s values of all
+  subsets as one (3*V, T) block, so the joint product is one K = 75 product, and the
+  backward runs sample by sample through small scratch tensors, writing x's gradient once.
+  The tensors it saves for the backward are lent by the module between training steps
+  (`_spares`, not state; cleared by `eval()`), so a step does not allocate and page-fault
+  them anew. On a GPU, the meta device, under autocast and in export the plain ops run.
 * BatchNorm + residual + ReLU at the end of the graph convolution, and the block's residual +
   ReLU, run in place on the fresh BatchNorm / TCN outputs, as upstream's do.
 * `conv1`/`conv2` run on the time-averaged input. A 1x1 conv is affine, so averaging over
@@ -52,7 +60,7 @@ from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
-from skelab.models.layers.pointwise import bn_residual_relu, conv1x1
+from skelab.models.layers.pointwise import bn_residual_relu, conv1x1, eager_cpu
 from skelab.models.layers.tcn import ctrgcn_temporal, unit_tcn
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import Skeleton, get_skeleton, joints_fix
@@ -105,11 +113,18 @@ class CTRGraphConv(nn.Module):
             elif isinstance(m, nn.BatchNorm2d):
                 constant_bn_(m, 1.0)
         constant_bn_(self.bn, 1e-6)  # the block starts close to its residual path
+        # tensors `_CTRProduct` saves for backward, kept between training steps (not state)
+        self._spares: dict[str, Tensor] = {}
 
     def _stacked(self, name: str) -> tuple[Tensor, Tensor]:
         """Weights (S*C_o, C_i) and biases (S*C_o) of conv `name` of the 3 subsets, stacked."""
         convs = [getattr(m, name) for m in self.convs]
         return torch.cat([c.weight.flatten(1) for c in convs]), torch.cat([c.bias for c in convs])
+
+    def train(self, mode: bool = True) -> CTRGraphConv:
+        if not mode:
+            self._spares.clear()  # the lent buffers serve training steps only
+        return super().train(mode)
 
     def forward(self, x: Tensor) -> Tensor:
         n, _, t, v = x.shape  # (N, C_in, T, V)
@@ -123,30 +138,155 @@ class CTRGraphConv(nn.Module):
         qk = torch.matmul(w_qk, x.mean(2)) + b_qk[:, None]  # (N, 2*S*R, V)
         r = qk.shape[1] // (2 * s)
         q, k = qk.view(n, 2, s, r, v).unbind(1)  # (N, S, R, V) each
+        # rel_i[u, w] = tanh(q_i[u] - k_i[w]), built transposed: (N, S, R, w, u)
+        rel_t = (q.unsqueeze(-2) - k.unsqueeze(-1)).tanh_()
+        if eager_cpu(x):
+            y = self._product_fast(x, rel_t, graph)
+        else:
+            y = self._product(x, rel_t, graph)
+        return bn_residual_relu(self.bn, y, self.down, x)  # (N, C_out, T, V)
 
+    def _product(self, x: Tensor, rel_t: Tensor, graph: Tensor) -> Tensor:
+        """y = sum_i conv3_i(x) @ theta_i^T over joints, (N, C_out, T, V), with autograd's ops."""
+        n, _, t, v = x.shape
+        s = NUM_SUBSETS
         # Per subset i and output channel c the topology theta_i = alpha * conv4_i(rel_i) + PA_i,
-        # with rel_i[u, w] = tanh(q_i[u] - k_i[w]), and y = sum_i values_i @ theta_i^T over
-        # joints, values_i = conv3_i(x). theta_i is built transposed, (N, C_out, w, u), and each
-        # subset's values and theta are their own contiguous tensors, so the per-(n, c) matmuls
-        # (forward and backward) read and write them in place: no copies, no stacking.
-        # alpha scales the small conv4 weight and bias, not the large product.
+        # and y = sum_i values_i @ theta_i^T over joints, values_i = conv3_i(x). theta_i is
+        # built transposed, (N, C_out, w, u), and each subset's values and theta are their own
+        # contiguous tensors, so the per-(n, c) matmuls (forward and backward) read and write
+        # them in place: no copies, no stacking. alpha scales the small conv4 weight and bias,
+        # not the large product.
         graph_t = graph.transpose(1, 2).reshape(s, 1, v * v)  # PA_i^T, (w, u) flattened
         y: Tensor | None = None
         for i, conv in enumerate(self.convs):
-            rel_t = (q[:, i].unsqueeze(-2) - k[:, i].unsqueeze(-1)).tanh_()  # (N, R, w, u)
             w4 = self.alpha * conv.conv4.weight.flatten(1)  # (C_out, R)
             c_out = w4.shape[0]
             # conv1x1's batched product writes it contiguous (torch.matmul would run
             # (C_out, R) @ (N, R, V*V) transposed and copy its result)
-            theta_t = conv1x1(rel_t, w4).view(n, c_out, v * v)
+            theta_t = conv1x1(rel_t[:, i], w4).view(n, c_out, v * v)
             theta_t += (self.alpha * conv.conv4.bias).view(c_out, 1) + graph_t[i]
             values = conv1x1(x, conv.conv3.weight, conv.conv3.bias).view(n * c_out, t, v)
             theta_t = theta_t.view(n * c_out, v, v)
             # accumulated in place: the running sum is saved by no backward
             y = torch.bmm(values, theta_t) if y is None else y.baddbmm_(values, theta_t)
         assert y is not None
-        y = y.view(n, -1, t, v)  # (N, C_out, T, V)
-        return bn_residual_relu(self.bn, y, self.down, x)  # (N, C_out, T, V)
+        return y.view(n, -1, t, v)
+
+    def _product_fast(self, x: Tensor, rel_t: Tensor, graph: Tensor) -> Tensor:
+        """`_product` through `_CTRProduct` (eager float32 CPU): the same function."""
+        n, _, _, v = x.shape
+        s = NUM_SUBSETS
+        convs = self.convs
+        # conv3 of the 3 subsets as one weight with rows (c, i): output channel-major
+        w3 = torch.stack([m.conv3.weight.flatten(1) for m in convs], 1).flatten(0, 1)
+        b3 = torch.stack([m.conv3.bias for m in convs], 1).flatten()
+        w4 = self.alpha * torch.stack([m.conv4.weight.flatten(1) for m in convs])  # (S, C_out, R)
+        b4 = self.alpha * torch.stack([m.conv4.bias for m in convs])  # (S, C_out)
+        # the topology's constant part: alpha * b4_i[c] + PA_i^T[w, u], (C_out, S, V*V)
+        c4 = (b4.unsqueeze(-1) + graph.transpose(1, 2).reshape(s, 1, v * v)).transpose(0, 1)
+        lend = self.training and torch.is_grad_enabled()
+        spares = self._spares if lend else None
+        return _CTRProduct.apply(x, w3, b3, rel_t.flatten(3), w4, c4, spares)
+
+
+def _lend(
+    spares: dict[str, Tensor] | None, name: str, shape: tuple[int, ...], like: Tensor
+) -> Tensor:
+    """The module's spare tensor `name` if it has that shape, dtype and device (taken out of
+    `spares` until `_keep` gives it back), else a new one."""
+    spare = spares.pop(name, None) if spares is not None else None
+    if (
+        spare is None
+        or spare.shape != shape
+        or spare.dtype != like.dtype
+        or spare.device != like.device
+    ):
+        return like.new_empty(shape)
+    return spare
+
+
+def _keep(spares: dict[str, Tensor] | None, name: str, tensor: Tensor) -> None:
+    if spares is not None:
+        spares[name] = tensor
+
+
+class _CTRProduct(torch.autograd.Function):
+    """`CTRGraphConv._product` with a written backward, for eager float32 on the CPU.
+
+    Inputs: x (N, C_in, T, V); w3 (C_out*S, C_in) and b3 (C_out*S), the conv3 weights of the
+    S subsets with rows (c, i); rel (N, S, R, V*V), the tanh'd embedding differences with
+    (w, u) flattened; w4 (S, C_out, R) and c4 (C_out, S, V*V), alpha * conv4's weight and
+    alpha * conv4's bias + PA_i^T. Output y (N, C_out, T, V).
+
+    Per (sample, channel) the values of all subsets are one (S*V, T) block and the topologies
+    one (S*V, V) block, so the joint product is one K = S*V product, y = vals^T @ theta, with
+    no accumulation passes; for that, conv3 reads each sample with frames and joints
+    transposed (V, T), one small copy per sample. Forward and backward run sample by sample:
+    the transposed sample, its values' gradient and its topology's gradient live in small
+    scratch tensors that stay in cache, conv3's input gradient is written straight into x's
+    (no (N, S*C_out, ...) gradient tensor), and its weight gradient is accumulated in the
+    products (beta 1). The saved values and topologies (3 and 3*V/T times the output) come
+    from the module's spares when it trains: lent in forward, given back when the backward
+    has read them, so a training step does not allocate (and page-fault) them anew.
+    """
+
+    @staticmethod
+    def forward(ctx, x, w3, b3, rel, w4, c4, spares):  # type: ignore[override]
+        n, c_in, t, v = x.shape
+        s, c_out, _ = w4.shape
+        vals = _lend(spares, "vals", (n, c_out * s, v * t), x)  # per (n, c): (S*V, T)
+        theta = _lend(spares, "theta", (n, c_out, s, v * v), x)  # per (n, c): (S*V, V)
+        y = x.new_empty(n, c_out, t, v)
+        xt = x.new_empty(c_in, v, t)
+        bias = b3.unsqueeze(1)
+        for i in range(n):
+            xt.copy_(x[i].transpose(1, 2))
+            torch.addmm(bias, w3, xt.view(c_in, v * t), out=vals[i])
+            for j in range(s):
+                torch.mm(w4[j], rel[i, j], out=theta[i, :, j])
+        theta += c4
+        torch.bmm(
+            vals.view(n * c_out, s * v, t).mT,
+            theta.view(n * c_out, s * v, v),
+            out=y.view(n * c_out, t, v),
+        )
+        ctx.save_for_backward(x, w3, vals, rel, w4, theta)
+        ctx.spares = spares
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):  # type: ignore[override]
+        x, w3, vals, rel, w4, theta = ctx.saved_tensors
+        n, c_in, t, v = x.shape
+        s, c_out, r = w4.shape
+        k = s * v
+        gy = gy.contiguous()
+        g_x = torch.empty_like(x)
+        g_w3 = torch.zeros_like(w3)
+        g_b3 = w3.new_zeros(w3.shape[0])
+        g_rel = torch.empty_like(rel)
+        g_w4 = torch.zeros_like(w4)
+        g_c4 = torch.zeros_like(theta[0])
+        g_theta = theta.new_empty(c_out, s, v * v)  # one sample's, reused
+        g_vals = vals.new_empty(c_out * s, v * t)
+        xt = x.new_empty(c_in, v, t)
+        g_xt = x.new_empty(c_in, v, t)
+        for i in range(n):
+            g = gy[i].view(c_out, t, v)
+            torch.bmm(vals[i].view(c_out, k, t), g, out=g_theta.view(c_out, k, v))
+            g_c4 += g_theta
+            for j in range(s):
+                torch.mm(w4[j].t(), g_theta[:, j], out=g_rel[i, j])
+                g_w4[j].addmm_(g_theta[:, j], rel[i, j].t())
+            torch.bmm(theta[i].view(c_out, k, v), g.mT, out=g_vals.view(c_out, k, t))
+            g_b3 += g_vals.sum(1)
+            xt.copy_(x[i].transpose(1, 2))
+            g_w3.addmm_(g_vals, xt.view(c_in, v * t).t())
+            torch.mm(w3.t(), g_vals, out=g_xt.view(c_in, v * t))
+            g_x[i].copy_(g_xt.transpose(1, 2))
+        _keep(ctx.spares, "vals", vals)
+        _keep(ctx.spares, "theta", theta)
+        return g_x, g_w3, g_b3, g_rel, g_w4, g_c4, None
 
 
 class CTRBlock(nn.Module):
