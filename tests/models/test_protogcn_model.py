@@ -121,9 +121,12 @@ def test_refined_graph_backward_passes_gradcheck():
     base = torch.randn(2, 2, 1, 4, 4, dtype=torch.float64, requires_grad=True)
     alpha = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(_RefinedGraph.apply, (q, p, base, alpha))
+    intra = torch.randn(2, 2, 1, 4, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(_RefinedGraph.apply, (q, p, base, alpha, intra))
 
 
-def test_graph_conv_cpu_path_equals_the_plain_path_with_gradients(monkeypatch):
+@pytest.mark.parametrize("want_graph", [False, True])
+def test_graph_conv_cpu_path_equals_the_plain_path_with_gradients(monkeypatch, want_graph):
     torch.manual_seed(0)
     layer = ProtoGraphConv(16, 16, num_joints=5).double()
     with torch.no_grad():  # upstream starts alpha and beta at 0, which hides the refinement
@@ -133,9 +136,10 @@ def test_graph_conv_cpu_path_equals_the_plain_path_with_gradients(monkeypatch):
     results = []
     for cpu_path in (True, False):
         monkeypatch.setattr(protogcn, "eager_cpu", lambda _x, on=cpu_path: on)
-        out, _ = layer(x)
+        out, graph = layer(x, want_graph)
+        loss = out.square().sum() + (graph.sin().sum() if want_graph else 0)
         params = [x, layer.A, layer.alpha, layer.beta, layer.conv1.weight, layer.conv2.weight]
-        results.append((out, *torch.autograd.grad(out.square().sum(), params)))
+        results.append((out, graph, *torch.autograd.grad(loss, params)))
     for got, want in zip(*results, strict=True):
         torch.testing.assert_close(got, want)
 

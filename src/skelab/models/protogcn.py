@@ -106,29 +106,50 @@ class _RefinedGraph(torch.autograd.Function):
     function needs (the tanh derivative, the reduction over channels into `base`) plus one dot
     product for alpha, instead of autograd's chain (grad * alpha, the subtraction's negated
     copy, a product for alpha's gradient): alpha scales the small (N, K, C', V) sums of q's and
-    p's gradients."""
+    p's gradients.
+
+    Given `intra` (N, K, 1, V, V) it also returns the refinement graph `intra + alpha * tanh`
+    (the last block's, which the PRN reads) from the same tanh; the backward adds the two
+    outputs' gradients once and reduces the sum."""
 
     @staticmethod
-    def forward(ctx: Any, q: Tensor, p: Tensor, base: Tensor, alpha: Tensor) -> Tensor:
+    def forward(
+        ctx: Any, q: Tensor, p: Tensor, base: Tensor, alpha: Tensor, intra: Tensor | None = None
+    ) -> Tensor | tuple[Tensor, Tensor]:
         inter = torch.sub(q.unsqueeze(-1), p.unsqueeze(-2)).tanh_()
         ctx.save_for_backward(inter, alpha)
-        return torch.addcmul(base, inter, alpha)
+        ctx.set_materialize_grads(False)  # an unused graph output sends no gradient
+        full = torch.addcmul(base, inter, alpha)
+        if intra is None:
+            return full
+        return full, torch.addcmul(intra, inter, alpha)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+    def backward(ctx: Any, grad: Tensor | None, *grad_graph: Tensor | None) -> tuple:
         inter, alpha = ctx.saved_tensors
-        grad = grad.contiguous()
-        need_q, need_p, need_base, need_alpha = ctx.needs_input_grad
-        grad_q = grad_p = grad_base = grad_alpha = None
-        if need_base:
+        need_q, need_p, need_base, need_alpha, *need_intra = ctx.needs_input_grad
+        count = len(ctx.needs_input_grad)  # 5 with `intra`, else 4
+        g_graph = grad_graph[0] if grad_graph else None
+        grad_base = grad_intra = None
+        if need_base and grad is not None:
             grad_base = grad.sum(2, keepdim=True)  # base is (N, K, 1, V, V)
+        if need_intra and need_intra[0] and g_graph is not None:
+            grad_intra = g_graph.sum(2, keepdim=True)
+        if grad is None:
+            grad = g_graph
+        elif g_graph is not None:
+            grad = grad + g_graph
+        if grad is None:
+            return (None, None, grad_base, None, grad_intra)[:count]
+        grad = grad.contiguous()
+        grad_q = grad_p = grad_alpha = None
         if need_alpha:
             grad_alpha = torch.dot(grad.view(-1), inter.view(-1)).view(alpha.shape)
         if need_q or need_p:
             d = torch.ops.aten.tanh_backward(grad, inter)  # grad * (1 - tanh^2)
             grad_q = d.sum(-1) * alpha if need_q else None
             grad_p = d.sum(-2) * -alpha if need_p else None
-        return grad_q, grad_p, grad_base, grad_alpha
+        return (grad_q, grad_p, grad_base, grad_alpha, grad_intra)[:count]
 
 
 class ProtoGraphConv(nn.Module):
@@ -170,17 +191,21 @@ class ProtoGraphConv(nn.Module):
         # A + intra + alpha * inter, with the small (N, K, 1, V, V) terms summed first, so the
         # channel-wise graph is written once (one fused multiply-add).
         base = (intra + self.A).unsqueeze(2)
-        if not want_graph and eager_cpu(x):
-            full = _RefinedGraph.apply(q, p, base, self.alpha[0])
+        graph = None  # the refinement alone, without A (the last block's, for the PRN)
+        if eager_cpu(x):
+            if want_graph:
+                full, graph = _RefinedGraph.apply(q, p, base, self.alpha[0], intra.unsqueeze(2))
+            else:
+                full = _RefinedGraph.apply(q, p, base, self.alpha[0])
         else:
             inter = torch.tanh(q.unsqueeze(-1) - p.unsqueeze(-2))  # (N, K, C', V, V)
             full = torch.addcmul(base, inter, self.alpha[0])
+            if want_graph:
+                graph = torch.addcmul(intra.unsqueeze(2), inter, self.alpha[0])
         # y[w] = sum_v x[v] A[v, w]: the column is the destination joint.
         y = pre_x @ full  # (N, K, C', T, V)
         y = pointwise(self.post, y.reshape(n, k * mid, t, v))
-        graph = None
-        if want_graph:  # the refinement alone, without A
-            graph = torch.addcmul(intra.unsqueeze(2), inter, self.alpha[0])
+        if graph is not None:
             graph = graph.reshape(n, k * mid, v, v)
         return bn_residual_relu(self.bn, y, self.down, x), graph
 
@@ -278,9 +303,10 @@ class MultiScaleTCN(nn.Module):
 class _GlobalJointMix(torch.autograd.Function):
     """`cat(branches)[..., :V] + cat(branches)[..., V:] * coeff` for branch outputs
     (N, C_i, T, V + 1): each branch's mix is written into its channels of one (N, C, T, V)
-    buffer (no concatenated copy). The backward copies the gradient into each branch's joint
-    columns and reduces it against `coeff` and the saved global columns with products (no
-    full-size temporaries)."""
+    buffer (no concatenated copy), and the global columns are kept as one (N, C, T) tensor.
+    The backward reduces the whole gradient against `coeff` and against the global columns
+    in one matrix-vector product each (one pass over the gradient, no per-branch products),
+    then writes each branch's gradient: its joint columns and its global column."""
 
     @staticmethod
     def forward(ctx: Any, coeff: Tensor, *branches: Tensor) -> Tensor:
@@ -288,32 +314,30 @@ class _GlobalJointMix(torch.autograd.Function):
         v = v1 - 1
         widths = [b.shape[1] for b in branches]
         out = branches[0].new_empty(n, sum(widths), t, v)
-        globs = []
         for b, piece in zip(branches, out.split(widths, dim=1), strict=True):
             torch.addcmul(b[..., :v], b[..., v:], coeff, out=piece)
-            globs.append(b[..., v])  # (N, C_i, T)
-        ctx.save_for_backward(coeff, *globs)
+        glob = torch.cat([b[..., v] for b in branches], dim=1)  # (N, C, T)
+        ctx.save_for_backward(coeff, glob)
+        ctx.widths = widths
         return out
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
-        coeff, *globs = ctx.saved_tensors
-        n, _, t, v = grad.shape
-        grads: list[Tensor | None] = []
-        grad_coeff = coeff.new_zeros(v) if ctx.needs_input_grad[0] else None
-        start = 0
-        for glob in globs:
-            width = glob.shape[1]
-            g = grad[:, start : start + width]  # (N, C_i, T, V)
-            rows = g.view(n, width * t, v)  # per sample, a strided matrix: no copy
-            gb = grad.new_empty(n, width, t, v + 1)
-            gb[..., :v] = g
-            # sum_v grad * coeff[v], per sample
-            gb[..., v] = torch.bmm(rows, coeff.view(1, v, 1).expand(n, v, 1)).view(n, width, t)
-            if grad_coeff is not None:  # sum over (N, C_i, T) of grad * glob
-                grad_coeff += torch.bmm(glob.reshape(n, 1, width * t), rows).sum(0).view(v)
-            grads.append(gb)
-            start += width
+        coeff, glob = ctx.saved_tensors
+        n, c, t, v = grad.shape
+        rows = grad.contiguous().view(n * c * t, v)
+        grad_coeff = None
+        if ctx.needs_input_grad[0]:  # sum over (N, C, T) of grad * glob
+            grad_coeff = torch.mv(rows.t(), glob.reshape(-1))
+        mixed = torch.mv(rows, coeff).view(n, c, t, 1)  # sum_v grad * coeff[v]
+        grads = [
+            torch.cat([g, m], dim=-1)  # (N, C_i, T, V + 1)
+            for g, m in zip(
+                rows.view(n, c, t, v).split(ctx.widths, 1),
+                mixed.split(ctx.widths, 1),
+                strict=True,
+            )
+        ]
         return (grad_coeff, *grads)
 
 
