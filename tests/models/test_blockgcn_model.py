@@ -148,3 +148,26 @@ def test_graph_conv_batch_norm_ending_matches_the_plain_layers(monkeypatch, c_in
     function = blockgcn_module._BatchNormResidualReLU.apply
     for args in ((None, None, 0.0, 1e-5, res, True), (None, None, 0.0, 1e-5, None, False)):
         assert torch.autograd.gradcheck(lambda *t, a=args: function(*t, *a), small)
+
+
+@pytest.mark.slow
+def test_written_cpu_paths_match_the_plain_layers_in_the_whole_model(monkeypatch):
+    torch.manual_seed(0)
+    fast = build("blockgcn", num_classes=5).double().train()
+    for p in fast.parameters():
+        p.data.add_(0.1 * torch.randn_like(p))
+    plain = copy.deepcopy(fast)
+    x = torch.randn(2, 3, 8, 25, 2, dtype=torch.float64)
+    monkeypatch.setattr(blockgcn_module, "eager_cpu", lambda t: True)  # float64: force them
+    out = fast(x, x)
+    monkeypatch.setattr(blockgcn_module, "eager_cpu", lambda t: False)
+    ref = plain(x, x)
+    grad_out = torch.randn_like(ref)
+    got = torch.autograd.grad(out, list(fast.parameters()), grad_out)
+    want = torch.autograd.grad(ref, list(plain.parameters()), grad_out)
+
+    assert torch.allclose(out, ref, rtol=1e-12, atol=1e-12)
+    for a, b in zip(got, want, strict=True):  # biases before a BN have ~0 gradients: atol
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-12)
+    for a, b in zip(fast.buffers(), plain.buffers(), strict=True):
+        assert torch.allclose(a.double(), b.double(), rtol=1e-12, atol=1e-12)
