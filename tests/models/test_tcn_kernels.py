@@ -62,3 +62,58 @@ def test_kernels_stand_aside_off_the_eager_cpu_path():
         assert tcn.frame_max_pool(pool, x).grad_fn.name() != "_FrameMaxPoolBackward"
     meta = torch.randn(1, 4, 6, 3, device="meta")
     assert tcn.frame_conv(conv.to("meta"), meta).shape == (1, 4, 6, 3)
+
+
+def _tcn_step(module, x, grad):
+    x = x.clone().requires_grad_()
+    out = module(x)
+    grads = torch.autograd.grad(out, [x, *module.parameters()], grad)
+    return out, grads, [b.clone() for b in module.buffers()]
+
+
+@pytest.mark.parametrize(
+    ("channels", "stride", "padding", "kernel", "dilations", "frames"),
+    [
+        (16, 1, "zeros", 5, (1, 2), 8),  # CTR-GCN, BlockGCN: dilation 2 as phases side by side
+        (16, 2, "zeros", 5, (1, 2), 9),  # stride 2 = dilation 2: the even phase; odd T
+        (16, 1, "replicate", 5, (1, 2), 8),  # Hyper-GCN: the tap products
+        (16, 2, "replicate", 5, (1, 2), 9),
+        (12, 1, "zeros", 3, (1, 2, 3, 4), 7),  # MS-G3D: dilations 3 and 4 run as they are
+        (24, 2, "zeros", 3, (1, 2, 3, 4), 10),
+    ],
+)
+def test_written_multiscale_matches_the_module_path(
+    monkeypatch, channels, stride, padding, kernel, dilations, frames
+):
+    """`_MultiScale` (training, eager CPU) against the branch-by-branch module path in float64:
+    output, the gradients of the input and every parameter, the running statistics."""
+    import copy
+
+    torch.manual_seed(0)
+    module = tcn.MultiScaleTemporalConv(
+        channels, channels, kernel, stride, dilations, residual=False, activation=False,
+        padding_mode=padding,
+    ).double()  # fmt: skip
+    for p in module.parameters():
+        nn.init.normal_(p, 0.0, 0.5)
+    x = torch.randn(3, channels, frames, 4, dtype=torch.double)
+    grad = torch.randn(3, channels, (frames - 1) // stride + 1, 4, dtype=torch.double)
+    plain = copy.deepcopy(module)
+    monkeypatch.setattr(tcn, "eager_cpu", lambda t: t.device.type == "cpu")  # float64 too
+    out, grads, buffers = _tcn_step(module, x, grad)
+    assert out.grad_fn.name() == "_MultiScaleBackward"
+    monkeypatch.setattr(tcn.MultiScaleTemporalConv, "_written", lambda self, t: False)
+    ref, ref_grads, ref_buffers = _tcn_step(plain, x, grad)
+    assert torch.allclose(out, ref, rtol=0, atol=1e-12)
+    for got, want in zip(grads, ref_grads, strict=True):
+        assert torch.allclose(got, want, rtol=0, atol=1e-10 * max(1.0, want.abs().max().item()))
+    for got, want in zip(buffers, ref_buffers, strict=True):
+        assert torch.equal(got, want) or torch.allclose(got, want, rtol=0, atol=1e-12)
+
+
+def test_written_multiscale_stands_aside_in_eval_and_off_float32():
+    module = tcn.ctrgcn_temporal(8)
+    x = torch.randn(2, 8, 6, 3, requires_grad=True)
+    assert module(x).grad_fn.name() == "_MultiScaleBackward"
+    assert module.double()(x.double()).grad_fn.name() != "_MultiScaleBackward"
+    assert module.float().eval()(x).grad_fn.name() != "_MultiScaleBackward"

@@ -22,6 +22,8 @@ under upstream's keys. BatchNorms with different settings fall back to the branc
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -131,16 +133,298 @@ class MultiScaleTemporalConv(nn.Module):
             outs.append(y)
         return outs
 
+    def _tail_batch_norms(self) -> list[nn.Module]:
+        """The BatchNorms that end the branches, in output channel order."""
+        *convs, pool, last = self.branches
+        return [b[3].bn for b in convs] + [pool[4], last[1]]
+
+    def _written(self, x: Tensor) -> bool:
+        """Whether `_MultiScale` (the written forward and backward) computes this call: eager
+        float32 CPU, training with batch statistics, the branch layout the constructor builds."""
+        *convs, pool, last = self.branches
+        if not (self.training and convs and eager_cpu(x) and x.dim() == 4):
+            return False
+        heads = [b[1] for b in (*convs, pool)]
+        tail = self._tail_batch_norms()
+        if not (fusable_batch_norms(heads + tail) and heads[0].training):
+            return False
+        pool_layer = pool[3]
+        if not (
+            isinstance(pool_layer, nn.MaxPool2d)
+            and pool_layer.kernel_size == (3, 1)
+            and pool_layer.padding == (1, 0)
+            and pool_layer.dilation in (1, (1, 1))
+            and not pool_layer.ceil_mode
+            and isinstance(pool_layer.stride, tuple)
+            and pool_layer.stride[1] == 1
+        ):
+            return False
+        stride = pool_layer.stride[0]
+        for branch in (*convs, pool, last):
+            c = branch[0]
+            if c.kernel_size != (1, 1) or c.padding != (0, 0) or c.groups != 1 or c.bias is None:
+                return False
+        if last[0].stride != (stride, 1) or any(b[0].stride != (1, 1) for b in (*convs, pool)):
+            return False
+        first = convs[0][3].conv
+        for b in convs:
+            c = b[3].conv
+            if (
+                c.kernel_size[1] != 1
+                or c.stride != (stride, 1)
+                or c.dilation[1] != 1
+                or not isinstance(c.padding, tuple)
+                or c.padding[1] != 0
+                or c.groups != 1
+                or c.bias is None
+                or c.padding_mode != first.padding_mode
+                or c.padding_mode not in ("zeros", "replicate")
+                or 2 * c.padding[0] != (c.kernel_size[0] - 1) * c.dilation[0]
+            ):
+                return False
+        return True
+
+    def _written_forward(self, x: Tensor) -> Tensor:
+        """The branches through `_MultiScale`: parameters stacked as its inputs, running
+        statistics updated as each module's own forward would."""
+        *convs, pool, last = self.branches
+        heads = [*convs, pool]
+        head_bns, tail_bns = [b[1] for b in heads], self._tail_batch_norms()
+        h_mean, h_var, factor = _batch_statistics_begin(head_bns)
+        t_mean, t_var, _ = _batch_statistics_begin(tail_bns)
+        first = convs[0][3].conv
+        plan = _Plan(
+            stride=last[0].stride[0],
+            kernels=tuple(b[3].conv.kernel_size[0] for b in convs),
+            dilations=tuple(b[3].conv.dilation[0] for b in convs),
+            pads=tuple(b[3].conv.padding[0] for b in convs),
+            replicate=first.padding_mode == "replicate",
+            momentum=factor,
+            eps=head_bns[0].eps,
+        )
+        conv_params = [p for b in convs for p in (b[3].conv.weight, b[3].conv.bias)]
+        out = _MultiScale.apply(
+            x,
+            torch.cat([b[0].weight for b in heads]),
+            torch.cat([b[0].bias for b in heads]),
+            torch.cat([bn.weight for bn in head_bns]),
+            torch.cat([bn.bias for bn in head_bns]),
+            last[0].weight,
+            last[0].bias,
+            torch.cat([bn.weight for bn in tail_bns]),
+            torch.cat([bn.bias for bn in tail_bns]),
+            h_mean,
+            h_var,
+            t_mean,
+            t_var,
+            plan,
+            *conv_params,
+        )
+        _batch_statistics_end(head_bns, h_mean, h_var)
+        _batch_statistics_end(tail_bns, t_mean, t_var)
+        return out
+
     def forward(self, x: Tensor) -> Tensor:
-        heads = self._heads()
-        if fusable_batch_norms([b[1] for b in heads]):
-            outs = self._branches_fused(x, heads)
+        if self._written(x):
+            out = self._written_forward(x)
         else:
-            outs = [branch(x) for branch in self.branches]
-        out = torch.cat(outs, dim=1)  # (N, C_out, T/s, V)
+            heads = self._heads()
+            if fusable_batch_norms([b[1] for b in heads]):
+                outs = self._branches_fused(x, heads)
+            else:
+                outs = [branch(x) for branch in self.branches]
+            out = torch.cat(outs, dim=1)  # (N, C_out, T/s, V)
         if self.residual is not None:
             out = out + self.residual(x)
         return self.act(out)
+
+
+class _Plan(NamedTuple):
+    """The settings `_MultiScale` needs besides its tensors."""
+
+    stride: int
+    kernels: tuple[int, ...]
+    dilations: tuple[int, ...]
+    pads: tuple[int, ...]
+    replicate: bool
+    momentum: float
+    eps: float
+
+
+def _conv_frames(x: Tensor, stride: int, pad: int, dilation: int) -> tuple[Tensor, list[int]]:
+    """The input and (stride, padding, dilation) over frames that compute the zero-padded
+    dilated convolution with dilation 1 where possible: at stride 1 with T a multiple of d,
+    x (N, C, T, V) viewed as (N, C, T/d, d V) holds the d frame phases side by side and a
+    dilation-1 conv with padding p/d over it is the dilated conv (no copy); at stride d
+    only the even phase is read (one copy of half the frames). oneDNN runs dilation 1
+    1.1-1.9x faster (b 16-64, T 16-64)."""
+    n, c, t, v = x.shape
+    if dilation > 1 and pad % dilation == 0:
+        if stride == 1 and t % dilation == 0:
+            return x.reshape(n, c, t // dilation, dilation * v), [1, pad // dilation, 1]
+        if stride == dilation:
+            return x[:, :, ::dilation], [1, pad // dilation, 1]
+    return x, [stride, pad, dilation]
+
+
+class _MultiScale(torch.autograd.Function):
+    """The multi-scale TCN's branches in training, forward and backward written out.
+
+    Forward: the openings of the ReLU branches (temporal convs, max-pool) as one product H
+    and one batch norm (ReLU in place); each branch writes its pre-norm output straight into
+    its channels of one buffer P (the 1x1 branch's product too), and one batch norm over P
+    gives the output: no concatenation, and one BatchNorm backward over the contiguous
+    incoming gradient. Backward: each branch's input gradient, masked by the ReLU, is written
+    into its channels of one buffer (no concatenation of the split's gradients), and x's
+    gradient from the openings and the 1x1 branch accumulates in one product.
+    Temporal convs: oneDNN (zero padding, through `_conv_frames`) or the tap products on the
+    padded input (replicate padding, as `_FrameConv`)."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx, x, w_h, b_h, gam_h, be_h, w_l, b_l, gam_t, be_t, rm_h, rv_h, rm_t, rv_t, plan, *convs
+    ):
+        x = x.contiguous()
+        n, c, t, v = x.shape
+        s = plan.stride
+        hb, b = w_h.shape[0], w_l.shape[0]
+        branches = len(plan.dilations)
+        t_out = (t - 1) // s + 1
+        width = t_out * v
+        xf = x.view(n, c, t * v)
+        h = torch.baddbmm(b_h.view(1, hb, 1), _batched(w_h.view(hb, c), n), xf)
+        hn, mean_h, invstd_h = torch.native_batch_norm(
+            h, gam_h, be_h, rm_h, rv_h, True, plan.momentum, plan.eps
+        )
+        hn.relu_()
+        pre4 = x.new_empty(n, (branches + 2) * b, t_out, v)  # 4-d: the output is no view
+        pre = pre4.view(n, (branches + 2) * b, width)
+        padded = []
+        # BLAS's batched product needs a contiguous result (into a channel slice of `pre` it
+        # runs one product per sample, 2-5x slower at these sizes): products go through
+        # `tmp` and are copied into place
+        tmp = x.new_empty(n, b, width)
+        for i, (kernel, d, pad) in enumerate(
+            zip(plan.kernels, plan.dilations, plan.pads, strict=True)
+        ):
+            w, bias = convs[2 * i], convs[2 * i + 1]
+            inp = hn[:, i * b : (i + 1) * b].view(n, b, t, v)
+            dest = pre[:, i * b : (i + 1) * b]
+            if plan.replicate:
+                xp = _padded_phases(inp, pad, s, True)
+                starts = _tap_starts(kernel, d, s, xp.shape[2] // (s * v), v)
+                _taps_forward(xp, w, bias, starts, width, tmp)
+                dest.copy_(tmp)
+                padded.append(xp)
+            else:
+                src, (cs, cp, cd) = _conv_frames(inp, s, pad, d)
+                y = torch.ops.aten.convolution(
+                    src, w, bias, [cs, 1], [cp, 0], [cd, 1], False, [0, 0], 1
+                )
+                dest.view(n, b, t_out, v).copy_(y.view(n, b, t_out, v))
+        pool_in = hn[:, branches * b : (branches + 1) * b].view(n, b, t, v)
+        _max_pool_into(pool_in, s, pre[:, branches * b : (branches + 1) * b].view(n, b, t_out, v))
+        xs = xf if s == 1 else x[:, :, ::s].reshape(n, c, width)
+        torch.baddbmm(b_l.view(1, b, 1), _batched(w_l.view(b, c), n), xs, out=tmp)
+        pre[:, (branches + 1) * b :].copy_(tmp)
+        out, mean_t, invstd_t = torch.native_batch_norm(
+            pre4, gam_t, be_t, rm_t, rv_t, True, plan.momentum, plan.eps
+        )
+        ctx.plan = plan
+        ctx.shape = (n, c, t, v)
+        ctx.save_for_backward(
+            x, xs, h, hn, pre, mean_h, invstd_h, mean_t, invstd_t, w_h, gam_h, w_l, gam_t,
+            *convs, *padded,
+        )  # fmt: skip
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        plan = ctx.plan
+        n, c, t, v = ctx.shape
+        x, xs, h, hn, pre, mean_h, invstd_h, mean_t, invstd_t, w_h, gam_h, w_l, gam_t, *rest = (
+            ctx.saved_tensors
+        )
+        branches = len(plan.dilations)
+        convs, padded = rest[: 2 * branches], rest[2 * branches :]
+        s, eps = plan.stride, plan.eps
+        hb, b = w_h.shape[0], w_l.shape[0]
+        width = pre.shape[2]
+        t_out = width // v
+        mask = [True, True, True]
+        g_pre, g_gt, g_bet = torch.ops.aten.native_batch_norm_backward(
+            grad.contiguous(), pre.view(grad.shape), gam_t, None, None, mean_t, invstd_t, True,
+            eps, mask,
+        )  # fmt: skip
+        g_pre = g_pre.view(pre.shape)
+        g_hn = x.new_empty(n, hb, t * v)
+        conv_grads = []
+        for i, (kernel, d, pad) in enumerate(
+            zip(plan.kernels, plan.dilations, plan.pads, strict=True)
+        ):
+            w = convs[2 * i]
+            inp = hn[:, i * b : (i + 1) * b].view(n, b, t, v)
+            gy = g_pre[:, i * b : (i + 1) * b]
+            dest = g_hn[:, i * b : (i + 1) * b].view(n, b, t, v)
+            if plan.replicate:
+                xp = padded[i]
+                starts = _tap_starts(kernel, d, s, xp.shape[2] // (s * v), v)
+                gp = _taps_grad_input(gy, w, starts, width, xp.shape[2])
+                g_in = _taps_unpad(gp, s, pad, t, v, True)
+                torch.ops.aten.threshold_backward.grad_input(g_in, inp, 0, grad_input=dest)
+                conv_grads += [_taps_grad_weight(gy, xp, starts, width, w.shape), gy.sum((0, 2))]
+                continue
+            src, (cs, cp, cd) = _conv_frames(inp, s, pad, d)
+            g_src, g_w, g_b = torch.ops.aten.convolution_backward(
+                gy.view(src.shape if src.shape[3] != v else (n, b, t_out, v)), src, w, [b],
+                [cs, 1], [cp, 0], [cd, 1], False, [0, 0], 1, mask,
+            )  # fmt: skip
+            if src.shape[2] * src.shape[3] == t * v:  # every frame read (maybe phases folded)
+                g_src = g_src.view(n, b, t, v)
+                torch.ops.aten.threshold_backward.grad_input(g_src, inp, 0, grad_input=dest)
+            else:  # the even phase only
+                dest.zero_()
+                phase = dest[:, :, :: plan.dilations[i]]
+                src_in = inp[:, :, :: plan.dilations[i]]
+                torch.ops.aten.threshold_backward.grad_input(g_src, src_in, 0, grad_input=phase)
+            conv_grads += [g_w, g_b]
+        pool_in = hn[:, branches * b : (branches + 1) * b].view(n, b, t, v)
+        pool_out = pre[:, branches * b : (branches + 1) * b].view(n, b, t_out, v)
+        g_pool = g_pre[:, branches * b : (branches + 1) * b].view(n, b, t_out, v)
+        dest = g_hn[:, branches * b : (branches + 1) * b].view(n, b, t, v)
+        _max_pool_grad_into(pool_in, pool_out, g_pool, s, dest)
+        torch.ops.aten.threshold_backward.grad_input(dest, pool_in, 0, grad_input=dest)
+        # in place: the kernel reads each gradient value before it writes it
+        g_hh, g_gh, g_beh = g_hn, torch.empty_like(gam_h), torch.empty_like(gam_h)
+        torch.ops.aten.native_batch_norm_backward.out(
+            g_hn, h, gam_h, None, None, mean_h, invstd_h, True, eps, mask,
+            out0=g_hh, out1=g_gh, out2=g_beh,
+        )  # fmt: skip
+        g_last = g_pre[:, (branches + 1) * b :]
+        xf = x.view(n, c, t * v)
+        g_wh = torch.bmm(g_hh, xf.transpose(1, 2)).sum(0).view(w_h.shape)
+        g_wl = torch.bmm(g_last, xs.transpose(1, 2)).sum(0).view(w_l.shape)
+        g_bl = g_last.sum((0, 2))
+        g_x = None
+        if ctx.needs_input_grad[0]:
+            w_lt = _batched(w_l.view(b, c).t(), n)
+            if s == 1 and g_pre.shape[1] == c:
+                # x's gradient reuses g_pre's memory (no fresh pages): g_last first
+                g_last = g_last.clone()
+                g_x = torch.bmm(_batched(w_h.view(hb, c).t(), n), g_hh, out=g_pre)
+                g_x.baddbmm_(w_lt, g_last)
+            else:
+                g_x = torch.bmm(_batched(w_h.view(hb, c).t(), n), g_hh)
+                if s == 1:
+                    g_x.baddbmm_(w_lt, g_last)
+                else:
+                    phase = g_x.view(n, c, t, v)[:, :, ::s]
+                    phase += torch.bmm(w_lt, g_last).view(n, c, t_out, v)
+            g_x = g_x.view(n, c, t, v)
+        return (
+            g_x, g_wh, g_hh.sum((0, 2)), g_gh, g_beh, g_wl, g_bl, g_gt, g_bet,
+            None, None, None, None, None, *conv_grads,
+        )  # fmt: skip
 
 
 def fusable_batch_norms(bns: list[nn.Module]) -> bool:
@@ -189,29 +473,44 @@ def stacked_batch_norm(x: Tensor, bns: list[nn.BatchNorm2d]) -> Tensor:
     variance and batch counter are updated as its own forward would update them.
     """
     first = bns[0]
-    training = first.training
+    mean, var, factor = _batch_statistics_begin(bns)
+    weight = torch.cat([bn.weight for bn in bns])
+    bias = torch.cat([bn.bias for bn in bns])
+    use_batch = first.training or mean is None
+    y = F.batch_norm(x, mean, var, weight, bias, use_batch, factor, first.eps)
+    _batch_statistics_end(bns, mean, var)
+    return y
+
+
+def _batch_statistics_begin(
+    bns: list[nn.BatchNorm2d],
+) -> tuple[Tensor | None, Tensor | None, float]:
+    """The stacked running mean and variance (None without running statistics) and the
+    momentum factor of one batch norm over `bns`; in training each batch counter advances."""
+    first = bns[0]
     track = first.track_running_stats and first.running_mean is not None
     factor = 0.0 if first.momentum is None else first.momentum
-    if training and track:
+    if first.training and track:
         for bn in bns:
             bn.num_batches_tracked.add_(1)
         if first.momentum is None:  # cumulative moving average
             factor = 1.0 / float(first.num_batches_tracked)
     mean = torch.cat([bn.running_mean for bn in bns]) if track else None
     var = torch.cat([bn.running_var for bn in bns]) if track else None
-    weight = torch.cat([bn.weight for bn in bns])
-    bias = torch.cat([bn.bias for bn in bns])
-    use_batch = training or not track
-    y = F.batch_norm(x, mean, var, weight, bias, use_batch, factor, first.eps)
-    if training and track:
-        with torch.no_grad():
-            start = 0
-            for bn in bns:
-                width = bn.num_features
-                bn.running_mean.copy_(mean[start : start + width])
-                bn.running_var.copy_(var[start : start + width])
-                start += width
-    return y
+    return mean, var, factor
+
+
+def _batch_statistics_end(bns: list[nn.BatchNorm2d], mean: Tensor | None, var: Tensor | None):
+    """Copies the stacked running statistics, updated in training, back into each module."""
+    if not bns[0].training or mean is None or var is None:
+        return
+    with torch.no_grad():
+        start = 0
+        for bn in bns:
+            width = bn.num_features
+            bn.running_mean.copy_(mean[start : start + width])
+            bn.running_var.copy_(var[start : start + width])
+            start += width
 
 
 def ctrgcn_temporal(channels: int, stride: int = 1, padding_mode: str = "zeros") -> nn.Module:
@@ -311,6 +610,70 @@ def _padded_phases(x: Tensor, pad: int, stride: int, replicate: bool) -> Tensor:
     return xp.view(n, c, total * v)
 
 
+def _batched(w: Tensor, n: int) -> Tensor:
+    """A (rows, cols) matrix repeated over n samples as a real copy: a stride-0 batch is
+    BLAS's slow path."""
+    return w.expand(n, -1, -1).contiguous()
+
+
+def _tap_starts(kernel: int, dilation: int, stride: int, phase: int, v: int) -> list[int]:
+    """Flat start of each tap's window in the phase-split padded input: tap k reads padded
+    frames stride * t + k * dilation, i.e. phase (k d) % s from its frame (k d) // s."""
+    offsets = [k * dilation for k in range(kernel)]
+    return [(o % stride * phase + o // stride) * v for o in offsets]
+
+
+def _taps_forward(xp: Tensor, weight: Tensor, bias: Tensor | None, starts, width, out: Tensor):
+    """out (N, C_out, width), any view with unit column stride, = bias + sum_k W_k window_k."""
+    n = xp.shape[0]
+    c_out, c_in, kernel = weight.shape[:3]
+    w = weight.view(c_out, c_in, kernel)
+    for k, start in enumerate(starts):
+        w_k = _batched(w[:, :, k], n)
+        window = xp[:, :, start : start + width]
+        if k == 0 and bias is not None:
+            torch.baddbmm(bias.view(1, c_out, 1), w_k, window, out=out)
+        elif k == 0:
+            torch.bmm(w_k, window, out=out)
+        else:
+            out.baddbmm_(w_k, window)
+
+
+def _taps_grad_input(grad: Tensor, weight: Tensor, starts, width: int, flat: int) -> Tensor:
+    """The gradient of the phase-split padded input (N, C_in, flat) from grad (N, C_out,
+    width): tap 0 writes its window (beta 0), the rest accumulate; no full-size zero fill."""
+    n = grad.shape[0]
+    c_out, c_in, kernel = weight.shape[:3]
+    w = weight.view(c_out, c_in, kernel)
+    gp = grad.new_empty(n, c_in, flat)
+    gp[:, :, width:].zero_()
+    for k, start in enumerate(starts):
+        w_k = _batched(w[:, :, k].t(), n)
+        gp[:, :, start : start + width].baddbmm_(w_k, grad, beta=0.0 if k == 0 else 1.0)
+    return gp
+
+
+def _taps_unpad(gp: Tensor, stride: int, pad: int, t: int, v: int, replicate: bool) -> Tensor:
+    """The input's gradient (N, C, T, V) (a view of gp) from the padded input's: phases back
+    to frame order, and with replicate padding the padded frames' gradient added to the first
+    and last frame (in place)."""
+    n, c, flat = gp.shape
+    total = flat // v
+    gp = gp.view(n, c, stride, total // stride, v).transpose(2, 3)
+    gp = gp.reshape(n, c, total, v)  # a view at stride 1
+    grad_x = gp[:, :, pad : pad + t]
+    if replicate and pad:
+        grad_x[:, :, 0] += gp[:, :, :pad].sum(2)
+        grad_x[:, :, t - 1] += gp[:, :, pad + t : t + 2 * pad].sum(2)
+    return grad_x
+
+
+def _taps_grad_weight(grad: Tensor, xp: Tensor, starts, width: int, shape) -> Tensor:
+    """dL/dW (C_out, C_in, K, 1) = sum over samples of grad @ window_k^T, per tap."""
+    taps = [torch.bmm(grad, xp[:, :, s : s + width].transpose(1, 2)).sum(0) for s in starts]
+    return torch.stack(taps, dim=-1).view(shape)
+
+
 class _FrameConv(torch.autograd.Function):
     """y[n, :, t] = b + sum_k W_k x_pad[n, :, stride * t + k * dilation] over frames, each tap a
     batched product over the samples on a flat window of the padded, phase-split input."""
@@ -321,22 +684,10 @@ class _FrameConv(torch.autograd.Function):
         c_out, _, kernel, _ = weight.shape
         t_out = (t + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
         xp = _padded_phases(x, pad, stride, replicate)
-        phase = xp.shape[2] // (stride * v)  # frames per phase
+        starts = _tap_starts(kernel, dilation, stride, xp.shape[2] // (stride * v), v)
         width = t_out * v
-        # tap k reads padded frames stride * t + k * dilation: phase (k d) % s, from (k d) // s
-        offsets = [k * dilation for k in range(kernel)]
-        starts = [(o % stride * phase + o // stride) * v for o in offsets]
-        w = weight.view(c_out, c_in, kernel)
         out = x.new_empty(n, c_out, width)
-        for k, start in enumerate(starts):
-            w_k = w[:, :, k].expand(n, -1, -1).contiguous()  # a stride-0 batch is BLAS's slow path
-            window = xp[:, :, start : start + width]
-            if k == 0 and bias is not None:
-                torch.baddbmm(bias.view(1, c_out, 1), w_k, window, out=out)
-            elif k == 0:
-                torch.bmm(w_k, window, out=out)
-            else:
-                out.baddbmm_(w_k, window)
+        _taps_forward(xp, weight, bias, starts, width, out)
         ctx.save_for_backward(xp, weight)
         ctx.layout = (stride, pad, replicate, t, v, starts, width, bias is not None)
         return out.view(n, c_out, t_out, v)
@@ -345,27 +696,14 @@ class _FrameConv(torch.autograd.Function):
     def backward(ctx, grad):  # type: ignore[override]
         xp, weight = ctx.saved_tensors
         stride, pad, replicate, t, v, starts, width, has_bias = ctx.layout
-        n, c_in, flat = xp.shape
-        c_out, _, kernel, _ = weight.shape
-        grad = grad.reshape(n, c_out, width)
-        w = weight.view(c_out, c_in, kernel)
+        n, _, flat = xp.shape
+        grad = grad.reshape(n, weight.shape[0], width)
         grad_x = grad_w = grad_b = None
         if ctx.needs_input_grad[0]:
-            gp = xp.new_empty(n, c_in, flat)
-            gp[:, :, width:].zero_()  # tap 0 writes (beta 0) the rest: no full-size zero fill
-            for k, start in enumerate(starts):
-                w_k = w[:, :, k].t().expand(n, -1, -1).contiguous()
-                gp[:, :, start : start + width].baddbmm_(w_k, grad, beta=0.0 if k == 0 else 1.0)
-            total = flat // v
-            gp = gp.view(n, c_in, stride, total // stride, v).transpose(2, 3)
-            gp = gp.reshape(n, c_in, total, v)  # phases back to frame order (a view at stride 1)
-            grad_x = gp[:, :, pad : pad + t]
-            if replicate and pad:  # the padded frames copied the first and last frame
-                grad_x[:, :, 0] += gp[:, :, :pad].sum(2)
-                grad_x[:, :, t - 1] += gp[:, :, pad + t : t + 2 * pad].sum(2)
+            gp = _taps_grad_input(grad, weight, starts, width, flat)
+            grad_x = _taps_unpad(gp, stride, pad, t, v, replicate)
         if ctx.needs_input_grad[1]:
-            taps = [torch.bmm(grad, xp[:, :, s : s + width].transpose(1, 2)).sum(0) for s in starts]
-            grad_w = torch.stack(taps, dim=-1).view(weight.shape)
+            grad_w = _taps_grad_weight(grad, xp, starts, width, weight.shape)
         if has_bias and ctx.needs_input_grad[2]:
             grad_b = grad.sum((0, 2))
         return grad_x, grad_w, grad_b, None, None, None, None
@@ -401,18 +739,46 @@ def _pool_views(x: Tensor, stride: int, t_out: int) -> tuple[Tensor, Tensor, Ten
     return left, centre, right
 
 
+def _max_pool_into(x: Tensor, stride: int, out: Tensor) -> None:
+    """out (N, C, T_out, V), any view, = max over frames s*t-1, s*t, s*t+1 of x."""
+    left, centre, right = _pool_views(x, stride, out.shape[2])
+    out.copy_(centre)
+    torch.maximum(out[:, :, 1:], left, out=out[:, :, 1:])
+    r = right.shape[2]
+    torch.maximum(out[:, :, :r], right, out=out[:, :, :r])
+
+
+def _max_pool_grad_into(x: Tensor, out: Tensor, grad: Tensor, stride: int, dest: Tensor) -> None:
+    """dest (N, C, T, V), any view, = the max-pool's input gradient: each window's gradient
+    goes to its first maximum (left, else centre, else right), as max_pool2d's indices do."""
+    t_out = out.shape[2]
+    left, centre, right = _pool_views(x, stride, t_out)
+    r = right.shape[2]
+    # A frame is a maximum where out - frame is 0, else positive: sign() gives 0 or 1 as
+    # floats (comparisons into bool masks run several times slower on the CPU).
+    later = torch.sign(out[:, :, 1:] - left)  # 1 where the left frame is not the maximum
+    to_left = torch.addcmul(grad[:, :, 1:], grad[:, :, 1:], later, value=-1.0)
+    rest = torch.empty_like(grad, memory_format=torch.contiguous_format)
+    rest[:, :, :1] = grad[:, :, :1]
+    torch.mul(grad[:, :, 1:], later, out=rest[:, :, 1:])
+    later = torch.sign(out - centre)  # 1 where the centre is not the maximum either
+    if stride > 1:
+        dest.zero_()
+    g_left, g_centre, g_right = _pool_views(dest, stride, t_out)
+    torch.addcmul(rest, rest, later, value=-1.0, out=g_centre)
+    rest *= later  # what is left goes right
+    g_left += to_left
+    g_right += rest[:, :, :r]
+
+
 class _FrameMaxPool(torch.autograd.Function):
     """max over frames s*t-1, s*t, s*t+1 (missing frames are -inf padding)."""
 
     @staticmethod
     def forward(ctx, x, stride):  # type: ignore[override]
-        t = x.shape[2]
-        t_out = (t - 1) // stride + 1
-        left, centre, right = _pool_views(x, stride, t_out)
-        out = centre.clone(memory_format=torch.contiguous_format)
-        torch.maximum(out[:, :, 1:], left, out=out[:, :, 1:])
-        r = right.shape[2]
-        torch.maximum(out[:, :, :r], right, out=out[:, :, :r])
+        n, c, t, v = x.shape
+        out = x.new_empty(n, c, (t - 1) // stride + 1, v)
+        _max_pool_into(x, stride, out)
         ctx.save_for_backward(x, out)
         ctx.stride = stride
         return out
@@ -420,27 +786,6 @@ class _FrameMaxPool(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
         x, out = ctx.saved_tensors
-        stride = ctx.stride
-        t_out = out.shape[2]
-        left, centre, right = _pool_views(x, stride, t_out)
-        r = right.shape[2]
-        # Each window's gradient goes to its first maximum: left, else centre, else right. A
-        # frame is a maximum where out - frame is 0, else positive: sign() gives 0 or 1 as
-        # floats (comparisons into bool masks run several times slower on the CPU).
-        later = torch.sign(out[:, :, 1:] - left)  # 1 where the left frame is not the maximum
-        to_left = torch.addcmul(grad[:, :, 1:], grad[:, :, 1:], later, value=-1.0)
-        rest = torch.empty_like(grad)
-        rest[:, :, :1] = grad[:, :, :1]
-        torch.mul(grad[:, :, 1:], later, out=rest[:, :, 1:])
-        later = torch.sign(out - centre)  # 1 where the centre is not the maximum either
-        to_centre = torch.addcmul(rest, rest, later, value=-1.0)
-        rest *= later  # what is left goes right
-        if stride == 1:
-            grad_x = to_centre  # frame t is the centre of output t
-        else:
-            grad_x = torch.zeros_like(x)
-            _pool_views(grad_x, stride, t_out)[1].copy_(to_centre)
-        g_left, _, g_right = _pool_views(grad_x, stride, t_out)
-        g_left += to_left
-        g_right += rest[:, :, :r]
+        grad_x = torch.empty_like(x, memory_format=torch.contiguous_format)
+        _max_pool_grad_into(x, out, grad, ctx.stride, grad_x)
         return grad_x, None
