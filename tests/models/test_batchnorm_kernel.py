@@ -1,0 +1,99 @@
+"""The CPU training-mode BatchNorm (`layers.batchnorm`) computes what BatchNorm + residual +
+ReLU compute: outputs, saved statistics, running statistics and every gradient."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from skelab.models.layers import batchnorm
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 5, 6), (2, 5, 7), (40, 2, 3, 2)])
+@pytest.mark.parametrize(("with_res", "relu"), [(False, False), (True, True), (False, True)])
+def test_batch_norm_train_matches_native(shape, with_res, relu):
+    torch.manual_seed(0)
+    y = torch.randn(*shape, dtype=torch.double) * 3 + 2
+    c = shape[1]
+    w, b = torch.rand(c, dtype=torch.double) + 0.5, torch.randn(c, dtype=torch.double)
+    res = torch.randn(*shape, dtype=torch.double) if with_res else None
+    rm, rv = torch.randn(c, dtype=torch.double), torch.rand(c, dtype=torch.double) + 1
+    rm_ref, rv_ref = rm.clone(), rv.clone()
+    ref, mean_ref, invstd_ref = torch.native_batch_norm(y, w, b, rm_ref, rv_ref, True, 0.3, 1e-5)
+    if res is not None:
+        ref = ref + res
+    if relu:
+        ref = ref.relu()
+    out, mean, invstd = batchnorm.batch_norm_train(y, w, b, rm, rv, 0.3, 1e-5, res=res, relu=relu)
+    pairs = ((out, ref), (mean, mean_ref), (invstd, invstd_ref), (rm, rm_ref), (rv, rv_ref))
+    for got, want in pairs:
+        assert torch.allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_batch_norm_train_writes_into_a_channel_slice():
+    torch.manual_seed(1)
+    y = torch.randn(3, 4, 5, 2, dtype=torch.double)
+    buffer = torch.full((3, 10, 5, 2), 7.0, dtype=torch.double)
+    out, _, _ = batchnorm.batch_norm_train(
+        y, None, None, None, None, 0.0, 1e-5, out=buffer.narrow(1, 3, 4)
+    )
+    ref = torch.native_batch_norm(y, None, None, None, None, True, 0.0, 1e-5)[0]
+    assert torch.allclose(buffer[:, 3:7], ref, atol=1e-12)
+    assert (buffer[:, :3] == 7).all() and (buffer[:, 7:] == 7).all()
+    assert out.data_ptr() == buffer[:, 3:7].data_ptr()
+
+
+@pytest.mark.parametrize("relu", [False, True])
+def test_batch_norm_act_gradients_match_the_plain_layers(relu):
+    torch.manual_seed(2)
+    y = torch.randn(4, 3, 6, 5, dtype=torch.double, requires_grad=True)
+    res = torch.randn(4, 3, 6, 5, dtype=torch.double, requires_grad=True)
+    w = (torch.rand(3, dtype=torch.double) + 0.5).requires_grad_()
+    b = torch.randn(3, dtype=torch.double, requires_grad=True)
+    out = batchnorm._BatchNormAct.apply(y, w, b, None, None, 0.0, 1e-5, res, relu)
+    ref = nn.functional.batch_norm(y, None, None, w, b, True, 0.0, 1e-5) + res
+    ref = ref.relu() if relu else ref
+    assert torch.allclose(out, ref, atol=1e-12)
+    grad = torch.randn_like(ref)
+    got = torch.autograd.grad(out, (y, res, w, b), grad)
+    want = torch.autograd.grad(ref, (y, res, w, b), grad)
+    for a, r in zip(got, want, strict=True):
+        assert torch.allclose(a, r, atol=1e-10)
+
+    def written(y, w, b, res):
+        return batchnorm._BatchNormAct.apply(y, w, b, None, None, 0.0, 1e-5, res, relu)
+
+    small = [t.detach()[:2, :2, :3, :2].clone().requires_grad_() for t in (y, res)]
+    w2, b2 = (t.detach()[:2].clone().requires_grad_() for t in (w, b))
+    assert torch.autograd.gradcheck(written, (small[0], w2, b2, small[1]))
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batch_norm_act_on_a_module_moves_its_state_as_the_module_does(momentum):
+    torch.manual_seed(3)
+    bn = nn.BatchNorm2d(6, momentum=momentum)
+    with torch.no_grad():
+        bn.weight.uniform_(0.5, 1.5)
+        bn.bias.normal_()
+    ref_bn = nn.BatchNorm2d(6, momentum=momentum)
+    ref_bn.load_state_dict(bn.state_dict())
+    res = torch.randn(4, 6, 8, 5)
+    for _ in range(3):
+        y = torch.randn(4, 6, 8, 5) * 2 + 1
+        out = batchnorm.batch_norm_act(bn, y, res, relu=True)
+        ref = (ref_bn(y) + res).relu()
+        assert torch.allclose(out, ref, atol=1e-5)
+    for key, value in ref_bn.state_dict().items():
+        assert torch.allclose(bn.state_dict()[key].double(), value.double(), atol=1e-6), key
+
+
+def test_batch_norm_act_uses_the_module_where_the_written_path_stands_aside():
+    bn = nn.BatchNorm2d(3)
+    bn.running_mean.fill_(0.5)
+    bn.eval()  # running statistics: the plain module
+    y = torch.randn(2, 3, 4, 5)
+    assert torch.allclose(batchnorm.batch_norm_act(bn, y, relu=True), bn(y).relu())
+    bn.train()
+    meta = torch.empty(2, 3, 4, 5, device="meta")
+    assert batchnorm.batch_norm_act(bn.to("meta"), meta, relu=True).device.type == "meta"
