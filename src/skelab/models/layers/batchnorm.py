@@ -27,7 +27,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from skelab.models.layers.pointwise import eager_cpu
+from skelab.models.layers.eager import eager_cpu
 
 # elements per chunk of the variance and affine passes: 512 KB of float32, half an L2
 _CHUNK = 1 << 17

@@ -21,6 +21,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from skelab.models.layers.batchnorm import batch_norm_act
+from skelab.models.layers.eager import eager_cpu
+
+__all__ = ["bn_residual_relu", "conv1x1", "eager_cpu", "pointwise", "residual"]
+
 
 def conv1x1(
     x: Tensor, weight: Tensor, bias: Tensor | None = None, *, stride: int = 1, groups: int = 1
@@ -57,19 +62,6 @@ def conv1x1(
     return y.view(n, c_out, *rest)
 
 
-def eager_cpu(x: Tensor) -> bool:
-    """Whether the written-out CPU kernels run: float32 on the CPU, eagerly. They stand aside
-    on a GPU and on the meta device, under autocast, and under torch.compile, torch.export and
-    TorchScript tracing (so ONNX export sees the plain layers)."""
-    return (
-        x.device.type == "cpu"
-        and x.dtype == torch.float32
-        and not torch.is_autocast_enabled("cpu")
-        and not torch.compiler.is_compiling()
-        and not torch.jit.is_tracing()
-    )
-
-
 def pointwise(conv: nn.Conv2d, x: Tensor) -> Tensor:
     """`conv(x)` for a 1x1 `nn.Conv2d` without padding (strided over frames and grouped
     allowed) through `conv1x1`."""
@@ -80,17 +72,13 @@ def pointwise(conv: nn.Conv2d, x: Tensor) -> Tensor:
 
 def residual(down: nn.Module, x: Tensor) -> Tensor:
     """`down(x)` for a residual path that is the identity or (1x1 conv, BatchNorm), its conv
-    through `pointwise`."""
+    through `pointwise` and its BatchNorm through `batch_norm_act`."""
     if isinstance(down, nn.Sequential):
-        return down[1](pointwise(down[0], x))
+        return batch_norm_act(down[1], pointwise(down[0], x))
     return down(x)
 
 
 def bn_residual_relu(bn: nn.Module, y: Tensor, down: nn.Module, x: Tensor) -> Tensor:
-    """`relu(bn(y) + residual(down, x))`, the ending of upstream's graph convolutions. The sum
-    and the ReLU run in place on BatchNorm's fresh output (its backward needs its input, not
-    its output)."""
-    res = residual(down, x)
-    out = bn(y)
-    out += res
-    return out.relu_()
+    """`relu(bn(y) + residual(down, x))`, the ending of upstream's graph convolutions, through
+    `batch_norm_act` (one written pass for the affine map, the sum and the ReLU on the CPU)."""
+    return batch_norm_act(bn, y, residual(down, x), relu=True)
