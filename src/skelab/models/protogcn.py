@@ -73,6 +73,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
+from skelab.models.layers.batchnorm import batch_norm_act
 from skelab.models.layers.pointwise import bn_residual_relu, eager_cpu, pointwise
 from skelab.models.layers.tcn import (
     frame_conv,
@@ -178,8 +179,8 @@ class ProtoGraphConv(nn.Module):
     def forward(self, x: Tensor, want_graph: bool = False) -> tuple[Tensor, Tensor | None]:
         n, c, t, v = x.shape  # (N, C_in, T, V)
         k, mid = self.num_subsets, self.mid_channels
-        # ReLU in place on BatchNorm's fresh output (its backward reads its input, not this).
-        pre_x = self.pre[1](pointwise(self.pre[0], x)).relu_().view(n, k, mid, t, v)
+        pre_x = batch_norm_act(self.pre[1], pointwise(self.pre[0], x), relu=True)
+        pre_x = pre_x.view(n, k, mid, t, v)
         # conv1 / conv2 are 1x1 convolutions, so the frame mean can come first (upstream
         # convolves every frame, then averages): the same values at 1/T of the cost.
         x_mean = x.mean(dim=2, keepdim=True)  # (N, C_in, 1, V)
@@ -228,7 +229,8 @@ class TemporalUnit(nn.Module):
         self.bn: nn.Module = nn.BatchNorm2d(c_out) if norm else nn.Identity()
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.bn(frame_conv(self.conv, x))  # (N, C, T, V) -> (N, C_out, T / stride, V)
+        # (N, C, T, V) -> (N, C_out, T / stride, V)
+        return batch_norm_act(self.bn, frame_conv(self.conv, x))
 
 
 class MultiScaleTCN(nn.Module):
@@ -286,7 +288,9 @@ class MultiScaleTCN(nn.Module):
                 outs.append(pointwise(branch, x))
         return outs
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, res: Tensor | None = None, relu: bool = False) -> Tensor:
+        """The TCN's output, plus `res` and then a ReLU if asked (the block's ending, in the
+        final batch norm's pass)."""
         v = x.shape[-1]
         x = torch.cat([x, x.mean(-1, keepdim=True)], dim=-1)  # (N, C, T, V + 1)
         outs = self._branch_outputs(x)
@@ -297,7 +301,8 @@ class MultiScaleTCN(nn.Module):
             joints, glob = torch.cat(outs, dim=1).split([v, 1], dim=-1)
             out = torch.addcmul(joints, glob, self.add_coeff[:v])  # (N, C_out, T', V)
         bn, _, conv = self.transform
-        return self.bn(pointwise(conv, bn(out).relu_()))
+        out = pointwise(conv, batch_norm_act(bn, out, relu=True))
+        return batch_norm_act(self.bn, out, res, relu=relu)
 
 
 class _GlobalJointMix(torch.autograd.Function):
@@ -365,10 +370,8 @@ class ProtoGCNBlock(nn.Module):
 
     def forward(self, x: Tensor, want_graph: bool = False) -> tuple[Tensor, Tensor | None]:
         y, graph = self.gcn(x, want_graph)
-        y = self.tcn(y)  # BatchNorm's fresh output: the sum and the ReLU run in place
-        if self.has_residual:
-            y += self.residual(x)  # a strided 1x1 TemporalUnit or the identity
-        return y.relu_(), graph
+        res = self.residual(x) if self.has_residual else None  # strided 1x1 unit or identity
+        return self.tcn(y, res, relu=True), graph
 
 
 class PrototypeReconstruction(nn.Module):
