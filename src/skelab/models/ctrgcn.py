@@ -37,7 +37,8 @@ float32 outputs against upstream's):
   backward runs sample by sample through small scratch tensors, writing x's gradient once.
   The tensors it saves for the backward are lent by the module between training steps
   (`_spares`, not state; cleared by `eval()`), so a step does not allocate and page-fault
-  them anew. On a GPU, the meta device, under autocast and in export the plain ops run.
+  them anew. On a GPU, the meta device, under autocast and in export the plain ops run, and
+  so they do without autograd (inference), where the per-sample loop does not pay.
 * BatchNorm + residual + ReLU at the end of the graph convolution, and the block's residual +
   ReLU, run in place on the fresh BatchNorm / TCN outputs, as upstream's do.
 * `conv1`/`conv2` run on the time-averaged input. A 1x1 conv is affine, so averaging over
@@ -140,7 +141,7 @@ class CTRGraphConv(nn.Module):
         q, k = qk.view(n, 2, s, r, v).unbind(1)  # (N, S, R, V) each
         # rel_i[u, w] = tanh(q_i[u] - k_i[w]), built transposed: (N, S, R, w, u)
         rel_t = (q.unsqueeze(-2) - k.unsqueeze(-1)).tanh_()
-        if eager_cpu(x):
+        if eager_cpu(x) and torch.is_grad_enabled():  # without a backward the plain ops win
             y = self._product_fast(x, rel_t, graph)
         else:
             y = self._product(x, rel_t, graph)
@@ -184,8 +185,7 @@ class CTRGraphConv(nn.Module):
         b4 = self.alpha * torch.stack([m.conv4.bias for m in convs])  # (S, C_out)
         # the topology's constant part: alpha * b4_i[c] + PA_i^T[w, u], (C_out, S, V*V)
         c4 = (b4.unsqueeze(-1) + graph.transpose(1, 2).reshape(s, 1, v * v)).transpose(0, 1)
-        lend = self.training and torch.is_grad_enabled()
-        spares = self._spares if lend else None
+        spares = self._spares if self.training else None
         return _CTRProduct.apply(x, w3, b3, rel_t.flatten(3), w4, c4, spares)
 
 
