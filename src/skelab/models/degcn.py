@@ -68,6 +68,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
+from skelab.models.layers.batchnorm import batch_norm_act
 from skelab.models.layers.pointwise import conv1x1, eager_cpu, pointwise
 from skelab.models.layers.tcn import frame_max_pool, fusable_batch_norms, stacked_heads
 from skelab.models.registry import ModelCard, register_model
@@ -97,7 +98,7 @@ class PointWise(nn.Module):
         self.bn = nn.BatchNorm2d(c_out)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.bn(pointwise(self.conv, x))
+        return batch_norm_act(self.bn, pointwise(self.conv, x))
 
 
 class SpatialGraphConv(nn.Module):
@@ -109,11 +110,12 @@ class SpatialGraphConv(nn.Module):
         self.conv = nn.Conv2d(c_in, c_out * graph.shape[0], 1)
         self.bn = nn.BatchNorm2d(c_out)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, res: Tensor | None = None) -> Tensor:
+        """bn(graph conv(x)) + res."""
         n, _, t, v = x.shape
         s = self.A.shape[0]
         values = pointwise(self.conv, x).view(n, s, -1, t, v)  # (N, S, C_out, T, V)
-        return self.bn(torch.einsum("svu,nsctu->nctv", self.A, values))
+        return batch_norm_act(self.bn, torch.einsum("svu,nsctu->nctv", self.A, values), res)
 
 
 class GroupedCTRGraphConv(nn.Module):
@@ -135,7 +137,8 @@ class GroupedCTRGraphConv(nn.Module):
         self.alpha = nn.Parameter(torch.zeros(1))
         self.bn = nn.BatchNorm2d(c_out)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, res: Tensor | None = None) -> Tensor:
+        """bn(graph conv(x)) + res."""
         n, _, t, v = x.shape
         g, s = self.groups, self.A.shape[0]
         mean = x.mean(2, keepdim=True)  # (N, C_in, 1, V): the 1x1 convs commute with the mean
@@ -144,7 +147,7 @@ class GroupedCTRGraphConv(nn.Module):
         if eager_cpu(x):
             # the relations transposed, [u, v], the layout the aggregation's product reads
             rel_t = torch.tanh(q.unsqueeze(-2) - k.unsqueeze(-1))  # (N, G*S*R, U, V)
-            return self.bn(self._aggregate(x, rel_t))
+            return batch_norm_act(self.bn, self._aggregate(x, rel_t), res)
         rel = torch.tanh(q.unsqueeze(-1) - k.unsqueeze(-2))  # (N, G*S*R, V, V)
         theta = pointwise(self.conv4, rel).view(n, g, s, -1, v, v)  # (N, G, S, C', V, V)
         theta = theta * self.alpha + self.A.view(1, 1, s, 1, v, v)
@@ -154,7 +157,7 @@ class GroupedCTRGraphConv(nn.Module):
         lhs = values.permute(0, 1, 3, 4, 2, 5).reshape(n * g * c, t, s * v)
         rhs = theta.permute(0, 1, 3, 2, 5, 4).reshape(n * g * c, s * v, v)
         out = torch.bmm(lhs, rhs).view(n, g * c, t, v)
-        return self.bn(out)
+        return batch_norm_act(self.bn, out, res)
 
     def _aggregate(self, x: Tensor, rel_t: Tensor) -> Tensor:
         """`forward`'s aggregation without the (N, G, S, C', V, V) temporaries: the topology
@@ -275,7 +278,7 @@ class DeformableTemporalConv(nn.Module):
         # (N, C, eta, T', V) -> channels (c, e), matching the Conv3d weight (C_out, C, eta, 1, 1).
         samples = samples.view(n, c * eta, t_out, v)
         weight = self.conv.weight.reshape(self.conv.out_channels, c * eta, 1, 1)
-        return self.bn(conv1x1(samples, weight, self.conv.bias))
+        return batch_norm_act(self.bn, conv1x1(samples, weight, self.conv.bias))
 
 
 class DeformableBranch(nn.Module):
@@ -303,7 +306,7 @@ class PoolBranch(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         x = F.leaky_relu(self.pre(x), LEAKY_SLOPE)
-        return self.bn(frame_max_pool(self.pool, x))  # max of shifted views on the CPU
+        return batch_norm_act(self.bn, frame_max_pool(self.pool, x))  # max of shifted views
 
 
 class MultiScaleTemporal(nn.Module):
@@ -331,7 +334,12 @@ class MultiScaleTemporal(nn.Module):
         last = pieces[3] if len(heads) == 4 else self.conv1x1(x)
         pooled = frame_max_pool(self.maxpool3x1.pool, act[2])
         return torch.cat(
-            [self.tcn1.deform(act[0]), self.tcn2.deform(act[1]), self.maxpool3x1.bn(pooled), last],
+            [
+                self.tcn1.deform(act[0]),
+                self.tcn2.deform(act[1]),
+                batch_norm_act(self.maxpool3x1.bn, pooled),
+                last,
+            ],
             1,
         )
 
@@ -375,8 +383,7 @@ class DeGCNBlock(nn.Module):
         skip = x if self.residual1 is None else self.residual1(x)
         # the sums and activations run in place on fresh outputs (BatchNorm's, cat's), whose
         # backwards do not read them; LeakyReLU's backward reads its output
-        y = self.gcn(x)
-        y += skip
+        y = self.gcn(x, skip)  # bn(gcn) + skip in one pass
         y = self.tcn(F.leaky_relu_(y, LEAKY_SLOPE))
         if self.has_residual2:
             y += x if self.residual2 is None else self.residual2(x)
