@@ -99,7 +99,10 @@ def test_building_without_giotto_ph_names_the_extra(monkeypatch):
 
 # chunks of 1 and 4 groups of a sample, of 2 samples (last one short), of all 3 samples
 @pytest.mark.parametrize("chunk_values", [1, 900, 2880, 1 << 20])
-def test_chunked_block_product_matches_the_plain_products_and_gradients(monkeypatch, chunk_values):
+@pytest.mark.parametrize("lend", [False, True])  # recompute the mixing, or keep it (lent)
+def test_chunked_block_product_matches_the_plain_products_and_gradients(
+    monkeypatch, chunk_values, lend
+):
     monkeypatch.setattr(blockgcn_module, "CHUNK_VALUES", chunk_values)
     torch.manual_seed(0)
     x = torch.randn(3, 16, 5, 6, dtype=torch.float64, requires_grad=True)
@@ -108,16 +111,20 @@ def test_chunked_block_product_matches_the_plain_products_and_gradients(monkeypa
     bias = torch.randn(24, dtype=torch.float64, requires_grad=True)
     inputs = (x, graph, weight, bias)
 
-    fast = blockgcn_module._BlockProduct.apply(*inputs)
-    plain = blockgcn_module._block_product(*inputs)
-    ours = torch.autograd.grad(fast, inputs, grad_out := torch.randn_like(plain))
+    spares: dict[str, torch.Tensor] | None = {} if lend else None
+    product = blockgcn_module._BlockProduct.apply
+    for _ in range(2):  # with lend, the second call writes into the buffer the first gave back
+        fast = product(*inputs, spares)
+        plain = blockgcn_module._block_product(*inputs)
+        ours = torch.autograd.grad(fast, inputs, grad_out := torch.randn_like(plain))
+    assert (spares is None) or set(spares) == {"mixed"}
 
     assert torch.allclose(fast, plain, rtol=1e-12, atol=1e-12)
     for got, ref in zip(ours, torch.autograd.grad(plain, inputs, grad_out), strict=True):
         assert torch.allclose(got, ref, rtol=1e-12, atol=1e-12)
     small = tuple(t[:2, :8, :2, :3].detach().clone().requires_grad_() for t in inputs[:1])
     small += (graph[:, :, :3, :3], weight[:, :2, :3], bias[:16])  # 8 -> 16 channels, 3 joints
-    assert torch.autograd.gradcheck(blockgcn_module._BlockProduct.apply, small, fast_mode=True)
+    assert torch.autograd.gradcheck(lambda *t: product(*t, spares), small, fast_mode=True)
 
 
 @pytest.mark.parametrize("c_in", [8, 16])  # a (1x1 conv, BN) residual, then the identity

@@ -162,6 +162,9 @@ class BlockGC(nn.Module):
         else:
             self.down = nn.Identity()
         self.bn = nn.BatchNorm2d(c_out)
+        # the joint-mixed input `_BlockProduct` saves for backward, kept between training steps
+        # (not state): lent to the forward, given back by the backward
+        self._spares: dict[str, Tensor] = {}
         self.register_buffer("hops", hops.clone(), persistent=False)
         self.rpe = nn.Parameter(torch.zeros(NUM_SUBSETS, h, int(hops.max()) + 1))
         if alpha:  # upstream creates it with alpha=True but never reads it
@@ -172,6 +175,11 @@ class BlockGC(nn.Module):
             elif isinstance(m, nn.BatchNorm2d):
                 constant_bn_(m, 1.0)
         constant_bn_(self.bn, 1e-6)
+
+    def train(self, mode: bool = True) -> BlockGC:
+        if not mode:
+            self._spares.clear()  # the lent buffer serves training steps only
+        return super().train(mode)
 
     @staticmethod
     def _column_normalised(w: Tensor) -> Tensor:
@@ -196,7 +204,8 @@ class BlockGC(nn.Module):
         graph = self.graph()
         weight, bias = self.channel_weight()
         if eager_cpu(x):  # float32 CPU, eager: the chunked product
-            y = _BlockProduct.apply(x, graph, weight, bias)
+            lend = self.training and torch.is_grad_enabled()
+            y = _BlockProduct.apply(x, graph, weight, bias, self._spares if lend else None)
         else:
             y = _block_product(x, graph, weight, bias)
         if not _written_bn(self.bn, y):
@@ -236,35 +245,43 @@ class _BlockProduct(torch.autograd.Function):
     instead of a fresh (N, H, S, C/H, T, V) tensor, 3x the input, being allocated, faulted in
     and copied. The buffer ends in a plane of ones and the weight in a column holding the
     bias, so the product adds the bias (and its gradient is that column's). A chunk is whole
-    samples, or a divisor of H groups of one sample. Backward recomputes the chunk's mixing
-    (one joint product) instead of saving it, and saves only x, the graph, weight and bias.
+    samples, or a divisor of H groups of one sample.
+
+    With `spares` (a module's dict, when it trains) the mixed chunks are written into one
+    (N*H, S*C/H*T*V + T*V) tensor that backward reads for the weight gradient instead of
+    mixing again; it is lent by the module between steps (taken out of `spares` in forward,
+    put back when backward has read it), so a step neither recomputes the mixing nor
+    allocates and page-faults 3x the input anew. Without it (no gradients wanted, or another
+    caller) the chunks go through one cache-sized scratch and backward recomputes the chunk's
+    mixing (one joint product). Either way x, the graph, weight and bias are saved.
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor, graph: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    def forward(ctx, x, graph, weight, bias, spares):  # type: ignore[override]
         x = x.contiguous()
         n, c, t, v = x.shape
         s, h = graph.shape[:2]
         co = weight.shape[1]
         rows = _chunk_rows(x, s, h)
         wb = torch.cat([weight, bias.view(h, co, 1)], dim=2)  # (H, C_out/H, S*C/H + 1)
-        z = _scratch(x, s, h, rows)
+        keep = spares is not None
+        z = _scratch(x, s, h, n * h, spares) if keep else _scratch(x, s, h, rows)
         y = x.new_empty(n, h * co, t, v)
         xs, ys = x.view(n * h, -1, v), y.view(n * h, co, t * v)
         graphs, wbs = _tiled(graph, rows, dim=1), _tiled(wb, rows)
         for r0 in range(0, n * h, rows):
             r1 = min(n * h, r0 + rows)
-            zb = z[: r1 - r0]
+            zb = z[r0:r1] if keep else z[: r1 - r0]
             _mix(xs[r0:r1], graphs.narrow(1, r0 % h, r1 - r0), zb)
             torch.bmm(wbs.narrow(0, r0 % h, r1 - r0), zb.view(r1 - r0, -1, t * v), out=ys[r0:r1])
-        ctx.save_for_backward(x, graph, weight, bias)
-        ctx.rows = rows
+        ctx.save_for_backward(x, graph, weight, bias, z if keep else None)
+        ctx.rows, ctx.spares = rows, spares
         return y
 
     @staticmethod
     def backward(ctx, gy: Tensor):
-        x, graph, weight, bias = ctx.saved_tensors
-        need_x, need_graph, need_weight, need_bias = ctx.needs_input_grad
+        x, graph, weight, bias, mixed = ctx.saved_tensors
+        need_x, need_graph, need_weight, need_bias = ctx.needs_input_grad[:4]
         gy = gy.contiguous()
         n, c, t, v = x.shape
         s, h = graph.shape[:2]
@@ -276,7 +293,7 @@ class _BlockProduct(torch.autograd.Function):
         g_graph = torch.zeros_like(graph) if need_graph else None
         need_wb = need_weight or need_bias
         g_wb = weight.new_zeros(h, co, s * ck + 1) if need_wb else None
-        z = _scratch(x, s, h, rows) if need_wb else None
+        z = _scratch(x, s, h, rows) if need_wb and mixed is None else None
         gz = x.new_empty(rows, s, ck * t, v) if need_x or need_graph else None
         part_w = weight.new_empty(rows, co, s * ck + 1) if need_wb else None
         part_g = graph.new_empty(rows, v, v) if need_graph else None
@@ -287,8 +304,10 @@ class _BlockProduct(torch.autograd.Function):
             xb, gyb = xs[r0:r1], gys[r0:r1]
             graphs = graph_rows.narrow(1, r0 % h, b)  # (S, rows, V, V)
             if need_wb:  # d[W | b] = sum over samples of dy (C_out/H, T*V) @ [z; 1]^T
-                _mix(xb, graphs, z[:b])
-                torch.bmm(gyb, z[:b].view(b, -1, t * v).transpose(1, 2), out=part_w[:b])
+                if mixed is None:
+                    _mix(xb, graphs, z[:b])
+                zb = z[:b] if mixed is None else mixed[r0:r1]
+                torch.bmm(gyb, zb.view(b, -1, t * v).transpose(1, 2), out=part_w[:b])
                 _accumulate(g_wb, part_w[:b], r0)
             if gz is None:
                 continue
@@ -303,9 +322,11 @@ class _BlockProduct(torch.autograd.Function):
                         torch.bmm(gzb[:, k], graphs[k].mT, out=gxs[r0:r1])
                     else:
                         gxs[r0:r1].baddbmm_(gzb[:, k], graphs[k].mT)
+        if mixed is not None and ctx.spares is not None:
+            ctx.spares["mixed"] = mixed  # read: back to the module for its next step
         g_weight = g_wb[:, :, :-1] if need_weight else None
         g_bias = g_wb[:, :, -1].reshape(-1) if need_bias else None
-        return gx, g_graph, g_weight, g_bias
+        return gx, g_graph, g_weight, g_bias, None
 
 
 def _chunk_rows(x: Tensor, subsets: int, heads: int) -> int:
@@ -339,11 +360,17 @@ def _accumulate(total: Tensor, part: Tensor, r0: int) -> None:
         total += part.view(-1, *total.shape).sum(0)
 
 
-def _scratch(x: Tensor, subsets: int, heads: int, rows: int) -> Tensor:
+def _scratch(
+    x: Tensor, subsets: int, heads: int, rows: int, spares: dict[str, Tensor] | None = None
+) -> Tensor:
     """(rows, S*C/H*T*V + T*V) buffer: the S joint-mixed copies of a group's channels, then a
-    (T, V) plane of ones that multiplies the bias column."""
+    (T, V) plane of ones that multiplies the bias column. Taken out of `spares` ("mixed") when
+    one of that shape, dtype and device is there."""
     _, c, t, v = x.shape
-    z = x.new_empty(rows, subsets * c // heads * t * v + t * v)
+    shape = (rows, subsets * c // heads * t * v + t * v)
+    z = spares.pop("mixed", None) if spares is not None else None
+    if z is None or z.shape != shape or z.dtype != x.dtype or z.device != x.device:
+        z = x.new_empty(shape)
     z[:, -t * v :] = 1.0
     return z
 
