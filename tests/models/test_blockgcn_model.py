@@ -127,36 +127,6 @@ def test_chunked_block_product_matches_the_plain_products_and_gradients(
     assert torch.autograd.gradcheck(lambda *t: product(*t, spares), small, fast_mode=True)
 
 
-@pytest.mark.parametrize("c_in", [8, 16])  # a (1x1 conv, BN) residual, then the identity
-def test_graph_conv_batch_norm_ending_matches_the_plain_layers(monkeypatch, c_in):
-    torch.manual_seed(0)
-    hops = torch.from_numpy(hop_distances(NTU25))[:5, :5]
-    fast = blockgcn_module.BlockGC(c_in, 16, hops).double()
-    for p in fast.parameters():
-        p.data.normal_()
-    plain = copy.deepcopy(fast)
-    x = torch.randn(3, c_in, 4, 5, dtype=torch.float64, requires_grad=True)
-    monkeypatch.setattr(blockgcn_module, "eager_cpu", lambda t: True)  # float64: force the path
-    out = fast(x)
-    monkeypatch.setattr(blockgcn_module, "eager_cpu", lambda t: False)
-    ref = plain(x)
-    grad_out = torch.randn_like(ref)
-    got = torch.autograd.grad(out, [x, *fast.parameters()], grad_out)
-    want = torch.autograd.grad(ref, [x, *plain.parameters()], grad_out)
-
-    assert torch.allclose(out, ref, rtol=1e-12, atol=1e-12)
-    for a, b in zip(got, want, strict=True):
-        assert torch.allclose(a, b, rtol=1e-12, atol=1e-12)
-    for a, b in zip(fast.buffers(), plain.buffers(), strict=True):  # running stats, batch count
-        assert torch.allclose(a.double(), b.double(), rtol=1e-12, atol=1e-12)
-    small = (x[:2, :2, :2, :3].detach().clone().requires_grad_(),)
-    small += tuple(torch.randn(2, dtype=torch.float64, requires_grad=True) for _ in range(2))
-    res = torch.randn(2, 2, 2, 3, dtype=torch.float64, requires_grad=True)
-    function = blockgcn_module._BatchNormResidualReLU.apply
-    for args in ((None, None, 0.0, 1e-5, res, True), (None, None, 0.0, 1e-5, None, False)):
-        assert torch.autograd.gradcheck(lambda *t, a=args: function(*t, *a), small)
-
-
 @pytest.mark.slow
 def test_written_cpu_paths_match_the_plain_layers_in_the_whole_model(monkeypatch):
     torch.manual_seed(0)

@@ -75,6 +75,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
+from skelab.models.layers.batchnorm import batch_norm_act
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
 from skelab.models.layers.pointwise import bn_residual_relu, eager_cpu, pointwise
 from skelab.models.layers.tcn import TemporalConv, ctrgcn_temporal, unit_tcn
@@ -208,13 +209,7 @@ class BlockGC(nn.Module):
             y = _BlockProduct.apply(x, graph, weight, bias, self._spares if lend else None)
         else:
             y = _block_product(x, graph, weight, bias)
-        if not _written_bn(self.bn, y):
-            return bn_residual_relu(self.bn, y, self.down, x)
-        if isinstance(self.down, nn.Sequential):  # (1x1 conv, BN)
-            res = _batch_norm(self.down[1], pointwise(self.down[0], x))
-        else:
-            res = self.down(x)
-        return _BatchNormResidualReLU.apply(y, *_bn_state(self.bn), res, True)
+        return bn_residual_relu(self.bn, y, self.down, x)
 
 
 def _block_product(x: Tensor, graph: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
@@ -385,105 +380,6 @@ def _mix(xb: Tensor, graphs: Tensor, z: Tensor) -> None:
         torch.bmm(xb, graphs[k], out=out[:, k])
 
 
-def _bn_state(
-    bn: nn.BatchNorm2d,
-) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None, float, float]:
-    """A training-mode BatchNorm's (weight, bias, running mean, running var, momentum factor,
-    eps), counting the batch as `nn.BatchNorm2d.forward` does."""
-    factor = 0.0
-    if bn.track_running_stats and bn.num_batches_tracked is not None:
-        bn.num_batches_tracked.add_(1)
-        factor = bn.momentum if bn.momentum is not None else 1.0 / float(bn.num_batches_tracked)
-    return bn.weight, bn.bias, bn.running_mean, bn.running_var, factor, bn.eps
-
-
-def _written_bn(bn: nn.Module, y: Tensor) -> bool:
-    """Whether `_BatchNormResidualReLU` computes bn on y: an affine BatchNorm in training mode
-    on float32 CPU tensors, eagerly (`eager_cpu`)."""
-    return (
-        isinstance(bn, (nn.BatchNorm1d, nn.BatchNorm2d))
-        and bn.training
-        and bn.affine
-        and eager_cpu(y)
-    )
-
-
-def _batch_norm(bn: nn.Module, y: Tensor) -> Tensor:
-    """bn(y), through `_BatchNormResidualReLU` where `_written_bn` allows."""
-    if _written_bn(bn, y):
-        return _BatchNormResidualReLU.apply(y, *_bn_state(bn), None, False)
-    return bn(y)
-
-
-class _BatchNormResidualReLU(torch.autograd.Function):
-    """`relu(batch_norm(y) + res)` with batch statistics (training mode), for the CPU; with
-    res None and relu False, the batch norm alone.
-
-    PyTorch's CPU BatchNorm forward (statistics, then the affine map) took 8-10 ms on a
-    (16, 128, 64, 25) float32 tensor on one core, where a sum over the last axis takes 0.4 ms:
-    here the mean is a row sum, the variance a sum of squared deviations from it (two-pass, as
-    exact as BatchNorm's own), both per sample, and the affine map, the residual and the ReLU
-    run per sample on data still in cache (y * scale + res, + shift, ReLU: BatchNorm's own
-    alpha/beta form). Backward is ReLU's and BatchNorm's own backward kernels on the saved
-    batch mean and inverse deviation. The running statistics move as BatchNorm moves them
-    (unbiased variance, momentum `factor`). res (same shape as y) is added after the
-    normalisation; its gradient is the (ReLU-masked) output gradient.
-    """
-
-    @staticmethod
-    def forward(ctx, y, weight, bias, running_mean, running_var, factor, eps, res, relu):
-        y = y.contiguous()
-        n, c = y.shape[:2]
-        yv = y.view(n, c, -1)
-        count = yv.shape[0] * yv.shape[2]
-        mean64 = yv.sum(2).double().sum(0) / count  # row sums in float32: 10x faster
-        mean = mean64.to(y.dtype)
-        squares = y.new_empty(n, c)
-        dev = y.new_empty(c, yv.shape[2])
-        for i in range(n):  # squared deviations, one sample at a time (cache-sized)
-            torch.sub(yv[i], mean[:, None], out=dev)
-            dev.mul_(dev)
-            torch.sum(dev, 1, out=squares[i])
-        var64 = squares.double().sum(0) / count
-        invstd64 = (var64 + eps).rsqrt()
-        scale64 = weight.detach().double() * invstd64
-        scale = scale64.to(y.dtype)[:, None]
-        shift = (bias.detach().double() - mean64 * scale64).to(y.dtype)[:, None]
-        out = torch.empty_like(y)
-        ov = out.view(n, c, -1)
-        rv = None if res is None else res.reshape(n, c, -1)
-        for i in range(n):
-            if rv is None:
-                torch.mul(yv[i], scale, out=ov[i])
-            else:
-                torch.addcmul(rv[i], yv[i], scale, out=ov[i])
-            ov[i].add_(shift)
-            if relu:
-                ov[i].relu_()
-        if running_mean is not None and factor:
-            with torch.no_grad():
-                unbiased = var64 * count / max(count - 1, 1)
-                running_mean.mul_(1 - factor).add_(mean64.to(running_mean.dtype), alpha=factor)
-                running_var.mul_(1 - factor).add_(unbiased.to(running_var.dtype), alpha=factor)
-        invstd = invstd64.to(y.dtype)
-        ctx.save_for_backward(y, weight, mean, invstd, out if relu else None)
-        ctx.eps, ctx.relu = eps, relu
-        return out
-
-    @staticmethod
-    def backward(ctx, g_out):
-        y, weight, mean, invstd, out = ctx.saved_tensors
-        need_y, need_w, need_b = ctx.needs_input_grad[:3]
-        g = g_out.contiguous()
-        if ctx.relu:
-            g = torch.ops.aten.threshold_backward(g, out, 0)
-        g_y, g_w, g_b = torch.ops.aten.native_batch_norm_backward(
-            g, y, weight, None, None, mean, invstd, True, ctx.eps, [need_y, need_w, need_b]
-        )
-        g_res = g if ctx.needs_input_grad[7] else None
-        return g_y, g_w, g_b, None, None, None, None, g_res, None
-
-
 class BlockGCNBlock(nn.Module):
     """Upstream `TCN_GCN_unit`: BlockGC, multi-scale temporal conv, block residual, ReLU."""
 
@@ -500,7 +396,7 @@ class BlockGCNBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if isinstance(self.residual, TemporalConv):  # strided 1x1 conv (a product), BN
-            res = _batch_norm(self.residual.bn, pointwise(self.residual.conv, x))
+            res = batch_norm_act(self.residual.bn, pointwise(self.residual.conv, x))
         else:
             res = x
         out = self.tcn1(self.gcn1(x))  # (N, C_out, T/stride, V), the TCN's fresh concat
@@ -669,7 +565,7 @@ class BlockGCN(nn.Module):
         x = x.permute(0, 4, 2, 3, 1)  # (N, M, T, V, C)
         x = self.to_joint_embedding(x) + self.pos_embedding  # (N, M, T, V, 128)
         x = x.permute(0, 1, 3, 4, 2).reshape(n, m * v * EMBED, t)  # (N, M*V*128, T)
-        x = _batch_norm(self.data_bn, x)
+        x = batch_norm_act(self.data_bn, x)
         x = x.view(n, m, v, EMBED, t).permute(0, 1, 3, 4, 2).reshape(n * m, EMBED, t, v)
         for index in range(len(_LAYOUT)):
             topo = getattr(self, f"t{index}")(a, m)  # (N*M, C, 1, 1)
