@@ -97,3 +97,37 @@ def test_batch_norm_act_uses_the_module_where_the_written_path_stands_aside():
     bn.train()
     meta = torch.empty(2, 3, 4, 5, device="meta")
     assert batchnorm.batch_norm_act(bn.to("meta"), meta, relu=True).device.type == "meta"
+
+
+def _step(model, x, y):
+    model.zero_grad(set_to_none=True)
+    loss = nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    return loss.detach(), {k: p.grad.clone() for k, p in model.named_parameters()}
+
+
+@pytest.mark.parametrize("name", ["stgcn", pytest.param("msg3d", marks=pytest.mark.slow)])
+def test_whole_model_step_with_the_written_batch_norm_matches_the_modules(name, monkeypatch):
+    """In float64 (the written path let through), so no ReLU input near 0 flips sign."""
+    from skelab.models import build
+
+    torch.manual_seed(0)
+    options = {"dropout": 0.0} if name == "stgcn" else {}
+    model = build(name, num_classes=5, **options).double()
+    x = torch.randn(2, 3, 8, 25, 2, dtype=torch.float64)
+    y = torch.tensor([3, 1])
+    calls = []
+    real = batchnorm.batch_norm_train
+    monkeypatch.setattr(
+        batchnorm, "batch_norm_train", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    monkeypatch.setattr(batchnorm, "eager_cpu", lambda t: True)
+    loss, got = _step(model, x, y)
+    assert calls
+    monkeypatch.setattr(batchnorm, "eager_cpu", lambda t: False)
+    seen = len(calls)
+    ref_loss, want = _step(model, x, y)
+    assert len(calls) == seen  # the modules ran
+    torch.testing.assert_close(loss, ref_loss, rtol=1e-10, atol=1e-12)
+    for key, grad in want.items():
+        torch.testing.assert_close(got[key], grad, rtol=1e-8, atol=1e-12)

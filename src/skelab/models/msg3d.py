@@ -52,6 +52,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError
+from skelab.models.layers.batchnorm import batch_norm_act
 from skelab.models.layers.pointwise import conv1x1
 from skelab.models.layers.tcn import MultiScaleTemporalConv
 from skelab.models.registry import ModelCard, register_model
@@ -186,8 +187,7 @@ class GraphConv(nn.Module):
             agg = agg.view(n, c * k, -1, agg.shape[2])  # channel c * K + k
             # ... then mix the K * C_in scale channels at every node.
             z = conv1x1(agg, w.transpose(1, 2).reshape(conv.out_channels, c * k), conv.bias)
-        z = bn(z)  # (N, C_out, window * V, T_w)
-        z = torch.relu_(z) if self.act else z
+        z = batch_norm_act(bn, z, relu=self.act)  # (N, C_out, window * V, T_w)
         return z.transpose(2, 3)  # (N, C_out, T_w, window * V), frames last in memory
 
 
@@ -248,7 +248,7 @@ class G3D(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         z = self.gcn3d(x)  # (N, C_in, V, T) -> (N, C_mid, T_w, window * V)
-        return self.out_bn(self.out_conv(z))  # (N, C_out, T_w, V)
+        return batch_norm_act(self.out_bn, self.out_conv(z))  # (N, C_out, T_w, V)
 
 
 class MultiWindowG3D(nn.Module):
@@ -321,7 +321,7 @@ class MSG3D(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         n, c, t, v, m = x.shape  # (N, C, T, V, M)
         x = x.permute(0, 4, 3, 1, 2).reshape(n, m * v * c, t)  # BN channel order (m, v, c)
-        x = self.data_bn(x)
+        x = batch_norm_act(self.data_bn, x)
         # Persons go into the batch; the graph convs read joints before frames, (N * M, C, V, T).
         x_vt = x.view(n, m, v, c, t).transpose(2, 3).reshape(n * m, c, v, t)
         for i in (1, 2, 3):

@@ -31,6 +31,7 @@ import torch
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError
+from skelab.models.layers.batchnorm import batch_norm_act
 from skelab.models.layers.pointwise import conv1x1, eager_cpu, residual
 from skelab.models.layers.tcn import frame_conv
 from skelab.models.registry import ModelCard, register_model
@@ -143,10 +144,14 @@ class STGCNBlock(nn.Module):
 
     def forward(self, x: Tensor, a: Tensor) -> Tensor:
         tcn = self.tcn
-        y = tcn[1](tcn[0](self.gcn(x, a)))
-        y = _dropout(tcn[4], tcn[3](frame_conv(tcn[2], y)))  # (N, C_out, T / stride, V)
-        if self.residual is not None:
-            y = y + residual(self.residual, x)
+        y = batch_norm_act(tcn[0], self.gcn(x, a), relu=True)
+        y = frame_conv(tcn[2], y)  # (N, C_out, T / stride, V)
+        res = None if self.residual is None else residual(self.residual, x)
+        if not tcn[4].training or tcn[4].p == 0.0:  # no dropout between BN and the sum
+            return batch_norm_act(tcn[3], y, res, relu=True)
+        y = _dropout(tcn[4], batch_norm_act(tcn[3], y))
+        if res is not None:
+            y = y + res
         return y.relu_()
 
 
@@ -217,7 +222,7 @@ class STGCN(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         n, c, t, v, m = x.shape  # (N, C, T, V, M)
         x = x.permute(0, 4, 3, 1, 2).reshape(n * m, v * c, t)  # BN over (v, c), persons in batch
-        x = self.data_bn(x)
+        x = batch_norm_act(self.data_bn, x)
         x = x.view(n * m, v, c, t).permute(0, 2, 3, 1).contiguous()  # (N·M, C, T, V)
         for i, block in enumerate(self.st_gcn_networks):
             a = self.A * self.edge_importance[i] if len(self.edge_importance) else self.A
