@@ -134,14 +134,17 @@ def test_frame_taps_backward_passes_gradcheck_with_taps_beyond_the_clip():
     assert torch.autograd.gradcheck(taps, (x, frac))
 
 
-@pytest.mark.parametrize("in_channels", [64, 128])
-def test_ctr_graph_conv_cpu_path_equals_the_plain_path_with_gradients(monkeypatch, in_channels):
+@pytest.mark.parametrize(("in_channels", "chunk"), [(64, 1 << 22), (128, 1 << 22), (64, 1)])
+def test_ctr_graph_conv_cpu_path_equals_the_plain_path_with_gradients(
+    monkeypatch, in_channels, chunk
+):
     torch.manual_seed(0)
+    monkeypatch.setattr(degcn, "_CHUNK_VALUES", chunk)  # 1: one sample per chunk
     graph = torch.rand(3, 5, 5)
     layer = GroupedCTRGraphConv(in_channels, 64, graph, groups=4).double()
     with torch.no_grad():
         layer.alpha.fill_(0.7)  # upstream starts at 0, which hides conv4's term
-    x = torch.randn(2, in_channels, 6, 5, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(3, in_channels, 6, 5, dtype=torch.float64, requires_grad=True)
     results = []
     for cpu_path in (True, False):
         monkeypatch.setattr(degcn, "eager_cpu", lambda _x, on=cpu_path: on)

@@ -89,6 +89,10 @@ def _init_conv(conv: nn.Conv2d | nn.Conv3d) -> None:
         nn.init.zeros_(conv.bias)
 
 
+# values per chunk of the CTR aggregation's (samples, G, S, C', T, V) product: 16 MB of float32
+_CHUNK_VALUES = 1 << 22
+
+
 class PointWise(nn.Module):
     """1x1 conv (optionally strided over frames, grouped), BatchNorm; upstream `PointWiseTCN`."""
 
@@ -180,11 +184,22 @@ class GroupedCTRGraphConv(nn.Module):
         w = self.conv4.weight.view(gs, c, r) * self.alpha
         b = (self.conv4.bias * self.alpha).view(gs, c, 1)
         w = torch.cat([w, torch.ones_like(b), b], 2)  # (G*S, C', R + 2)
-        w = w.unsqueeze(0).expand(n, -1, -1, -1).reshape(n * gs, c, r + 2)
-        theta_t = torch.bmm(w, rel_t)  # (N*G*S, C', U*V): theta[.., c, v, u] at [c, u*V + v]
-        values = pointwise(self.conv3, x).view(n * gs * c, t, v)  # (N, G, S, C', T, U)
-        out = torch.bmm(values, theta_t.view(n * gs * c, v, v))
-        return out.view(n, g, s, c, t, v).sum(2).view(n, g * c, t, v)
+        # A few samples at a time, so that the (samples, G, S, C', T, V) values, products and
+        # their gradients, and the topology, stay under glibc's mmap threshold (32 MB): above
+        # it every such tensor is a fresh mapping, page-faulted in on each step (the 128- and
+        # 256-channel blocks' full-batch products are 39 MB). Split, not sliced: the backward
+        # concatenates the chunks' gradients once.
+        step = max(1, _CHUNK_VALUES // (gs * c * max(t, v) * v))
+        outs = []
+        for xm, rel in zip(x.split(step), rel_t.split(step * gs), strict=True):
+            m = xm.shape[0]
+            wm = w.unsqueeze(0).expand(m, -1, -1, -1).reshape(m * gs, c, r + 2)
+            theta_t = torch.bmm(wm, rel)  # (m*G*S, C', U*V): theta[.., c, v, u] at [c, u*V + v]
+            values = pointwise(self.conv3, xm).view(m * gs * c, t, v)  # (m, G, S, C', T, U)
+            out = torch.bmm(values, theta_t.view(m * gs * c, v, v))
+            outs.append(out.view(m, g, s, c, t, v).sum(2))
+        out = outs[0] if len(outs) == 1 else torch.cat(outs)
+        return out.view(n, g * c, t, v)
 
 
 class _FrameTaps(torch.autograd.Function):
