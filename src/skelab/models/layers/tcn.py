@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from skelab.models.layers.batchnorm import batch_norm_act, batch_norm_train
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
 from skelab.models.layers.pointwise import conv1x1, eager_cpu, pointwise
 from skelab.models.layers.temporal import temporal_conv
@@ -59,7 +60,8 @@ class TemporalConv(nn.Module):
         self.bn = nn.BatchNorm2d(c_out)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.bn(frame_conv(self.conv, x))  # (N, C, T, V) -> (N, C_out, T / stride, V)
+        y = frame_conv(self.conv, x)  # (N, C, T, V) -> (N, C_out, T / stride, V)
+        return batch_norm_act(self.bn, y)
 
 
 class MultiScaleTemporalConv(nn.Module):
@@ -293,10 +295,9 @@ class _MultiScale(torch.autograd.Function):
         width = t_out * v
         xf = x.view(n, c, t * v)
         h = torch.baddbmm(b_h.view(1, hb, 1), _batched(w_h.view(hb, c), n), xf)
-        hn, mean_h, invstd_h = torch.native_batch_norm(
-            h, gam_h, be_h, rm_h, rv_h, True, plan.momentum, plan.eps
+        hn, mean_h, invstd_h = batch_norm_train(
+            h, gam_h, be_h, rm_h, rv_h, plan.momentum, plan.eps, relu=True
         )
-        hn.relu_()
         pre4 = x.new_empty(n, (branches + 2) * b, t_out, v)  # 4-d: the output is no view
         pre = pre4.view(n, (branches + 2) * b, width)
         padded = []
@@ -327,8 +328,8 @@ class _MultiScale(torch.autograd.Function):
         xs = xf if s == 1 else x[:, :, ::s].reshape(n, c, width)
         torch.baddbmm(b_l.view(1, b, 1), _batched(w_l.view(b, c), n), xs, out=tmp)
         pre[:, (branches + 1) * b :].copy_(tmp)
-        out, mean_t, invstd_t = torch.native_batch_norm(
-            pre4, gam_t, be_t, rm_t, rv_t, True, plan.momentum, plan.eps
+        out, mean_t, invstd_t = batch_norm_train(
+            pre4, gam_t, be_t, rm_t, rv_t, plan.momentum, plan.eps
         )
         ctx.plan = plan
         ctx.shape = (n, c, t, v)
