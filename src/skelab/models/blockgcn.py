@@ -77,8 +77,8 @@ from torch import Tensor, nn
 from skelab.errors import ModelConfigError, SkelabError
 from skelab.models.layers.batchnorm import batch_norm_act
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
-from skelab.models.layers.pointwise import bn_residual_relu, eager_cpu, pointwise
-from skelab.models.layers.tcn import TemporalConv, ctrgcn_temporal, unit_tcn
+from skelab.models.layers.pointwise import bn_residual_relu, eager_cpu
+from skelab.models.layers.tcn import ctrgcn_temporal, unit_tcn
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import NTU25, NTU_INWARD_1BASED, Skeleton, get_skeleton
 
@@ -395,10 +395,7 @@ class BlockGCNBlock(nn.Module):
             self.residual = unit_tcn(c_in, c_out, stride)
 
     def forward(self, x: Tensor) -> Tensor:
-        if isinstance(self.residual, TemporalConv):  # strided 1x1 conv (a product), BN
-            res = batch_norm_act(self.residual.bn, pointwise(self.residual.conv, x))
-        else:
-            res = x
+        res = self.residual(x)  # x, or a strided 1x1 conv (a product) and its BN (layers.tcn)
         out = self.tcn1(self.gcn1(x))  # (N, C_out, T/stride, V), the TCN's fresh concat
         out += res  # in place: the concat's backward needs neither its output nor its inputs
         return out.relu_()
