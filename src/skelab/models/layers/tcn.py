@@ -318,6 +318,9 @@ class _MultiScale(torch.autograd.Function):
                 dest.copy_(tmp)
                 padded.append(xp)
             else:
+                # oneDNN copies a strided input in forward and again in backward: once here
+                inp = inp.contiguous()
+                padded.append(inp)
                 src, (cs, cp, cd) = _conv_frames(inp, s, pad, d)
                 y = torch.ops.aten.convolution(
                     src, w, bias, [cs, 1], [cp, 0], [cd, 1], False, [0, 0], 1
@@ -375,6 +378,7 @@ class _MultiScale(torch.autograd.Function):
                 torch.ops.aten.threshold_backward.grad_input(g_in, inp, 0, grad_input=dest)
                 conv_grads += [_taps_grad_weight(gy, xp, starts, width, w.shape), gy.sum((0, 2))]
                 continue
+            inp = padded[i]  # the contiguous copy of the branch's input
             src, (cs, cp, cd) = _conv_frames(inp, s, pad, d)
             g_src, g_w, g_b = torch.ops.aten.convolution_backward(
                 gy.view(src.shape if src.shape[3] != v else (n, b, t_out, v)), src, w, [b],
