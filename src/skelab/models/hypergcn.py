@@ -50,6 +50,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
+from skelab.models.layers.batchnorm import batch_norm_act
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
 from skelab.models.layers.pointwise import bn_residual_relu
 from skelab.models.layers.tcn import ctrgcn_temporal, unit_tcn
@@ -280,7 +281,7 @@ class HyperGCN(nn.Module):
         x = torch.tanh(x + self.pos_embedding)
         # data_bn normalises each (person, joint, channel) over batch and frames.
         x = x.permute(0, 1, 3, 4, 2).reshape(n, -1, t)  # (N, M*V*128, T)
-        x = self.data_bn(x)
+        x = batch_norm_act(self.data_bn, x)
         x = x.view(n, m, v, -1, t).permute(0, 1, 3, 4, 2).reshape(n * m, -1, t, v)
         l1, l2, l3, l4, l5, l6, l7, l8, l9 = self.blocks()
         x1 = l1(x)
