@@ -70,7 +70,8 @@ def test_batch_norm_act_gradients_match_the_plain_layers(relu):
 
 
 @pytest.mark.parametrize("momentum", [0.1, None])
-def test_batch_norm_act_on_a_module_moves_its_state_as_the_module_does(momentum):
+def test_batch_norm_act_on_a_module_moves_its_state_as_the_module_does(momentum, monkeypatch):
+    monkeypatch.setattr(batchnorm, "MIN_VALUES", 0)  # the written path on a tiny tensor
     torch.manual_seed(3)
     bn = nn.BatchNorm2d(6, momentum=momentum)
     with torch.no_grad():
@@ -88,7 +89,16 @@ def test_batch_norm_act_on_a_module_moves_its_state_as_the_module_does(momentum)
         assert torch.allclose(bn.state_dict()[key].double(), value.double(), atol=1e-6), key
 
 
-def test_batch_norm_act_uses_the_module_where_the_written_path_stands_aside():
+def test_batch_norm_act_uses_the_module_where_the_written_path_stands_aside(monkeypatch):
+    calls = []
+    real = batchnorm.batch_norm_train
+    monkeypatch.setattr(
+        batchnorm, "batch_norm_train", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    small = torch.randn(8, 150, 64)  # under MIN_VALUES: ATen's kernel is faster
+    bn1 = nn.BatchNorm1d(150)
+    assert torch.allclose(batchnorm.batch_norm_act(bn1, small), bn1(small))
+    assert not calls
     bn = nn.BatchNorm2d(3)
     bn.running_mean.fill_(0.5)
     bn.eval()  # running statistics: the plain module
@@ -122,6 +132,7 @@ def test_whole_model_step_with_the_written_batch_norm_matches_the_modules(name, 
         batchnorm, "batch_norm_train", lambda *a, **k: calls.append(1) or real(*a, **k)
     )
     monkeypatch.setattr(batchnorm, "eager_cpu", lambda t: True)
+    monkeypatch.setattr(batchnorm, "MIN_VALUES", 0)
     loss, got = _step(model, x, y)
     assert calls
     monkeypatch.setattr(batchnorm, "eager_cpu", lambda t: False)
