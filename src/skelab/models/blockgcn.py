@@ -78,6 +78,7 @@ from skelab.errors import ModelConfigError, SkelabError
 from skelab.models.layers.batchnorm import batch_norm_act
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
 from skelab.models.layers.pointwise import bn_residual_relu, eager_cpu
+from skelab.models.layers.spares import LendingModule, give_back, lend
 from skelab.models.layers.tcn import ctrgcn_temporal, unit_tcn
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import NTU25, NTU_INWARD_1BASED, Skeleton, get_skeleton
@@ -147,7 +148,7 @@ def _ripser():
     return ripser_parallel
 
 
-class BlockGC(nn.Module):
+class BlockGC(LendingModule):
     """Upstream `unit_gcn`: per-group normalised joint mixing plus hop embedding, 3 subsets."""
 
     def __init__(self, c_in: int, c_out: int, hops: Tensor, *, alpha: bool = False) -> None:
@@ -163,9 +164,6 @@ class BlockGC(nn.Module):
         else:
             self.down = nn.Identity()
         self.bn = nn.BatchNorm2d(c_out)
-        # the joint-mixed input `_BlockProduct` saves for backward, kept between training steps
-        # (not state): lent to the forward, given back by the backward
-        self._spares: dict[str, Tensor] = {}
         self.register_buffer("hops", hops.clone(), persistent=False)
         self.rpe = nn.Parameter(torch.zeros(NUM_SUBSETS, h, int(hops.max()) + 1))
         if alpha:  # upstream creates it with alpha=True but never reads it
@@ -176,11 +174,6 @@ class BlockGC(nn.Module):
             elif isinstance(m, nn.BatchNorm2d):
                 constant_bn_(m, 1.0)
         constant_bn_(self.bn, 1e-6)
-
-    def train(self, mode: bool = True) -> BlockGC:
-        if not mode:
-            self._spares.clear()  # the lent buffer serves training steps only
-        return super().train(mode)
 
     @staticmethod
     def _column_normalised(w: Tensor) -> Tensor:
@@ -205,8 +198,7 @@ class BlockGC(nn.Module):
         graph = self.graph()
         weight, bias = self.channel_weight()
         if eager_cpu(x):  # float32 CPU, eager: the chunked product
-            lend = self.training and torch.is_grad_enabled()
-            y = _BlockProduct.apply(x, graph, weight, bias, self._spares if lend else None)
+            y = _BlockProduct.apply(x, graph, weight, bias, self.spares())
         else:
             y = _block_product(x, graph, weight, bias)
         return bn_residual_relu(self.bn, y, self.down, x)
@@ -317,8 +309,7 @@ class _BlockProduct(torch.autograd.Function):
                         torch.bmm(gzb[:, k], graphs[k].mT, out=gxs[r0:r1])
                     else:
                         gxs[r0:r1].baddbmm_(gzb[:, k], graphs[k].mT)
-        if mixed is not None and ctx.spares is not None:
-            ctx.spares["mixed"] = mixed  # read: back to the module for its next step
+        give_back(ctx.spares, "mixed", mixed)  # read: back to the module for its next step
         g_weight = g_wb[:, :, :-1] if need_weight else None
         g_bias = g_wb[:, :, -1].reshape(-1) if need_bias else None
         return gx, g_graph, g_weight, g_bias, None
@@ -363,9 +354,7 @@ def _scratch(
     one of that shape, dtype and device is there."""
     _, c, t, v = x.shape
     shape = (rows, subsets * c // heads * t * v + t * v)
-    z = spares.pop("mixed", None) if spares is not None else None
-    if z is None or z.shape != shape or z.dtype != x.dtype or z.device != x.device:
-        z = x.new_empty(shape)
+    z = lend(spares, "mixed", shape, x)
     z[:, -t * v :] = 1.0
     return z
 

@@ -36,7 +36,7 @@ float32 outputs against upstream's):
   subsets as one (3*V, T) block, so the joint product is one K = 75 product, and the
   backward runs sample by sample through small scratch tensors, writing x's gradient once.
   The tensors it saves for the backward are lent by the module between training steps
-  (`_spares`, not state; cleared by `eval()`), so a step does not allocate and page-fault
+  (`layers.spares`, not state; dropped by `eval()`), so a step does not allocate and page-fault
   them anew. On a GPU, the meta device, under autocast and in export the plain ops run, and
   so they do without autograd (inference), where the per-sample loop does not pay.
 * BatchNorm + residual + ReLU at the end of the graph convolution, and the block's residual +
@@ -62,6 +62,7 @@ from torch import Tensor, nn
 from skelab.errors import ModelConfigError
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
 from skelab.models.layers.pointwise import bn_residual_relu, conv1x1, eager_cpu
+from skelab.models.layers.spares import LendingModule, give_back, lend
 from skelab.models.layers.tcn import ctrgcn_temporal, unit_tcn
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import Skeleton, get_skeleton, joints_fix
@@ -91,7 +92,7 @@ class CTRGC(nn.Module):
         self.conv4 = nn.Conv2d(r, c_out, 1)
 
 
-class CTRGraphConv(nn.Module):
+class CTRGraphConv(LendingModule):
     """Upstream `unit_gcn`: sum of three channel-wise refined graph convolutions, BN, residual."""
 
     def __init__(self, c_in: int, c_out: int, graph: Tensor, adaptive: bool = True) -> None:
@@ -114,18 +115,11 @@ class CTRGraphConv(nn.Module):
             elif isinstance(m, nn.BatchNorm2d):
                 constant_bn_(m, 1.0)
         constant_bn_(self.bn, 1e-6)  # the block starts close to its residual path
-        # tensors `_CTRProduct` saves for backward, kept between training steps (not state)
-        self._spares: dict[str, Tensor] = {}
 
     def _stacked(self, name: str) -> tuple[Tensor, Tensor]:
         """Weights (S*C_o, C_i) and biases (S*C_o) of conv `name` of the 3 subsets, stacked."""
         convs = [getattr(m, name) for m in self.convs]
         return torch.cat([c.weight.flatten(1) for c in convs]), torch.cat([c.bias for c in convs])
-
-    def train(self, mode: bool = True) -> CTRGraphConv:
-        if not mode:
-            self._spares.clear()  # the lent buffers serve training steps only
-        return super().train(mode)
 
     def forward(self, x: Tensor) -> Tensor:
         n, _, t, v = x.shape  # (N, C_in, T, V)
@@ -185,29 +179,7 @@ class CTRGraphConv(nn.Module):
         b4 = self.alpha * torch.stack([m.conv4.bias for m in convs])  # (S, C_out)
         # the topology's constant part: alpha * b4_i[c] + PA_i^T[w, u], (C_out, S, V*V)
         c4 = (b4.unsqueeze(-1) + graph.transpose(1, 2).reshape(s, 1, v * v)).transpose(0, 1)
-        spares = self._spares if self.training else None
-        return _CTRProduct.apply(x, w3, b3, rel_t.flatten(3), w4, c4, spares)
-
-
-def _lend(
-    spares: dict[str, Tensor] | None, name: str, shape: tuple[int, ...], like: Tensor
-) -> Tensor:
-    """The module's spare tensor `name` if it has that shape, dtype and device (taken out of
-    `spares` until `_keep` gives it back), else a new one."""
-    spare = spares.pop(name, None) if spares is not None else None
-    if (
-        spare is None
-        or spare.shape != shape
-        or spare.dtype != like.dtype
-        or spare.device != like.device
-    ):
-        return like.new_empty(shape)
-    return spare
-
-
-def _keep(spares: dict[str, Tensor] | None, name: str, tensor: Tensor) -> None:
-    if spares is not None:
-        spares[name] = tensor
+        return _CTRProduct.apply(x, w3, b3, rel_t.flatten(3), w4, c4, self.spares())
 
 
 class _CTRProduct(torch.autograd.Function):
@@ -234,8 +206,8 @@ class _CTRProduct(torch.autograd.Function):
     def forward(ctx, x, w3, b3, rel, w4, c4, spares):  # type: ignore[override]
         n, c_in, t, v = x.shape
         s, c_out, _ = w4.shape
-        vals = _lend(spares, "vals", (n, c_out * s, v * t), x)  # per (n, c): (S*V, T)
-        theta = _lend(spares, "theta", (n, c_out, s, v * v), x)  # per (n, c): (S*V, V)
+        vals = lend(spares, "vals", (n, c_out * s, v * t), x)  # per (n, c): (S*V, T)
+        theta = lend(spares, "theta", (n, c_out, s, v * v), x)  # per (n, c): (S*V, V)
         y = x.new_empty(n, c_out, t, v)
         xt = x.new_empty(c_in, v, t)
         bias = b3.unsqueeze(1)
@@ -284,8 +256,8 @@ class _CTRProduct(torch.autograd.Function):
             g_w3.addmm_(g_vals, xt.view(c_in, v * t).t())
             torch.mm(w3.t(), g_vals, out=g_xt.view(c_in, v * t))
             g_x[i].copy_(g_xt.transpose(1, 2))
-        _keep(ctx.spares, "vals", vals)
-        _keep(ctx.spares, "theta", theta)
+        give_back(ctx.spares, "vals", vals)
+        give_back(ctx.spares, "theta", theta)
         return g_x, g_w3, g_b3, g_rel, g_w4, g_c4, None
 
 
