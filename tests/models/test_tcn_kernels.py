@@ -96,18 +96,26 @@ def test_written_multiscale_matches_the_module_path(
     ).double()  # fmt: skip
     for p in module.parameters():
         nn.init.normal_(p, 0.0, 0.5)
-    x = torch.randn(3, channels, frames, 4, dtype=torch.double)
-    grad = torch.randn(3, channels, (frames - 1) // stride + 1, 4, dtype=torch.double)
+    t_out = (frames - 1) // stride + 1
+    # two steps: the second runs on the spares (layers.spares) the first one gave back
+    batches = [
+        (torch.randn(3, channels, frames, 4, dtype=torch.double),
+         torch.randn(3, channels, t_out, 4, dtype=torch.double))
+        for _ in range(2)
+    ]  # fmt: skip
     plain = copy.deepcopy(module)
     monkeypatch.setattr(tcn, "eager_cpu", lambda t: t.device.type == "cpu")  # float64 too
-    out, grads, buffers = _tcn_step(module, x, grad)
-    assert out.grad_fn.name() == "_MultiScaleBackward"
+    steps = [_tcn_step(module, x, grad) for x, grad in batches]
+    assert all(out.grad_fn.name() == "_MultiScaleBackward" for out, _, _ in steps)
+    assert module._spares  # kept for the next step
     monkeypatch.setattr(tcn.MultiScaleTemporalConv, "_written", lambda self, t: False)
-    ref, ref_grads, ref_buffers = _tcn_step(plain, x, grad)
-    assert torch.allclose(out, ref, rtol=0, atol=1e-12)
-    for got, want in zip(grads, ref_grads, strict=True):
-        assert torch.allclose(got, want, rtol=0, atol=1e-10 * max(1.0, want.abs().max().item()))
-    for got, want in zip(buffers, ref_buffers, strict=True):
+    for (out, grads, _), (x, grad) in zip(steps, batches, strict=True):
+        ref, ref_grads, ref_buffers = _tcn_step(plain, x, grad)
+        assert torch.allclose(out, ref, rtol=0, atol=1e-12)
+        for got, want in zip(grads, ref_grads, strict=True):
+            scale = max(1.0, want.abs().max().item())
+            assert torch.allclose(got, want, rtol=0, atol=1e-10 * scale)
+    for got, want in zip(steps[-1][2], ref_buffers, strict=True):  # after both steps
         assert torch.equal(got, want) or torch.allclose(got, want, rtol=0, atol=1e-12)
 
 

@@ -31,6 +31,7 @@ from torch import Tensor, nn
 from skelab.models.layers.batchnorm import batch_norm_act, batch_norm_train
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
 from skelab.models.layers.pointwise import conv1x1, eager_cpu, pointwise
+from skelab.models.layers.spares import LendingModule, give_back, lend
 from skelab.models.layers.temporal import temporal_conv
 
 
@@ -64,7 +65,7 @@ class TemporalConv(nn.Module):
         return batch_norm_act(self.bn, y)
 
 
-class MultiScaleTemporalConv(nn.Module):
+class MultiScaleTemporalConv(LendingModule):
     """Parallel temporal branches of several dilations, a max-pool and a strided 1x1 branch."""
 
     def __init__(
@@ -220,6 +221,7 @@ class MultiScaleTemporalConv(nn.Module):
             t_mean,
             t_var,
             plan,
+            self.spares(),
             *conv_params,
         )
         _batch_statistics_end(head_bns, h_mean, h_var)
@@ -284,7 +286,23 @@ class _MultiScale(torch.autograd.Function):
 
     @staticmethod
     def forward(  # type: ignore[override]
-        ctx, x, w_h, b_h, gam_h, be_h, w_l, b_l, gam_t, be_t, rm_h, rv_h, rm_t, rv_t, plan, *convs
+        ctx,
+        x,
+        w_h,
+        b_h,
+        gam_h,
+        be_h,
+        w_l,
+        b_l,
+        gam_t,
+        be_t,
+        rm_h,
+        rv_h,
+        rm_t,
+        rv_t,
+        plan,
+        spares,
+        *convs,
     ):
         x = x.contiguous()
         n, c, t, v = x.shape
@@ -294,17 +312,21 @@ class _MultiScale(torch.autograd.Function):
         t_out = (t - 1) // s + 1
         width = t_out * v
         xf = x.view(n, c, t * v)
-        h = torch.baddbmm(b_h.view(1, hb, 1), _batched(w_h.view(hb, c), n), xf)
+        # the tensors saved for backward (and the scratch) are the module's spares: a fresh
+        # 5-50 MB tensor per step is page-faulted in again (layers.spares)
+        h = lend(spares, "h", (n, hb, t * v), x)
+        torch.baddbmm(b_h.view(1, hb, 1), _batched(w_h.view(hb, c), n), xf, out=h)
         hn, mean_h, invstd_h = batch_norm_train(
-            h, gam_h, be_h, rm_h, rv_h, plan.momentum, plan.eps, relu=True
-        )
-        pre4 = x.new_empty(n, (branches + 2) * b, t_out, v)  # 4-d: the output is no view
+            h, gam_h, be_h, rm_h, rv_h, plan.momentum, plan.eps, relu=True,
+            out=lend(spares, "hn", (n, hb, t * v), x),
+        )  # fmt: skip
+        pre4 = lend(spares, "pre", (n, (branches + 2) * b, t_out, v), x)  # 4-d: no view out
         pre = pre4.view(n, (branches + 2) * b, width)
         padded = []
         # BLAS's batched product needs a contiguous result (into a channel slice of `pre` it
         # runs one product per sample, 2-5x slower at these sizes): products go through
         # `tmp` and are copied into place
-        tmp = x.new_empty(n, b, width)
+        tmp = lend(spares, "tmp", (n, b, width), x)
         for i, (kernel, d, pad) in enumerate(
             zip(plan.kernels, plan.dilations, plan.pads, strict=True)
         ):
@@ -319,7 +341,7 @@ class _MultiScale(torch.autograd.Function):
                 padded.append(xp)
             else:
                 # oneDNN copies a strided input in forward and again in backward: once here
-                inp = inp.contiguous()
+                inp = lend(spares, f"in{i}", (n, b, t, v), x).copy_(inp)
                 padded.append(inp)
                 src, (cs, cp, cd) = _conv_frames(inp, s, pad, d)
                 y = torch.ops.aten.convolution(
@@ -334,7 +356,8 @@ class _MultiScale(torch.autograd.Function):
         out, mean_t, invstd_t = batch_norm_train(
             pre4, gam_t, be_t, rm_t, rv_t, plan.momentum, plan.eps
         )
-        ctx.plan = plan
+        give_back(spares, "tmp", tmp)
+        ctx.plan, ctx.spares = plan, spares
         ctx.shape = (n, c, t, v)
         ctx.save_for_backward(
             x, xs, h, hn, pre, mean_h, invstd_h, mean_t, invstd_t, w_h, gam_h, w_l, gam_t,
@@ -361,7 +384,7 @@ class _MultiScale(torch.autograd.Function):
             eps, mask,
         )  # fmt: skip
         g_pre = g_pre.view(pre.shape)
-        g_hn = x.new_empty(n, hb, t * v)
+        g_hn = lend(ctx.spares, "g_hn", (n, hb, t * v), x)
         conv_grads = []
         for i, (kernel, d, pad) in enumerate(
             zip(plan.kernels, plan.dilations, plan.pads, strict=True)
@@ -426,9 +449,17 @@ class _MultiScale(torch.autograd.Function):
                     phase = g_x.view(n, c, t, v)[:, :, ::s]
                     phase += torch.bmm(w_lt, g_last).view(n, c, t_out, v)
             g_x = g_x.view(n, c, t, v)
+        g_bh = g_hh.sum((0, 2))
+        spares = ctx.spares
+        for name, tensor in (("h", h), ("hn", hn), ("pre", pre.view(n, -1, t_out, v))):
+            give_back(spares, name, tensor)
+        give_back(spares, "g_hn", g_hn)
+        if not plan.replicate:
+            for i, inp in enumerate(padded):
+                give_back(spares, f"in{i}", inp)
         return (
-            g_x, g_wh, g_hh.sum((0, 2)), g_gh, g_beh, g_wl, g_bl, g_gt, g_bet,
-            None, None, None, None, None, *conv_grads,
+            g_x, g_wh, g_bh, g_gh, g_beh, g_wl, g_bl, g_gt, g_bet,
+            None, None, None, None, None, None, *conv_grads,
         )  # fmt: skip
 
 
