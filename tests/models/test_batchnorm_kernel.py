@@ -142,3 +142,37 @@ def test_whole_model_step_with_the_written_batch_norm_matches_the_modules(name, 
     torch.testing.assert_close(loss, ref_loss, rtol=1e-10, atol=1e-12)
     for key, grad in want.items():
         torch.testing.assert_close(got[key], grad, rtol=1e-8, atol=1e-12)
+
+
+def test_stacked_batch_norm_takes_the_written_path_and_keeps_the_function(monkeypatch):
+    from skelab.models.layers import tcn
+
+    torch.manual_seed(4)
+    bns = [nn.BatchNorm2d(c).double() for c in (2, 3)]
+    plain = [nn.BatchNorm2d(c).double() for c in (2, 3)]
+    for bn, ref in zip(bns, plain, strict=True):
+        with torch.no_grad():
+            bn.weight.uniform_(0.5, 1.5)
+            bn.bias.normal_()
+        ref.load_state_dict(bn.state_dict())
+    x = torch.randn(3, 5, 4, 2, dtype=torch.double, requires_grad=True)
+    calls = []
+    real = batchnorm._BatchNormAct.apply
+    monkeypatch.setattr(batchnorm, "eager_cpu", lambda t: True)
+    monkeypatch.setattr(batchnorm, "MIN_VALUES", 0)
+    monkeypatch.setattr(batchnorm._BatchNormAct, "apply", lambda *a: calls.append(1) or real(*a))
+    out = tcn.stacked_batch_norm(x, bns, relu=True)
+    assert calls
+    ref = torch.cat([bn(part) for bn, part in zip(plain, x.split([2, 3], 1), strict=True)], 1)
+    ref = ref.relu()
+    assert torch.allclose(out, ref, atol=1e-12)
+    grad = torch.randn_like(ref)
+    params = [p for bn in bns for p in bn.parameters()]
+    ref_params = [p for bn in plain for p in bn.parameters()]
+    got = torch.autograd.grad(out, [x, *params], grad)
+    want = torch.autograd.grad(ref, [x, *ref_params], grad)
+    for a, b in zip(got, want, strict=True):
+        assert torch.allclose(a, b, atol=1e-10)
+    for bn, ref_bn in zip(bns, plain, strict=True):
+        for key, value in ref_bn.state_dict().items():
+            assert torch.allclose(bn.state_dict()[key].double(), value.double(), atol=1e-12)

@@ -25,6 +25,7 @@ everywhere else (GPU, meta, autocast, tracing, eval mode).
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.models.layers.eager import eager_cpu
@@ -48,9 +49,10 @@ def batch_norm_factor(bn: nn.modules.batchnorm._BatchNorm) -> float:
 
 
 def uses_batch_statistics(bn: nn.Module) -> bool:
-    """Whether `bn` normalises with the batch's statistics in this call (training mode, or no
+    """Whether `bn`, a plain BatchNorm1d/2d/3d (not SyncBatchNorm, whose statistics span
+    processes), normalises with the batch's statistics in this call (training mode, or no
     running statistics), as `nn.BatchNorm2d.forward` decides."""
-    return isinstance(bn, nn.modules.batchnorm._BatchNorm) and (
+    return type(bn) in (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d) and (
         bn.training or bn.running_mean is None
     )
 
@@ -145,6 +147,39 @@ class _BatchNormAct(torch.autograd.Function):
         return g_y, g_w, g_b, None, None, None, None, g_res, None
 
 
+def batch_norm_train_act(
+    y: Tensor,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    momentum: float,
+    eps: float,
+    res: Tensor | None = None,
+    relu: bool = False,
+) -> Tensor:
+    """relu?(F.batch_norm(y, ..., training=True) + res) with autograd, for parameters that are
+    not one module's (e.g. several BatchNorms stacked along the channels): the written
+    forward where `batch_norm_act` would take it, `F.batch_norm` otherwise."""
+    if _written(y, res):
+        return _BatchNormAct.apply(
+            y, weight, bias, running_mean, running_var, momentum, eps, res, relu
+        )
+    out = F.batch_norm(y, running_mean, running_var, weight, bias, True, momentum, eps)
+    if res is not None:
+        out += res
+    return out.relu_() if relu else out
+
+
+def _written(y: Tensor, res: Tensor | None) -> bool:
+    return (
+        eager_cpu(y)
+        and y.dim() >= 2
+        and y.numel() >= max(MIN_VALUES, 2 * y.shape[1])
+        and (res is None or (eager_cpu(res) and res.shape == y.shape))
+    )
+
+
 def batch_norm_act(
     bn: nn.Module, y: Tensor, res: Tensor | None = None, relu: bool = False
 ) -> Tensor:
@@ -154,13 +189,7 @@ def batch_norm_act(
     statistics, at least `MIN_VALUES` values); otherwise the module itself, then the sum
     and the ReLU in place on its fresh output (its backward needs its input, not its output).
     """
-    if (
-        uses_batch_statistics(bn)
-        and eager_cpu(y)
-        and y.dim() >= 2
-        and y.numel() >= max(MIN_VALUES, 2 * y.shape[1])
-        and (res is None or (eager_cpu(res) and res.shape == y.shape))
-    ):
+    if uses_batch_statistics(bn) and _written(y, res):
         factor = batch_norm_factor(bn) if bn.training else 0.0
         return _BatchNormAct.apply(
             y, bn.weight, bn.bias, bn.running_mean, bn.running_var, factor, bn.eps, res, relu

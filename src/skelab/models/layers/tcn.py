@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from skelab.models.layers.batchnorm import batch_norm_act, batch_norm_train
+from skelab.models.layers.batchnorm import batch_norm_act, batch_norm_train, batch_norm_train_act
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
 from skelab.models.layers.pointwise import conv1x1, eager_cpu, pointwise
 from skelab.models.layers.spares import LendingModule, give_back, lend
@@ -495,14 +495,13 @@ def stacked_heads(
     size of all of them."""
     weight = torch.cat([c.weight for c in convs])
     bias = torch.cat([c.bias for c in convs])
-    h = stacked_batch_norm(conv1x1(x, weight, bias), bns)
-    if relu:
-        h = h.relu_()
+    h = stacked_batch_norm(conv1x1(x, weight, bias), bns, relu=relu)
     return list(h.split([c.out_channels for c in convs], dim=1))
 
 
-def stacked_batch_norm(x: Tensor, bns: list[nn.BatchNorm2d]) -> Tensor:
-    """`cat([bn_i(x_i)])` for x = cat([x_i]) along channels, as one batch norm.
+def stacked_batch_norm(x: Tensor, bns: list[nn.BatchNorm2d], *, relu: bool = False) -> Tensor:
+    """`cat([bn_i(x_i)])` for x = cat([x_i]) along channels, as one batch norm (then a ReLU,
+    in the same pass where `layers.batchnorm` runs it, if `relu`).
 
     Follows `nn.BatchNorm2d.forward`: batch statistics in training (or without running
     statistics), the running statistics otherwise; in training each module's running mean,
@@ -512,8 +511,11 @@ def stacked_batch_norm(x: Tensor, bns: list[nn.BatchNorm2d]) -> Tensor:
     mean, var, factor = _batch_statistics_begin(bns)
     weight = torch.cat([bn.weight for bn in bns])
     bias = torch.cat([bn.bias for bn in bns])
-    use_batch = first.training or mean is None
-    y = F.batch_norm(x, mean, var, weight, bias, use_batch, factor, first.eps)
+    if first.training or mean is None:
+        y = batch_norm_train_act(x, weight, bias, mean, var, factor, first.eps, relu=relu)
+    else:
+        y = F.batch_norm(x, mean, var, weight, bias, False, factor, first.eps)
+        y = y.relu_() if relu else y
     _batch_statistics_end(bns, mean, var)
     return y
 
