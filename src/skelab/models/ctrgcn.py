@@ -60,6 +60,7 @@ import torch
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError
+from skelab.models.layers.batchnorm import batch_norm_act
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
 from skelab.models.layers.pointwise import bn_residual_relu, conv1x1, eager_cpu
 from skelab.models.layers.spares import LendingModule, give_back, lend
@@ -358,7 +359,7 @@ class CTRGCN(nn.Module):
             )
         n, c, t, v, m = x.shape  # (N, C, T, V, M)
         x = x.permute(0, 4, 3, 1, 2).reshape(n, m * v * c, t)  # (N, M*V*C, T)
-        x = self.data_bn(x)  # (8, 150, 64): the plain module is faster at this size
+        x = batch_norm_act(self.data_bn, x)  # ATen's kernel at this size (MIN_VALUES)
         x = x.view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)  # persons->batch
         for index in range(1, len(_LAYOUT) + 1):
             x = getattr(self, f"l{index}")(x)  # ends (N*M, 256, T / 4, V)
