@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from skelab.models.layers.batchnorm import batch_norm_act
 from skelab.models.layers.eager import eager_cpu
 
-__all__ = ["bn_residual_relu", "conv1x1", "eager_cpu", "pointwise", "residual"]
+__all__ = ["batched", "bn_residual_relu", "conv1x1", "eager_cpu", "pointwise", "residual"]
 
 
 def conv1x1(
@@ -49,9 +49,7 @@ def conv1x1(
     c_out = weight.shape[0]
     g_in, g_out = c_in // groups, c_out // groups
     flat = x.reshape(n * groups, g_in, -1)
-    # a real copy per sample (small): a stride-0 batch takes BLAS's slow path
-    w = weight.reshape(1, groups, g_out, g_in).expand(n, -1, -1, -1)
-    w = w.contiguous().view(n * groups, g_out, g_in)
+    w = batched(weight.reshape(groups, g_out, g_in), n).view(n * groups, g_out, g_in)
     if bias is None:
         y = torch.bmm(w, flat)
     elif groups == 1:
@@ -60,6 +58,12 @@ def conv1x1(
         b = bias.view(1, groups, g_out, 1).expand(n, -1, -1, -1).reshape(n * groups, g_out, 1)
         y = torch.baddbmm(b, w, flat)
     return y.view(n, c_out, *rest)
+
+
+def batched(w: Tensor, n: int) -> Tensor:
+    """w repeated over a batch of n as a real copy (small): a stride-0 batch takes BLAS's
+    slow path in the batched products."""
+    return w.expand(n, *w.shape).contiguous()
 
 
 def pointwise(conv: nn.Conv2d, x: Tensor) -> Tensor:

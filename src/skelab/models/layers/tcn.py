@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from skelab.models.layers.batchnorm import batch_norm_act, batch_norm_train, batch_norm_train_act
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
-from skelab.models.layers.pointwise import conv1x1, eager_cpu, pointwise
+from skelab.models.layers.pointwise import batched, conv1x1, eager_cpu, pointwise
 from skelab.models.layers.spares import LendingModule, give_back, lend
 from skelab.models.layers.temporal import temporal_conv
 
@@ -315,7 +315,7 @@ class _MultiScale(torch.autograd.Function):
         # the tensors saved for backward (and the scratch) are the module's spares: a fresh
         # 5-50 MB tensor per step is page-faulted in again (layers.spares)
         h = lend(spares, "h", (n, hb, t * v), x)
-        torch.baddbmm(b_h.view(1, hb, 1), _batched(w_h.view(hb, c), n), xf, out=h)
+        torch.baddbmm(b_h.view(1, hb, 1), batched(w_h.view(hb, c), n), xf, out=h)
         hn, mean_h, invstd_h = batch_norm_train(
             h, gam_h, be_h, rm_h, rv_h, plan.momentum, plan.eps, relu=True,
             out=lend(spares, "hn", (n, hb, t * v), x),
@@ -351,7 +351,7 @@ class _MultiScale(torch.autograd.Function):
         pool_in = hn[:, branches * b : (branches + 1) * b].view(n, b, t, v)
         _max_pool_into(pool_in, s, pre[:, branches * b : (branches + 1) * b].view(n, b, t_out, v))
         xs = xf if s == 1 else x[:, :, ::s].reshape(n, c, width)
-        torch.baddbmm(b_l.view(1, b, 1), _batched(w_l.view(b, c), n), xs, out=tmp)
+        torch.baddbmm(b_l.view(1, b, 1), batched(w_l.view(b, c), n), xs, out=tmp)
         pre[:, (branches + 1) * b :].copy_(tmp)
         out, mean_t, invstd_t = batch_norm_train(
             pre4, gam_t, be_t, rm_t, rv_t, plan.momentum, plan.eps
@@ -435,14 +435,14 @@ class _MultiScale(torch.autograd.Function):
         g_bl = g_last.sum((0, 2))
         g_x = None
         if ctx.needs_input_grad[0]:
-            w_lt = _batched(w_l.view(b, c).t(), n)
+            w_lt = batched(w_l.view(b, c).t(), n)
             if s == 1 and g_pre.shape[1] == c:
                 # x's gradient reuses g_pre's memory (no fresh pages): g_last first
                 g_last = g_last.clone()
-                g_x = torch.bmm(_batched(w_h.view(hb, c).t(), n), g_hh, out=g_pre)
+                g_x = torch.bmm(batched(w_h.view(hb, c).t(), n), g_hh, out=g_pre)
                 g_x.baddbmm_(w_lt, g_last)
             else:
-                g_x = torch.bmm(_batched(w_h.view(hb, c).t(), n), g_hh)
+                g_x = torch.bmm(batched(w_h.view(hb, c).t(), n), g_hh)
                 if s == 1:
                     g_x.baddbmm_(w_lt, g_last)
                 else:
@@ -648,12 +648,6 @@ def _padded_phases(x: Tensor, pad: int, stride: int, replicate: bool) -> Tensor:
     return xp.view(n, c, total * v)
 
 
-def _batched(w: Tensor, n: int) -> Tensor:
-    """A (rows, cols) matrix repeated over n samples as a real copy: a stride-0 batch is
-    BLAS's slow path."""
-    return w.expand(n, -1, -1).contiguous()
-
-
 def _tap_starts(kernel: int, dilation: int, stride: int, phase: int, v: int) -> list[int]:
     """Flat start of each tap's window in the phase-split padded input: tap k reads padded
     frames stride * t + k * dilation, i.e. phase (k d) % s from its frame (k d) // s."""
@@ -667,7 +661,7 @@ def _taps_forward(xp: Tensor, weight: Tensor, bias: Tensor | None, starts, width
     c_out, c_in, kernel = weight.shape[:3]
     w = weight.view(c_out, c_in, kernel)
     for k, start in enumerate(starts):
-        w_k = _batched(w[:, :, k], n)
+        w_k = batched(w[:, :, k], n)
         window = xp[:, :, start : start + width]
         if k == 0 and bias is not None:
             torch.baddbmm(bias.view(1, c_out, 1), w_k, window, out=out)
@@ -686,7 +680,7 @@ def _taps_grad_input(grad: Tensor, weight: Tensor, starts, width: int, flat: int
     gp = grad.new_empty(n, c_in, flat)
     gp[:, :, width:].zero_()
     for k, start in enumerate(starts):
-        w_k = _batched(w[:, :, k].t(), n)
+        w_k = batched(w[:, :, k].t(), n)
         gp[:, :, start : start + width].baddbmm_(w_k, grad, beta=0.0 if k == 0 else 1.0)
     return gp
 
