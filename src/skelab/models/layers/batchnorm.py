@@ -166,6 +166,12 @@ def batch_norm_train_act(
             y, weight, bias, running_mean, running_var, momentum, eps, res, relu
         )
     out = F.batch_norm(y, running_mean, running_var, weight, bias, True, momentum, eps)
+    return _add_relu(out, res, relu)
+
+
+def _add_relu(out: Tensor, res: Tensor | None, relu: bool) -> Tensor:
+    """relu?(out + res) in place on BatchNorm's fresh output (its backward needs its input,
+    not its output)."""
     if res is not None:
         out += res
     return out.relu_() if relu else out
@@ -187,14 +193,10 @@ def batch_norm_act(
 
     Through `batch_norm_train` where it applies (eager float32 CPU, a `_BatchNorm` using batch
     statistics, at least `MIN_VALUES` values); otherwise the module itself, then the sum
-    and the ReLU in place on its fresh output (its backward needs its input, not its output).
-    """
+    and the ReLU in place."""
     if uses_batch_statistics(bn) and _written(y, res):
         factor = batch_norm_factor(bn) if bn.training else 0.0
         return _BatchNormAct.apply(
             y, bn.weight, bn.bias, bn.running_mean, bn.running_var, factor, bn.eps, res, relu
         )
-    out = bn(y)
-    if res is not None:
-        out += res
-    return out.relu_() if relu else out
+    return _add_relu(bn(y), res, relu)

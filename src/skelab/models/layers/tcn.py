@@ -28,7 +28,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from skelab.models.layers.batchnorm import batch_norm_act, batch_norm_train, batch_norm_train_act
+from skelab.models.layers.batchnorm import (
+    batch_norm_act,
+    batch_norm_factor,
+    batch_norm_train,
+    batch_norm_train_act,
+)
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
 from skelab.models.layers.pointwise import batched, conv1x1, eager_cpu, pointwise
 from skelab.models.layers.spares import LendingModule, give_back, lend
@@ -528,11 +533,8 @@ def _batch_statistics_begin(
     first = bns[0]
     track = first.track_running_stats and first.running_mean is not None
     factor = 0.0 if first.momentum is None else first.momentum
-    if first.training and track:
-        for bn in bns:
-            bn.num_batches_tracked.add_(1)
-        if first.momentum is None:  # cumulative moving average
-            factor = 1.0 / float(first.num_batches_tracked)
+    if first.training and track:  # every counter advances; the modules' factors agree
+        factor = [batch_norm_factor(bn) for bn in bns][0]
     mean = torch.cat([bn.running_mean for bn in bns]) if track else None
     var = torch.cat([bn.running_var for bn in bns]) if track else None
     return mean, var, factor
