@@ -252,7 +252,7 @@ class _BlockProduct(torch.autograd.Function):
         rows = _chunk_rows(x, s, h)
         wb = torch.cat([weight, bias.view(h, co, 1)], dim=2)  # (H, C_out/H, S*C/H + 1)
         keep = spares is not None
-        z = _scratch(x, s, h, n * h, spares) if keep else _scratch(x, s, h, rows)
+        z = _scratch(x, s, h, n * h if keep else rows, spares)
         y = x.new_empty(n, h * co, t, v)
         xs, ys = x.view(n * h, -1, v), y.view(n * h, co, t * v)
         graphs, wbs = _tiled(graph, rows, dim=1), _tiled(wb, rows)
