@@ -266,13 +266,15 @@ def test_window_attention_gradients_match_finite_differences(monkeypatch, drop):
     monkeypatch.setattr(skateformer, "CHUNK_SCORES", 32)  # two windows a chunk, two chunks
     qkv = torch.randn(3, 3, 1, 2, 4, dtype=torch.float64, requires_grad=True)
     bias = torch.randn(1, 4, 4, dtype=torch.float64, requires_grad=True)
+    spares = {}  # the probabilities and the score-gradient scratch, lent between the calls
 
     def attend(qkv, bias):
         with torch.random.fork_rng():  # the same dropout mask on every call
             torch.manual_seed(1)
-            return window_attention(qkv, bias, 0.7, drop)
+            return window_attention(qkv, bias, 0.7, drop, spares)
 
     assert torch.autograd.gradcheck(attend, (qkv, bias), fast_mode=True)
+    assert set(spares) == {"p0", "p1", "ds"}
 
 
 def test_window_attention_equals_softmax_attention_per_head():
@@ -293,12 +295,52 @@ def test_chunked_mlp_matches_linear_gelu_linear_and_its_gradients(monkeypatch):
     x = torch.randn(7, 4, dtype=torch.float64, requires_grad=True)
     params = (mlp.fc1.weight, mlp.fc1.bias, mlp.fc2.weight, mlp.fc2.bias)
 
+    residual = torch.randn(7, 4, dtype=torch.float64, requires_grad=True)
     expected = mlp.fc2(torch.nn.functional.gelu(mlp.fc1(x)))
 
     assert torch.allclose(mlp(x), expected, atol=1e-12)
-    assert torch.autograd.gradcheck(
-        lambda x, *p: skateformer._ChunkedMlp.apply(x, *p), (x, *params), fast_mode=True
-    )
+    assert torch.allclose(mlp(x, residual=residual), residual + expected, atol=1e-12)
+    for res in (None, residual):
+        spares = {}  # lent chunks: the second call reuses what the first call's backward gave back
+
+        def mlp_fn(x, *p, res=res, spares=spares):
+            return skateformer._ChunkedMlp.apply(x, *p[:4], p[4] if p[4:] else None, spares)
+
+        inputs = (x, *params) if res is None else (x, *params, res)
+        assert torch.autograd.gradcheck(mlp_fn, inputs, fast_mode=True)
+        assert {"pre0", "act0", "dh"} <= set(spares)
+
+
+def test_block_fast_path_matches_the_plain_layers_and_their_gradients(monkeypatch):
+    # float64, so the comparison sees only the order of the sums: the written kernels (lent
+    # chunks, branches assembled in place, residuals folded) against the plain layers
+    monkeypatch.setattr(skateformer, "CHUNK_SCORES", 256)  # several attention chunks
+    monkeypatch.setattr(skateformer, "CHUNK_HIDDEN", 640)  # several MLP chunks
+    block = skateformer.SkateFormerBlock(16, 12, 8, ((2, 3), (2, 4), (2, 3), (2, 4))).double()
+    with torch.no_grad():
+        for msa in block.attention:
+            msa.relative_position_bias_table.normal_()
+    x = torch.randn(2, 4, 12, 16, dtype=torch.float64, requires_grad=True)
+    gy = torch.randn(2, 4, 12, 16, dtype=torch.float64)
+    params = [x, *block.parameters()]
+
+    results = []
+    for fast in (False, True, True):  # the second fast run borrows the first one's spares
+        monkeypatch.setattr(skateformer, "eager_cpu", lambda t, fast=fast: fast)
+        y = block(x)
+        results.append((y, torch.autograd.grad(y, params, gy)))
+
+    (y0, g0), *fast_runs = results
+    for y, grads in fast_runs:
+        assert torch.allclose(y, y0, atol=1e-12)
+        for a, b in zip(grads, g0, strict=True):
+            assert torch.allclose(a, b, atol=1e-12)
+    assert block.mlp._spares and all(msa._spares for msa in block.attention)
+
+    block.eval()  # eval drops what was lent, and a no-grad forward borrows nothing
+    with torch.no_grad():
+        assert torch.allclose(block(x), y0, atol=1e-12)
+    assert not block.mlp._spares and not any(msa._spares for msa in block.attention)
 
 
 def test_skateformer_batch_of_one_gives_the_batched_logits():

@@ -31,14 +31,22 @@ How skelab differs from upstream (same function, same checkpoints):
   batched GEMM with the narrow side as its rows, which the CPU BLAS runs 3-5x faster than the
   (tokens, head width) orientation. Its backward is written out, and both passes run over
   chunks of windows whose scores (`CHUNK_SCORES`) stay in cache; the probabilities saved for
-  the backward are kept per chunk, so no single large buffer is allocated.
+  the backward are kept per chunk, so no single large buffer is allocated. Each chunk is the
+  bias, onto which the product is accumulated with the scale as its alpha (upstream scales q
+  first: the same value at the released scale 0.5, a power of two), and softmax overwrites
+  it in place; the chunks are lent from the module between steps (`layers.spares`).
   The bias is gathered from its table, head-major in one gather, through an index precomputed
   at build time (and rebuilt from `relative_position_index` whenever a checkpoint is loaded);
   upstream expands the index every step.
 * On the CPU the MLP (fc1, exact GELU, fc2) runs in row chunks of `CHUNK_HIDDEN` hidden
   activations with a written-out backward; what the backward needs is kept per chunk, so no
   full-size hidden tensor is allocated (a block's forward + backward measured 10-15% less CPU
-  time).
+  time), and the chunks are lent from the module between steps.
+* On the CPU the six branch outputs are written once each, from their own layouts, into their
+  channel slices of the block's (N, T, V, C) tensor (upstream reverses each partition with a
+  copy and concatenates with another), and both residual adds are folded into the products:
+  x + proj(y) as (x + bias) + y W^T accumulated in place, and the MLP's output starting from
+  its residual (same sum, other order: float32 differences ~1e-7).
 * Kept quirk: for the near-point types 1 and 3, upstream tiles the (P, P) relative-time bias
   over the P*Q tokens of a window, so token i (frame-major, i = p*Q + q) gets the time slot
   i mod P rather than its frame p. The golden fixture (P = Q = 8) rejects the frame-wise reading
@@ -63,6 +71,7 @@ from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError
 from skelab.models.layers.pointwise import eager_cpu
+from skelab.models.layers.spares import LendingModule, give_back, lend
 from skelab.models.registry import ModelCard, register_model
 
 # Partition types in upstream order: (frames local?, points local?).
@@ -124,26 +133,63 @@ def _ranges(count: int, size: int, budget: int) -> list[tuple[int, int]]:
     return [(i, min(count, i + step)) for i in range(0, count, step)]
 
 
+def _ones(rows: int, like: Tensor) -> Tensor:
+    """A (1, rows) row of ones: a bias gradient as one GEMV-like product over the rows."""
+    return like.new_ones(1, rows)
+
+
+def _mlp_forward(
+    x: Tensor,
+    w1: Tensor,
+    b1: Tensor,
+    w2: Tensor,
+    b2: Tensor,
+    residual: Tensor | None,
+    spares: dict[str, Tensor] | None,
+    keep: bool,
+) -> tuple[Tensor, list[Tensor], list[Tensor]]:
+    """Forward of `_ChunkedMlp`; with `keep`, each chunk's pre-activations and GELU outputs
+    are returned for the backward (borrowed from `spares`), else one chunk buffer is reused."""
+    chunks = _ranges(x.shape[0], w1.shape[0], CHUNK_HIDDEN)
+    if residual is None:
+        out = b2.expand(x.shape[0], w2.shape[0]).contiguous()
+    else:
+        out = torch.add(residual, b2)
+    pre, act = [], []
+    rows = chunks[0][1] - chunks[0][0]
+    buf = None if keep else x.new_empty(2, rows, w1.shape[0])
+    for c, (i, j) in enumerate(chunks):
+        shape = (j - i, w1.shape[0])
+        h_out = lend(spares, f"pre{c}", shape, x) if keep else buf[0, : j - i]
+        a_out = lend(spares, f"act{c}", shape, x) if keep else buf[1, : j - i]
+        h = torch.addmm(b1, x[i:j], w1.t(), out=h_out)
+        a = torch._C._nn.gelu(h, out=a_out)
+        if keep:
+            pre.append(h)
+            act.append(a)
+        out[i:j].addmm_(a, w2.t())
+    return out, pre, act
+
+
 class _ChunkedMlp(torch.autograd.Function):
-    """fc2(GELU(fc1(x))) on (rows, C), row chunk by row chunk, with a hand-written backward.
+    """residual + fc2(GELU(fc1(x))) on (rows, C), row chunk by row chunk, with a hand-written
+    backward.
 
     Each chunk's hidden activations (rows x 4C) are made and used while in cache, and kept per
     chunk for the backward (fc1's pre-activations for GELU's derivative, the GELU outputs for
-    fc2's weight gradient; recomputing the GELU instead measured 2-4% slower per step). The
-    weight gradients accumulate over the chunks.
+    fc2's weight gradient; recomputing the GELU instead measured 2-4% slower per step). They
+    are the module's spares (`layers.spares`): lent in forward, given back once the backward
+    has read them, so a step does not allocate and page-fault in 400 MB of fresh chunks. The
+    output starts as residual + fc2's bias (one pass; upstream adds the residual after the
+    MLP) and each chunk's fc2 product is accumulated into it. The weight gradients accumulate
+    over the chunks.
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor) -> Tensor:
-        out = x.new_empty(x.shape[0], w2.shape[0])
-        pre, act = [], []
-        for i, j in _ranges(x.shape[0], w1.shape[0], CHUNK_HIDDEN):
-            h = torch.addmm(b1, x[i:j], w1.t())
-            a = F.gelu(h)
-            pre.append(h)
-            act.append(a)
-            torch.addmm(b2, a, w2.t(), out=out[i:j])
+    def forward(ctx, x, w1, b1, w2, b2, residual, spares):  # type: ignore[override]
+        out, pre, act = _mlp_forward(x, w1, b1, w2, b2, residual, spares, keep=True)
         ctx.save_for_backward(x, w1, w2, *pre, *act)
+        ctx.spares, ctx.has_residual = spares, residual is not None
         return out
 
     @staticmethod
@@ -154,23 +200,33 @@ class _ChunkedMlp(torch.autograd.Function):
         pre, act = saved[: len(chunks)], saved[len(chunks) :]
         grad = grad.contiguous()
         dx = torch.empty_like(x) if ctx.needs_input_grad[0] else None
-        dw1, db1, dw2 = torch.zeros_like(w1), w1.new_zeros(w1.shape[0]), torch.zeros_like(w2)
-        for h, a, (i, j) in zip(pre, act, chunks, strict=True):
+        dw1, db1, dw2 = torch.zeros_like(w1), w1.new_zeros(1, w1.shape[0]), torch.zeros_like(w2)
+        rows = chunks[0][1] - chunks[0][0]
+        scratch = lend(ctx.spares, "dh", (rows, w1.shape[0]), x)
+        ones = _ones(rows, x)
+        for c, (h, a, (i, j)) in enumerate(zip(pre, act, chunks, strict=True)):
             g = grad[i:j]
             dw2.addmm_(g.t(), a)  # dW2 += dOut^T GELU(h)
-            dh = torch.ops.aten.gelu_backward(g @ w2, h)  # dh = GELU'(h) * (dOut W2)
+            dh = torch.mm(g, w2, out=scratch[: j - i])  # dOut W2, then GELU'(h) * it in place
+            torch.ops.aten.gelu_backward.grad_input(dh, h, grad_input=dh)
             dw1.addmm_(dh.t(), x[i:j])
-            db1 += dh.sum(0)
+            db1.addmm_(ones[:, : j - i], dh)
             if dx is not None:
                 torch.mm(dh, w1, out=dx[i:j])
-        return dx, dw1, db1, dw2, grad.sum(0)
+            give_back(ctx.spares, f"pre{c}", h)
+            give_back(ctx.spares, f"act{c}", a)
+        give_back(ctx.spares, "dh", scratch)
+        dres = grad if ctx.has_residual and ctx.needs_input_grad[5] else None
+        return dx, dw1, db1.view(-1), dw2, grad.sum(0), dres, None
 
 
-class Mlp(nn.Module):
+class Mlp(LendingModule):
     """Position-wise feed-forward network: Linear, exact GELU, Linear (timm's `Mlp` keys).
 
     On the CPU without dropout it runs as `_ChunkedMlp` (the same maths in row chunks that stay
-    in cache; the hidden activations the backward needs are kept per chunk).
+    in cache; the hidden activations the backward needs are kept per chunk, lent from this
+    module between training steps). `residual`, when given, is added to the output (the
+    block's skip connection, folded into the output's first pass).
     """
 
     def __init__(self, dim: int, hidden: int, drop: float = 0.0) -> None:
@@ -181,46 +237,50 @@ class Mlp(nn.Module):
         self.fc2 = nn.Linear(hidden, dim)
         self.drop2 = nn.Dropout(drop)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, residual: Tensor | None = None) -> Tensor:
         dropout = self.training and (self.drop1.p > 0.0 or self.drop2.p > 0.0)
         if not eager_cpu(x) or dropout:
-            return self.drop2(self.fc2(self.drop1(self.act(self.fc1(x)))))
+            out = self.drop2(self.fc2(self.drop1(self.act(self.fc1(x)))))
+            return out if residual is None else residual + out
         fc1, fc2 = self.fc1, self.fc2
         rows = x.reshape(-1, x.shape[-1])
+        res = None if residual is None else residual.reshape(-1, fc2.out_features)
+        params = (fc1.weight, fc1.bias, fc2.weight, fc2.bias)
         if torch.is_grad_enabled() and any(
-            t.requires_grad for t in (rows, fc1.weight, fc1.bias, fc2.weight, fc2.bias)
+            t.requires_grad for t in (rows, *params, *([] if res is None else [res]))
         ):
-            out = _ChunkedMlp.apply(rows, fc1.weight, fc1.bias, fc2.weight, fc2.bias)
+            out = _ChunkedMlp.apply(rows, *params, res, self.spares())
         else:
-            out = torch.cat(
-                [
-                    fc2(F.gelu(fc1(rows[i:j])))
-                    for i, j in _ranges(rows.shape[0], fc1.out_features, CHUNK_HIDDEN)
-                ]
-            )
+            out = _mlp_forward(rows, *params, res, None, keep=False)[0]
         return out.view(*x.shape[:-1], fc2.out_features)
 
 
-def _probs(qkv: Tensor, bias: Tensor | None, scale: float, i: int, j: int) -> Tensor:
-    """softmax((q * scale) k^T + bias) of windows i..j: (chunk * h, P*Q, P*Q)."""
-    _, _, h, d, n = qkv.shape
-    qs = qkv[0, i:j].mul(scale).view(-1, d, n)  # q * scale, as upstream
-    s = torch.bmm(qs.transpose(1, 2), qkv[1, i:j].view(-1, d, n))
-    if bias is not None:
-        s.view(j - i, h, n, n).add_(bias)
-    return torch.softmax(s, -1)
-
-
 def _attention_forward(
-    qkv: Tensor, bias: Tensor | None, scale: float, drop: float, keep: bool
+    qkv: Tensor,
+    bias: Tensor | None,
+    scale: float,
+    drop: float,
+    keep: bool,
+    spares: dict[str, Tensor] | None = None,
 ) -> tuple[Tensor, list[Tensor], list[Tensor]]:
     """Forward of `window_attention`, chunk by chunk; with `keep`, each chunk's probabilities
-    and dropout mask (as bool) are returned for the backward, as chunk-sized tensors."""
+    (borrowed from `spares`) and dropout mask (as bool) are returned for the backward."""
     _, b, h, d, n = qkv.shape
     out = qkv.new_empty(b, h, d, n)
     probs, masks = [], []
-    for i, j in _ranges(b, h * n * n, CHUNK_SCORES):
-        p = _probs(qkv, bias, scale, i, j)
+    chunks = _ranges(b, h * n * n, CHUNK_SCORES)
+    buf = None if keep else qkv.new_empty((chunks[0][1] - chunks[0][0]) * h, n, n)
+    for c, (i, j) in enumerate(chunks):
+        s = lend(spares, f"p{c}", ((j - i) * h, n, n), qkv) if keep else buf[: (j - i) * h]
+        # S = (q * scale) k^T + bias: the bias fills the chunk and the product (scale as its
+        # alpha) is added onto it; softmax then overwrites the scores with the probabilities
+        q, k = qkv[0, i:j].view(-1, d, n), qkv[1, i:j].view(-1, d, n)
+        if bias is not None:
+            s.view(j - i, h, n, n).copy_(bias.expand(j - i, h, n, n))
+            s.baddbmm_(q.transpose(1, 2), k, alpha=scale)
+        else:
+            torch.baddbmm(s, q.transpose(1, 2), k, beta=0.0, alpha=scale, out=s)
+        p = torch.ops.aten._softmax.out(s, -1, False, out=s)
         if keep:
             probs.append(p)
         if drop > 0.0:
@@ -234,44 +294,60 @@ def _attention_forward(
 
 
 class _WindowAttention(torch.autograd.Function):
-    """softmax((q * scale) k^T + bias) (dropout) v with a hand-written, chunked backward."""
+    """softmax((q * scale) k^T + bias) (dropout) v with a hand-written, chunked backward. The
+    probabilities are the module's spares (`layers.spares`) between forward and backward."""
 
     @staticmethod
-    def forward(ctx, qkv: Tensor, bias: Tensor | None, scale: float, drop: float) -> Tensor:
-        out, probs, masks = _attention_forward(qkv, bias, scale, drop, keep=True)
-        ctx.scale, ctx.drop, ctx.chunks = scale, drop, len(probs)
+    def forward(ctx, qkv, bias, scale, drop, spares):  # type: ignore[override]
+        out, probs, masks = _attention_forward(qkv, bias, scale, drop, True, spares)
+        ctx.scale, ctx.drop, ctx.chunks, ctx.spares = scale, drop, len(probs), spares
         ctx.has_bias = bias is not None
         ctx.save_for_backward(qkv, *probs, *masks)
         return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, grad: Tensor) -> tuple[Tensor, Tensor | None, None, None]:
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
         qkv, *saved = ctx.saved_tensors
         probs, masks = saved[: ctx.chunks], saved[ctx.chunks :]
         _, b, h, d, n = qkv.shape
         grad = grad.contiguous()
         dqkv = torch.empty_like(qkv)
-        dbias = qkv.new_zeros(h, n, n) if ctx.has_bias and ctx.needs_input_grad[1] else None
-        for c, (i, j) in enumerate(_ranges(b, h * n * n, CHUNK_SCORES)):
+        dbias = qkv.new_zeros(1, h * n * n) if ctx.has_bias and ctx.needs_input_grad[1] else None
+        chunks = _ranges(b, h * n * n, CHUNK_SCORES)
+        rows = chunks[0][1] - chunks[0][0]
+        scratch = lend(ctx.spares, "ds", (rows * h, n, n), qkv)
+        ones = _ones(rows, qkv)
+        for c, (i, j) in enumerate(chunks):
             g = grad[i:j].view(-1, d, n)  # dO^T
             p = probs[c]
             mask = masks[c].to(p.dtype).div_(1.0 - ctx.drop) if masks else None
-            dq, dk, dv = (dqkv[k, i:j].view(-1, d, n) for k in range(3))
+            q, k, v = (qkv[t, i:j].view(-1, d, n) for t in range(3))
+            dq, dk, dv = (dqkv[t, i:j].view(-1, d, n) for t in range(3))
             torch.bmm(g, p if mask is None else p * mask, out=dv)  # dV^T = dO^T P
-            dp = torch.bmm(g.transpose(1, 2), qkv[2, i:j].view(-1, d, n))  # dP = dO V^T
+            ds = torch.bmm(g.transpose(1, 2), v, out=scratch[: (j - i) * h])  # dP = dO V^T
             if mask is not None:
-                dp.mul_(mask)
-            ds = torch.ops.aten._softmax_backward_data(dp, p, -1, p.dtype)
-            if dbias is not None:
-                dbias += ds.view(j - i, h, n, n).sum(0)
-            # S = (q * scale) k^T: dq^T = scale * (k^T dS^T), dk^T = (q * scale)^T dS
-            torch.bmm(qkv[1, i:j].view(-1, d, n), ds.transpose(1, 2), out=dq).mul_(ctx.scale)
-            torch.bmm(qkv[0, i:j].mul(ctx.scale).view(-1, d, n), ds, out=dk)
-        return dqkv, dbias, None, None
+                ds.mul_(mask)
+            # dS = P * (dP - rowsum(dP * P)), in place
+            torch.ops.aten._softmax_backward_data.out(ds, p, -1, p.dtype, grad_input=ds)
+            if dbias is not None:  # summed over the chunk's windows as one (1 x windows) product
+                dbias.addmm_(ones[:, : j - i], ds.view(j - i, h * n * n))
+            # S = scale * q k^T: dq^T = scale * (k^T dS^T), dk^T = scale * (q^T dS)
+            torch.bmm(k, ds.transpose(1, 2), out=dq).mul_(ctx.scale)
+            torch.bmm(q, ds, out=dk).mul_(ctx.scale)
+            give_back(ctx.spares, f"p{c}", p)
+        give_back(ctx.spares, "ds", scratch)
+        dbias = None if dbias is None else dbias.view(h, n, n)
+        return dqkv, dbias, None, None, None
 
 
-def window_attention(qkv: Tensor, bias: Tensor | None, scale: float, drop: float = 0.0) -> Tensor:
+def window_attention(
+    qkv: Tensor,
+    bias: Tensor | None,
+    scale: float,
+    drop: float = 0.0,
+    spares: dict[str, Tensor] | None = None,
+) -> Tensor:
     """softmax((q * scale) k^T + bias) v in every window and head, with attention dropout.
 
     `qkv` is (3, windows, heads, d, P*Q): q, k and v with the head width before the tokens,
@@ -288,11 +364,11 @@ def window_attention(qkv: Tensor, bias: Tensor | None, scale: float, drop: float
         qkv.requires_grad or (bias is not None and bias.requires_grad)
     )
     if grad:
-        return _WindowAttention.apply(qkv, bias, scale, drop)
+        return _WindowAttention.apply(qkv, bias, scale, drop, spares)
     return _attention_forward(qkv, bias, scale, drop, keep=False)[0]
 
 
-class SkateMSA(nn.Module):
+class SkateMSA(LendingModule):
     """Multi-head self-attention inside the windows of one Skate partition type.
 
     The input chunk already holds q, k and v (q/k/v outermost, then heads, then head width);
@@ -375,7 +451,11 @@ class SkateMSA(nn.Module):
         vw, vt = (3, 4) if self.local_points else (4, 3)
         return (tsplit + vsplit), (tw, vw, tt, vt)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def attend(self, x: Tensor) -> tuple[Tensor, tuple[int, ...], tuple[int, ...]]:
+        """The attention output in its own layout, with where it goes in (N, T, V, dim):
+        `o`, `split` and `order` such that `out.view(split).permute(order)` of the (N, T, V,
+        dim) output has `o`'s shape (`forward` copies it there; the block writes it straight
+        into its channel slice of the branches' output)."""
         n, t, v, _ = x.shape  # (N, T, V, 3 * dim)
         p, q = self.size
         h, d = self.heads, self.dim // self.heads
@@ -398,13 +478,43 @@ class SkateMSA(nn.Module):
         else:
             # (3, N * windows, h, d, P*Q): head width before tokens, one copy
             qkv = x.permute(5, 0, tw, vw, 6, 7, tt, vt).reshape(3, -1, h, d, p * q)
-            o = window_attention(qkv, bias, self.scale, drop).reshape(n, wt, wv, h, d, p, q)
+            o = window_attention(qkv, bias, self.scale, drop, self.spares())
+            o = o.reshape(n, wt, wv, h, d, p, q)
             order = (0, tw, vw, 5, 6, tt, vt)
+        return o, (n, *split, h, d), order
+
+    def forward(self, x: Tensor) -> Tensor:
+        n, t, v, _ = x.shape
+        o, split, order = self.attend(x)
         # back to (N, T1, T2, V1, V2, h, d), then (N, T, V, dim)
         inverse = [0] * 7
         for src, dst in enumerate(order):
             inverse[dst] = src
         return o.permute(inverse).reshape(n, t, v, self.dim)
+
+
+def _slot(y: Tensor, offset: int, width: int, split: tuple[int, ...], order: tuple[int, ...]):
+    """Channels offset..offset+width of (N, T, V, C) `y`, viewed as `split`, axes in `order`."""
+    return y[..., offset : offset + width].view(split).permute(order)
+
+
+class _Assemble(torch.autograd.Function):
+    """Concatenate the branch outputs along the channels, each copied once from its own layout
+    into its slice of one (N, T, V, C) tensor (`torch.cat` of the (N, T, V, c) parts would
+    first copy each into that shape, then all again); the gradients are views of the slices."""
+
+    @staticmethod
+    def forward(ctx, shape, slots, *parts):  # type: ignore[override]
+        out = parts[0].new_empty(shape)
+        for slot, part in zip(slots, parts, strict=True):
+            _slot(out, *slot).copy_(part)
+        ctx.slots = slots
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
+        return (None, None, *(_slot(grad, *slot) for slot in ctx.slots))
 
 
 class SkateFormerBlock(nn.Module):
@@ -444,23 +554,50 @@ class SkateFormerBlock(nn.Module):
         self.mlp = Mlp(dim, int(dim * mlp_ratio), drop=drop)
 
     def _gconv(self, x: Tensor) -> Tensor:
-        """Mix points within each channel group by its own V x V matrix."""
+        """Mix points within each channel group by its own V x V matrix: (N, T, V, g, C/4g)."""
         n, t, v, c = x.shape  # (N, T, V, C/4)
         g = self.gconv.shape[0]
-        y = torch.einsum("ntugc,gvu->ntvgc", x.reshape(n, t, v, g, c // g), self.gconv)
-        return y.reshape(n, t, v, c)
+        return torch.einsum("ntugc,gvu->ntvgc", x.reshape(n, t, v, g, c // g), self.gconv)
 
     def _tconv(self, x: Tensor) -> Tensor:
         """Grouped temporal convolution on a channels-last view."""
         return self.tconv(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)  # (N, T, V, C/4)
 
+    def _mix(self, y: Tensor) -> Tensor:
+        """The six branches on the mapped (N, T, V, 2C) grid, concatenated: (N, T, V, C)."""
+        c = self.dim
+        n, t, v, _ = y.shape
+        g, tc, *chunks = y.split([c // 4, c // 4] + [3 * c // 8] * 4, dim=-1)
+        g = self._gconv(g)
+        if not eager_cpu(y):
+            parts = [g.reshape(n, t, v, c // 4), self._tconv(tc)]
+            parts += [msa(chunk) for msa, chunk in zip(self.attention, chunks, strict=True)]
+            return torch.cat(parts, dim=-1)  # [G-Conv | T-Conv | type 1 | 2 | 3 | 4]
+        # the same order, each branch written straight into its channel slice
+        parts = [g, self._tconv(tc)]
+        slots = [
+            (0, c // 4, g.shape, (0, 1, 2, 3, 4)),
+            (c // 4, c // 4, (n, t, v, c // 4), (0, 1, 2, 3)),
+        ]
+        offset = c // 2
+        for msa, chunk in zip(self.attention, chunks, strict=True):
+            o, split, order = msa.attend(chunk)
+            parts.append(o)
+            slots.append((offset, msa.dim, split, order))
+            offset += msa.dim
+        return _Assemble.apply((n, t, v, c), tuple(slots), *parts)
+
     def forward(self, x: Tensor) -> Tensor:
-        c = self.dim  # x: (N, T, V, C)
-        y = self.mapping(self.norm_1(x))  # (N, T, V, 2C)
-        g, t, *chunks = y.split([c // 4, c // 4] + [3 * c // 8] * 4, dim=-1)
-        parts = [self._gconv(g), self._tconv(t)]
-        parts += [msa(chunk) for msa, chunk in zip(self.attention, chunks, strict=True)]
-        y = torch.cat(parts, dim=-1)  # [G-Conv | T-Conv | type 1 | 2 | 3 | 4], (N, T, V, C)
+        y = self._mix(self.mapping(self.norm_1(x)))  # (N, T, V, C)
+        if eager_cpu(x) and (
+            not self.training or (self.drop_path.p == 0.0 and self.proj_drop.p == 0.0)
+        ):
+            # both residual adds folded: x + proj(y) as (x + bias) + y W^T in one product
+            # accumulated onto the shifted input, and the MLP's output starts from its residual
+            rows = x.reshape(-1, self.dim)
+            x = torch.add(rows, self.proj.bias).addmm_(y.reshape(rows.shape), self.proj.weight.t())
+            x = x.view(y.shape)
+            return self.mlp(self.norm_2(x), residual=x)
         x = x + self.drop_path(self.proj_drop(self.proj(y)))
         return x + self.drop_path(self.mlp(self.norm_2(x)))
 
