@@ -76,8 +76,10 @@ def _tcn_step(module, x, grad):
     [
         (16, 1, "zeros", 5, (1, 2), 8),  # CTR-GCN, BlockGCN: dilation 2 as phases side by side
         (16, 2, "zeros", 5, (1, 2), 9),  # stride 2 = dilation 2: the even phase; odd T
-        (16, 1, "replicate", 5, (1, 2), 8),  # Hyper-GCN: the tap products
-        (16, 2, "replicate", 5, (1, 2), 9),
+        (16, 1, "replicate", 5, (1, 2), 8),  # Hyper-GCN: oneDNN on the padded copy, phases
+        (16, 1, "replicate", 5, (1, 2), 7),  # odd T + 8 padded frames: dilation 2 as it is
+        (16, 2, "replicate", 5, (1, 2), 9),  # stride 2 = dilation 2: the even phase; odd T
+        (16, 2, "replicate", 5, (1, 2), 8),
         (12, 1, "zeros", 3, (1, 2, 3, 4), 7),  # MS-G3D: dilations 3 and 4 run as they are
         (24, 2, "zeros", 3, (1, 2, 3, 4), 10),
     ],
@@ -117,6 +119,59 @@ def test_written_multiscale_matches_the_module_path(
             assert torch.allclose(got, want, rtol=0, atol=1e-10 * scale)
     for got, want in zip(steps[-1][2], ref_buffers, strict=True):  # after both steps
         assert torch.equal(got, want) or torch.allclose(got, want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("stride", "padding", "with_res", "relu"),
+    [
+        (1, "replicate", True, True),  # Hyper-GCN's block ending
+        (2, "replicate", True, True),
+        (1, "zeros", True, True),  # CTR-GCN's
+        (2, "zeros", True, False),
+        (1, "zeros", False, True),
+    ],
+)
+def test_written_multiscale_residual_relu_matches_the_plain_ops(
+    monkeypatch, stride, padding, with_res, relu
+):
+    """relu?(tcn(x) + res) with the sum and ReLU in `_MultiScale`'s last batch norm against the
+    module path followed by the plain sum and ReLU, in float64: output, the gradients of x, res
+    and every parameter, two steps (the second on the spares)."""
+    import copy
+
+    torch.manual_seed(1)
+    module = tcn.ctrgcn_temporal(16, stride, padding_mode=padding).double()
+    for p in module.parameters():
+        nn.init.normal_(p, 0.0, 0.5)
+    plain = copy.deepcopy(module)
+    t_out = (8 - 1) // stride + 1
+
+    def step(mod, x, res, grad):
+        x = x.clone().requires_grad_()
+        res = res.clone().requires_grad_() if with_res else None
+        out = mod(x, res, relu=relu)
+        inputs = [x, *([res] if with_res else []), *mod.parameters()]
+        return out, torch.autograd.grad(out, inputs, grad)
+
+    batches = [
+        (torch.randn(3, 16, 8, 4, dtype=torch.double),
+         torch.randn(3, 16, t_out, 4, dtype=torch.double),
+         torch.randn(3, 16, t_out, 4, dtype=torch.double))
+        for _ in range(2)
+    ]  # fmt: skip
+    monkeypatch.setattr(tcn, "eager_cpu", lambda t: t.device.type == "cpu")  # float64 too
+    steps = [step(module, *batch) for batch in batches]
+    assert all(out.grad_fn.name() == "_MultiScaleBackward" for out, _ in steps)
+    monkeypatch.setattr(tcn.MultiScaleTemporalConv, "_written", lambda self, t: False)
+    for (out, grads), batch in zip(steps, batches, strict=True):
+        ref, ref_grads = step(plain, *batch)
+        assert ref.grad_fn.name() != "_MultiScaleBackward"
+        assert torch.allclose(out, ref, rtol=0, atol=1e-12)
+        if relu:
+            assert (out == 0).any() and (out > 0).any()  # the ReLU's mask matters
+        for got, want in zip(grads, ref_grads, strict=True):
+            scale = max(1.0, want.abs().max().item())
+            assert torch.allclose(got, want, rtol=0, atol=1e-10 * scale)
 
 
 def test_written_multiscale_stands_aside_in_eval_and_off_float32():

@@ -286,10 +286,10 @@ class CTRBlock(nn.Module):
             self.residual = unit_tcn(c_in, c_out, stride)
 
     def forward(self, x: Tensor) -> Tensor:
-        y = self.tcn1(self.gcn1(x))  # (N, C_in, T, V) -> (N, C_out, T / stride, V)
-        if self.residual is not None:
-            y += self.residual(x)  # the TCN's output is not saved for its backward
-        return y.relu_()
+        # (N, C_in, T, V) -> (N, C_out, T / stride, V); + residual and the ReLU run in the
+        # TCN's last batch norm pass (layers.tcn)
+        y = self.gcn1(x)
+        return self.tcn1(y, None if self.residual is None else self.residual(x), relu=True)
 
 
 # (C_in, C_out, stride, block residual) of l1..l10, with C_in of l1 and width 64 set at build.

@@ -24,7 +24,8 @@ Differences from upstream (none changes the function; the golden tests hold to r
 * The per-head aggregation is one batched matrix product over all heads, not a per-head einsum.
 * The projection in `down` runs as a batched matmul (`skelab.models.layers.pointwise.conv1x1`),
   and the BatchNorm + residual + ReLU ends of the graph convolution and of the block run in
-  place on the fresh BatchNorm / TCN outputs, as upstream's do (no extra full-size tensors).
+  the last BatchNorm's pass (`layers.batchnorm`; the block's in the TCN's, `layers.tcn`) in
+  training on the CPU, else in place on the fresh outputs (no extra full-size tensors).
 * The nearest-hyper-edge selection is computed as upstream does: per-head `torch.cdist` of the
   (N, 8, 28, h) embeddings and `topk(9, largest=False)` (self included), then a softmax over the
   negated distances of the selected entries.
@@ -231,9 +232,8 @@ class HyperGCNBlock(nn.Module):
             self.residual = unit_tcn(c_in, c_out, stride, padding_mode="replicate")
 
     def forward(self, x: Tensor) -> Tensor:
-        y = self.tcn1(self.gcn1(x))  # the TCN's output is not saved for its backward
-        y += self.residual(x)
-        return y.relu_()  # (N, C_out, T/s, V)
+        # + residual and the ReLU run in the TCN's last batch norm pass (layers.tcn)
+        return self.tcn1(self.gcn1(x), self.residual(x), relu=True)  # (N, C_out, T/s, V)
 
 
 class HyperGCN(nn.Module):

@@ -192,9 +192,10 @@ class MultiScaleTemporalConv(LendingModule):
                 return False
         return True
 
-    def _written_forward(self, x: Tensor) -> Tensor:
-        """The branches through `_MultiScale`: parameters stacked as its inputs, running
-        statistics updated as each module's own forward would."""
+    def _written_forward(self, x: Tensor, res: Tensor | None = None, relu: bool = False) -> Tensor:
+        """The branches through `_MultiScale`, then `+ res` and the ReLU in its last batch
+        norm's pass: parameters stacked as its inputs, running statistics updated as each
+        module's own forward would."""
         *convs, pool, last = self.branches
         heads = [*convs, pool]
         head_bns, tail_bns = [b[1] for b in heads], self._tail_batch_norms()
@@ -209,6 +210,7 @@ class MultiScaleTemporalConv(LendingModule):
             replicate=first.padding_mode == "replicate",
             momentum=factor,
             eps=head_bns[0].eps,
+            relu=relu,
         )
         conv_params = [p for b in convs for p in (b[3].conv.weight, b[3].conv.bias)]
         out = _MultiScale.apply(
@@ -225,6 +227,7 @@ class MultiScaleTemporalConv(LendingModule):
             h_var,
             t_mean,
             t_var,
+            res,
             plan,
             self.spares(),
             *conv_params,
@@ -233,7 +236,15 @@ class MultiScaleTemporalConv(LendingModule):
         _batch_statistics_end(tail_bns, t_mean, t_var)
         return out
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, res: Tensor | None = None, relu: bool = False) -> Tensor:
+        """The branches' concatenation (+ the inner residual, then the activation), then
+        `+ res` and a ReLU if given: relu?(tcn(x) + res), the ending of the blocks that use
+        it. In training on the CPU without an inner residual or activation, the sum and the
+        ReLU run in the last batch norm's pass (`_MultiScale`); elsewhere in place on the
+        fresh output."""
+        simple = self.residual is None and isinstance(self.act, nn.Identity)
+        if simple and self._written(x) and (res is None or res.shape == _out_shape(self, x)):
+            return self._written_forward(x, res, relu)
         if self._written(x):
             out = self._written_forward(x)
         else:
@@ -245,7 +256,21 @@ class MultiScaleTemporalConv(LendingModule):
             out = torch.cat(outs, dim=1)  # (N, C_out, T/s, V)
         if self.residual is not None:
             out = out + self.residual(x)
-        return self.act(out)
+        out = self.act(out)
+        if res is None and not relu:
+            return out
+        if not isinstance(self.act, nn.Identity):  # the activation saved its output
+            out = out.clone()
+        if res is not None:
+            out += res
+        return out.relu_() if relu else out
+
+
+def _out_shape(tcn: MultiScaleTemporalConv, x: Tensor) -> tuple[int, ...]:
+    """The shape of tcn(x) for x (N, C, T, V)."""
+    n, _, t, v = x.shape
+    stride = tcn.branches[-1][0].stride[0]
+    return (n, tcn.branches[-1][1].num_features * len(tcn.branches), (t - 1) // stride + 1, v)
 
 
 class _Plan(NamedTuple):
@@ -258,6 +283,7 @@ class _Plan(NamedTuple):
     replicate: bool
     momentum: float
     eps: float
+    relu: bool  # the output's ReLU, after `+ res`
 
 
 def _conv_frames(x: Tensor, stride: int, pad: int, dilation: int) -> tuple[Tensor, list[int]]:
@@ -276,6 +302,25 @@ def _conv_frames(x: Tensor, stride: int, pad: int, dilation: int) -> tuple[Tenso
     return x, [stride, pad, dilation]
 
 
+def _replicate_padded(x: Tensor, pad: int, out: Tensor) -> Tensor:
+    """out (N, C, T + 2 pad, V) = x with its first and last frame repeated `pad` times."""
+    t = x.shape[2]
+    out[:, :, pad : pad + t] = x
+    out[:, :, :pad] = x[:, :, :1]
+    out[:, :, pad + t :] = x[:, :, t - 1 :]
+    return out
+
+
+def _replicate_unpad(grad: Tensor, pad: int, t: int) -> Tensor:
+    """The input's gradient (a view of grad (N, C, T + 2 pad, V)) from the replicate-padded
+    input's: the padded frames' gradient added to the first and last frame, in place."""
+    inner = grad[:, :, pad : pad + t]
+    if pad:
+        inner[:, :, 0] += grad[:, :, :pad].sum(2)
+        inner[:, :, t - 1] += grad[:, :, pad + t :].sum(2)
+    return inner
+
+
 class _MultiScale(torch.autograd.Function):
     """The multi-scale TCN's branches in training, forward and backward written out.
 
@@ -286,8 +331,10 @@ class _MultiScale(torch.autograd.Function):
     incoming gradient. Backward: each branch's input gradient, masked by the ReLU, is written
     into its channels of one buffer (no concatenation of the split's gradients), and x's
     gradient from the openings and the 1x1 branch accumulates in one product.
-    Temporal convs: oneDNN (zero padding, through `_conv_frames`) or the tap products on the
-    padded input (replicate padding, as `_FrameConv`)."""
+    Temporal convs: oneDNN on a contiguous copy of the branch's input (lent), with replicate
+    padding written into the copy and undone on its gradient (the tap products of
+    `_FrameConv` took 1.1-1.8x as long at Hyper-GCN's shapes), dilations through
+    `_conv_frames`."""
 
     @staticmethod
     def forward(  # type: ignore[override]
@@ -305,6 +352,7 @@ class _MultiScale(torch.autograd.Function):
         rv_h,
         rm_t,
         rv_t,
+        res,
         plan,
         spares,
         *convs,
@@ -332,41 +380,40 @@ class _MultiScale(torch.autograd.Function):
         # runs one product per sample, 2-5x slower at these sizes): products go through
         # `tmp` and are copied into place
         tmp = lend(spares, "tmp", (n, b, width), x)
-        for i, (kernel, d, pad) in enumerate(
-            zip(plan.kernels, plan.dilations, plan.pads, strict=True)
-        ):
+        for i, (d, pad) in enumerate(zip(plan.dilations, plan.pads, strict=True)):
             w, bias = convs[2 * i], convs[2 * i + 1]
             inp = hn[:, i * b : (i + 1) * b].view(n, b, t, v)
             dest = pre[:, i * b : (i + 1) * b]
+            # oneDNN copies a strided input in forward and again in backward: the branch's
+            # input is copied once here, with replicate padding written out around it
             if plan.replicate:
-                xp = _padded_phases(inp, pad, s, True)
-                starts = _tap_starts(kernel, d, s, xp.shape[2] // (s * v), v)
-                _taps_forward(xp, w, bias, starts, width, tmp)
-                dest.copy_(tmp)
-                padded.append(xp)
-            else:
-                # oneDNN copies a strided input in forward and again in backward: once here
-                inp = lend(spares, f"in{i}", (n, b, t, v), x).copy_(inp)
-                padded.append(inp)
-                src, (cs, cp, cd) = _conv_frames(inp, s, pad, d)
-                y = torch.ops.aten.convolution(
-                    src, w, bias, [cs, 1], [cp, 0], [cd, 1], False, [0, 0], 1
+                src4 = _replicate_padded(
+                    inp, pad, lend(spares, f"in{i}", (n, b, t + 2 * pad, v), x)
                 )
-                dest.view(n, b, t_out, v).copy_(y.view(n, b, t_out, v))
+                cpad = 0
+            else:
+                src4 = lend(spares, f"in{i}", (n, b, t, v), x).copy_(inp)
+                cpad = pad
+            padded.append(src4)
+            src, (cs, cp, cd) = _conv_frames(src4, s, cpad, d)
+            y = torch.ops.aten.convolution(
+                src, w, bias, [cs, 1], [cp, 0], [cd, 1], False, [0, 0], 1
+            )
+            dest.view(n, b, t_out, v).copy_(y.view(n, b, t_out, v))
         pool_in = hn[:, branches * b : (branches + 1) * b].view(n, b, t, v)
         _max_pool_into(pool_in, s, pre[:, branches * b : (branches + 1) * b].view(n, b, t_out, v))
         xs = xf if s == 1 else x[:, :, ::s].reshape(n, c, width)
         torch.baddbmm(b_l.view(1, b, 1), batched(w_l.view(b, c), n), xs, out=tmp)
         pre[:, (branches + 1) * b :].copy_(tmp)
         out, mean_t, invstd_t = batch_norm_train(
-            pre4, gam_t, be_t, rm_t, rv_t, plan.momentum, plan.eps
+            pre4, gam_t, be_t, rm_t, rv_t, plan.momentum, plan.eps, res=res, relu=plan.relu
         )
         give_back(spares, "tmp", tmp)
         ctx.plan, ctx.spares = plan, spares
         ctx.shape = (n, c, t, v)
         ctx.save_for_backward(
             x, xs, h, hn, pre, mean_h, invstd_h, mean_t, invstd_t, w_h, gam_h, w_l, gam_t,
-            *convs, *padded,
+            *convs, *padded, *((out,) if plan.relu else ()),
         )  # fmt: skip
         return out
 
@@ -378,49 +425,50 @@ class _MultiScale(torch.autograd.Function):
             ctx.saved_tensors
         )
         branches = len(plan.dilations)
-        convs, padded = rest[: 2 * branches], rest[2 * branches :]
+        convs, padded = rest[: 2 * branches], rest[2 * branches : 3 * branches]
         s, eps = plan.stride, plan.eps
+        grad = grad.contiguous()
+        if plan.relu:  # the output's ReLU (its mask is the saved output); `+ res` passes grad
+            grad = torch.ops.aten.threshold_backward(grad, rest[3 * branches], 0)
         hb, b = w_h.shape[0], w_l.shape[0]
         width = pre.shape[2]
         t_out = width // v
         mask = [True, True, True]
         g_pre, g_gt, g_bet = torch.ops.aten.native_batch_norm_backward(
-            grad.contiguous(), pre.view(grad.shape), gam_t, None, None, mean_t, invstd_t, True,
+            grad, pre.view(grad.shape), gam_t, None, None, mean_t, invstd_t, True,
             eps, mask,
         )  # fmt: skip
         g_pre = g_pre.view(pre.shape)
         g_hn = lend(ctx.spares, "g_hn", (n, hb, t * v), x)
         conv_grads = []
-        for i, (kernel, d, pad) in enumerate(
-            zip(plan.kernels, plan.dilations, plan.pads, strict=True)
-        ):
-            w = convs[2 * i]
+        for i, (d, pad) in enumerate(zip(plan.dilations, plan.pads, strict=True)):
+            w, src4 = convs[2 * i], padded[i]  # the branch's (padded) input copy
             inp = hn[:, i * b : (i + 1) * b].view(n, b, t, v)
             gy = g_pre[:, i * b : (i + 1) * b]
             dest = g_hn[:, i * b : (i + 1) * b].view(n, b, t, v)
-            if plan.replicate:
-                xp = padded[i]
-                starts = _tap_starts(kernel, d, s, xp.shape[2] // (s * v), v)
-                gp = _taps_grad_input(gy, w, starts, width, xp.shape[2])
-                g_in = _taps_unpad(gp, s, pad, t, v, True)
-                torch.ops.aten.threshold_backward.grad_input(g_in, inp, 0, grad_input=dest)
-                conv_grads += [_taps_grad_weight(gy, xp, starts, width, w.shape), gy.sum((0, 2))]
-                continue
-            inp = padded[i]  # the contiguous copy of the branch's input
-            src, (cs, cp, cd) = _conv_frames(inp, s, pad, d)
+            src, (cs, cp, cd) = _conv_frames(src4, s, 0 if plan.replicate else pad, d)
+            cols = src.shape[3]
             g_src, g_w, g_b = torch.ops.aten.convolution_backward(
-                gy.view(src.shape if src.shape[3] != v else (n, b, t_out, v)), src, w, [b],
+                gy.view(n, b, width // cols, cols), src, w, [b],
                 [cs, 1], [cp, 0], [cd, 1], False, [0, 0], 1, mask,
             )  # fmt: skip
-            if src.shape[2] * src.shape[3] == t * v:  # every frame read (maybe phases folded)
-                g_src = g_src.view(n, b, t, v)
-                torch.ops.aten.threshold_backward.grad_input(g_src, inp, 0, grad_input=dest)
-            else:  # the even phase only
-                dest.zero_()
-                phase = dest[:, :, :: plan.dilations[i]]
-                src_in = inp[:, :, :: plan.dilations[i]]
-                torch.ops.aten.threshold_backward.grad_input(g_src, src_in, 0, grad_input=phase)
             conv_grads += [g_w, g_b]
+            frames = src4.shape[2]
+            if src.shape[2] * cols == frames * v:  # every frame read (maybe phases folded)
+                g_src = g_src.view(n, b, frames, v)
+            elif plan.replicate:  # the even phase only
+                g_even, g_src = g_src, g_src.new_zeros(n, b, frames, v)
+                g_src[:, :, ::d] = g_even
+            else:  # the even phase only, written into its frames of dest
+                dest.zero_()
+                phase = dest[:, :, ::d]
+                torch.ops.aten.threshold_backward.grad_input(
+                    g_src, src4[:, :, ::d], 0, grad_input=phase
+                )
+                continue
+            if plan.replicate:
+                g_src = _replicate_unpad(g_src, pad, t)
+            torch.ops.aten.threshold_backward.grad_input(g_src, inp, 0, grad_input=dest)
         pool_in = hn[:, branches * b : (branches + 1) * b].view(n, b, t, v)
         pool_out = pre[:, branches * b : (branches + 1) * b].view(n, b, t_out, v)
         g_pool = g_pre[:, branches * b : (branches + 1) * b].view(n, b, t_out, v)
@@ -459,12 +507,11 @@ class _MultiScale(torch.autograd.Function):
         for name, tensor in (("h", h), ("hn", hn), ("pre", pre.view(n, -1, t_out, v))):
             give_back(spares, name, tensor)
         give_back(spares, "g_hn", g_hn)
-        if not plan.replicate:
-            for i, inp in enumerate(padded):
-                give_back(spares, f"in{i}", inp)
+        for i, inp in enumerate(padded):
+            give_back(spares, f"in{i}", inp)
         return (
-            g_x, g_wh, g_bh, g_gh, g_beh, g_wl, g_bl, g_gt, g_bet,
-            None, None, None, None, None, None, *conv_grads,
+            g_x, g_wh, g_bh, g_gh, g_beh, g_wl, g_bl, g_gt, g_bet, None, None, None, None,
+            grad if ctx.needs_input_grad[13] else None, None, None, *conv_grads,
         )  # fmt: skip
 
 
