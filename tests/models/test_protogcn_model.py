@@ -7,7 +7,13 @@ import torch
 
 from skelab.errors import ModelConfigError, SkelabError
 from skelab.models import build, protogcn
-from skelab.models.protogcn import MultiScaleTCN, ProtoGraphConv, _GlobalJointMix, _RefinedGraph
+from skelab.models.protogcn import (
+    MultiScaleTCN,
+    ProtoGraphConv,
+    _GlobalJoint,
+    _GlobalJointMix,
+    _RefinedGraph,
+)
 
 
 def _tiny(**opts):
@@ -142,6 +148,16 @@ def test_graph_conv_cpu_path_equals_the_plain_path_with_gradients(monkeypatch, w
         results.append((out, graph, *torch.autograd.grad(loss, params)))
     for got, want in zip(*results, strict=True):
         torch.testing.assert_close(got, want)
+
+
+def test_global_joint_equals_the_concatenated_mean_and_passes_gradcheck():
+    x = torch.randn(2, 3, 4, 5, dtype=torch.float64, requires_grad=True)
+    want = torch.cat([x, x.mean(-1, keepdim=True)], dim=-1)
+    grad = torch.randn_like(want)
+    assert torch.equal(_GlobalJoint.apply(x), want)
+    got = torch.autograd.grad(_GlobalJoint.apply(x), x, grad)[0]
+    assert torch.allclose(got, torch.autograd.grad(want, x, grad)[0], rtol=1e-15, atol=0)
+    assert torch.autograd.gradcheck(_GlobalJoint.apply, (x,))
 
 
 def test_global_joint_mix_backward_passes_gradcheck():

@@ -117,7 +117,11 @@ class _RefinedGraph(torch.autograd.Function):
     def forward(
         ctx: Any, q: Tensor, p: Tensor, base: Tensor, alpha: Tensor, intra: Tensor | None = None
     ) -> Tensor | tuple[Tensor, Tensor]:
-        inter = torch.sub(q.unsqueeze(-1), p.unsqueeze(-2)).tanh_()
+        # tanh(u) = 2 sigmoid(2u) - 1: ATen's CPU sigmoid takes a third of its tanh's time
+        # (3.8M values: 4.8 vs 15-18 ms); 2q - 2p is 2(q - p) exactly, and the float32
+        # error stays at tanh's own (~1e-7 absolute)
+        inter = torch.sub((2 * q).unsqueeze(-1), (2 * p).unsqueeze(-2)).sigmoid_()
+        inter.mul_(2).sub_(1)
         ctx.save_for_backward(inter, alpha)
         ctx.set_materialize_grads(False)  # an unused graph output sends no gradient
         full = torch.addcmul(base, inter, alpha)
@@ -292,10 +296,14 @@ class MultiScaleTCN(nn.Module):
         """The TCN's output, plus `res` and then a ReLU if asked (the block's ending, in the
         final batch norm's pass)."""
         v = x.shape[-1]
-        x = torch.cat([x, x.mean(-1, keepdim=True)], dim=-1)  # (N, C, T, V + 1)
+        cpu = eager_cpu(x)
+        if cpu:  # (N, C, T, V + 1): the joints, then their mean (the global joint)
+            x = _GlobalJoint.apply(x)
+        else:
+            x = torch.cat([x, x.mean(-1, keepdim=True)], dim=-1)
         outs = self._branch_outputs(x)
         # BatchNorm inside the branches sees the global column too, as upstream.
-        if eager_cpu(x):
+        if cpu:
             out = _GlobalJointMix.apply(self.add_coeff[:v], *outs)
         else:
             joints, glob = torch.cat(outs, dim=1).split([v, 1], dim=-1)
@@ -303,6 +311,28 @@ class MultiScaleTCN(nn.Module):
         bn, _, conv = self.transform
         out = pointwise(conv, batch_norm_act(bn, out, relu=True))
         return batch_norm_act(self.bn, out, res, relu=relu)
+
+
+class _GlobalJoint(torch.autograd.Function):
+    """`cat([x, x.mean(-1, keepdim=True)], -1)`: x (N, C, T, V) -> (N, C, T, V + 1), written
+    into one buffer. Its backward is one pass, `g[..., :V] + g[..., V:] / V` (the mean's
+    gradient divided on the (N, C, T, 1) column, then broadcast), where autograd's chain
+    divided the expanded gradient over the full (N, C, T, V) and added it to the slice's in a
+    second pass. The values are the same: each element is divided by V once, and the two
+    terms are added once."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> Tensor:
+        v = x.shape[-1]
+        out = x.new_empty(*x.shape[:-1], v + 1)
+        out[..., :v] = x
+        out[..., v:] = x.mean(-1, keepdim=True)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        v = grad.shape[-1] - 1
+        return torch.add(grad[..., :v], grad[..., v:] / v)
 
 
 class _GlobalJointMix(torch.autograd.Function):
