@@ -385,9 +385,9 @@ class BlockGCNBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         res = self.residual(x)  # x, or a strided 1x1 conv (a product) and its BN (layers.tcn)
-        out = self.tcn1(self.gcn1(x))  # (N, C_out, T/stride, V), the TCN's fresh concat
-        out += res  # in place: the concat's backward needs neither its output nor its inputs
-        return out.relu_()
+        # relu(tcn(gcn(x)) + res): on the CPU in training the sum and the ReLU run in the
+        # TCN's last batch norm pass (layers.tcn), elsewhere in place on its fresh output
+        return self.tcn1(self.gcn1(x), res, relu=True)  # (N, C_out, T/stride, V)
 
 
 class TopoTrans(nn.Module):
