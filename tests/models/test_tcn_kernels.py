@@ -180,3 +180,18 @@ def test_written_multiscale_stands_aside_in_eval_and_off_float32():
     assert module(x).grad_fn.name() == "_MultiScaleBackward"
     assert module.double()(x.double()).grad_fn.name() != "_MultiScaleBackward"
     assert module.float().eval()(x).grad_fn.name() != "_MultiScaleBackward"
+
+
+def test_frame_mean_gradient_is_the_means(monkeypatch):
+    """`frame_mean` (gradient a broadcast view) against x.mean(2, keepdim=True) in float64, with
+    x also used elsewhere so that autograd adds the view to another gradient."""
+    x = torch.randn(3, 4, 5, 6, dtype=torch.double, requires_grad=True)
+    g_mean = torch.randn(3, 4, 1, 6, dtype=torch.double)
+    g_x = torch.randn(3, 4, 5, 6, dtype=torch.double)
+    ref = torch.autograd.grad((x.mean(2, keepdim=True), x * 2), x, (g_mean, g_x))[0]
+    monkeypatch.setattr(tcn, "eager_cpu", lambda t: t.device.type == "cpu")  # float64 too
+    out = tcn.frame_mean(x)
+    assert out.grad_fn.name() == "_FrameMeanBackward"
+    assert torch.allclose(out, x.mean(2, keepdim=True), rtol=0, atol=1e-15)
+    got = torch.autograd.grad((out, x * 2), x, (g_mean, g_x))[0]
+    assert torch.allclose(got, ref, rtol=0, atol=1e-14)

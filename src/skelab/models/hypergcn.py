@@ -55,7 +55,7 @@ from skelab.models.layers.batchnorm import batch_norm_act
 from skelab.models.layers.eager import eager_cpu
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
 from skelab.models.layers.pointwise import batched, bn_residual_relu
-from skelab.models.layers.tcn import ctrgcn_temporal, unit_tcn
+from skelab.models.layers.tcn import ctrgcn_temporal, frame_mean, unit_tcn
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import NTU_INWARD_1BASED, NUM_JOINTS
 
@@ -173,7 +173,8 @@ class HyperGraphConv(nn.Module):
         n, c, _, v = x.shape
         heads = NUM_HEADS
         # The virtual joints are the same in every frame, so their frame mean is themselves.
-        t_x = torch.cat([x.mean(dim=2), self.hyper_joint.t().expand(n, c, -1)], dim=-1)
+        # the frame mean's gradient is a broadcast view on the CPU (layers.tcn.frame_mean)
+        t_x = torch.cat([frame_mean(x).squeeze(2), self.hyper_joint.t().expand(n, c, -1)], -1)
         t_x = t_x.view(n, heads, c // heads, -1)  # (N, 8, C_in/8, V+P)
         phi = _grouped_linear(self.to_V, t_x).transpose(-1, -2)  # (N, 8, V+P, h)
         hidden = F.leaky_relu(_grouped_linear(self.to_W[0], t_x)).flatten(1, 2)  # (N, 8h, V+P)

@@ -790,6 +790,27 @@ class _FrameConv(torch.autograd.Function):
         return grad_x, grad_w, grad_b, None, None, None, None
 
 
+def frame_mean(x: Tensor) -> Tensor:
+    """`x.mean(2, keepdim=True)` over the frames of x (N, C, T, ...). On the CPU (eager) its
+    gradient is g / T broadcast over the frames as a view (`_FrameMean`): autograd's mean
+    backward divides the expanded gradient into a full-size tensor that is then only added to
+    x's other gradients; the sum reads the view instead (the same values)."""
+    if not eager_cpu(x):
+        return x.mean(2, keepdim=True)
+    return _FrameMean.apply(x)
+
+
+class _FrameMean(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):  # type: ignore[override]
+        ctx.shape = x.shape
+        return x.mean(2, keepdim=True)
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        return (grad / ctx.shape[2]).expand(ctx.shape)
+
+
 def frame_max_pool(pool: nn.MaxPool2d, x: Tensor) -> Tensor:
     """`pool(x)` for the TCN's max-pool: kernel (3, 1), padding (1, 0), stride over frames.
 
