@@ -64,7 +64,7 @@ from skelab.models.layers.batchnorm import batch_norm_act
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
 from skelab.models.layers.pointwise import bn_residual_relu, conv1x1, eager_cpu
 from skelab.models.layers.spares import LendingModule, give_back, lend
-from skelab.models.layers.tcn import ctrgcn_temporal, unit_tcn
+from skelab.models.layers.tcn import ctrgcn_temporal, frame_mean, unit_tcn
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import Skeleton, get_skeleton, joints_fix
 
@@ -131,7 +131,8 @@ class CTRGraphConv(LendingModule):
         w1, b1 = self._stacked("conv1")
         w2, b2 = self._stacked("conv2")
         w_qk, b_qk = torch.cat([w1, w2]), torch.cat([b1, b2])
-        qk = torch.matmul(w_qk, x.mean(2)) + b_qk[:, None]  # (N, 2*S*R, V)
+        # the frame mean's gradient is a broadcast view on the CPU (layers.tcn.frame_mean)
+        qk = torch.matmul(w_qk, frame_mean(x).squeeze(2)) + b_qk[:, None]  # (N, 2*S*R, V)
         r = qk.shape[1] // (2 * s)
         q, k = qk.view(n, 2, s, r, v).unbind(1)  # (N, S, R, V) each
         # rel_i[u, w] = tanh(q_i[u] - k_i[w]), built transposed: (N, S, R, w, u)
