@@ -10,7 +10,6 @@ from skelab.models import build, protogcn
 from skelab.models.protogcn import (
     MultiScaleTCN,
     ProtoGraphConv,
-    _FrameMean,
     _GlobalJoint,
     _GlobalJointMix,
     _RefinedGraph,
@@ -159,16 +158,6 @@ def test_global_joint_equals_the_concatenated_mean_and_passes_gradcheck():
     got = torch.autograd.grad(_GlobalJoint.apply(x), x, grad)[0]
     assert torch.allclose(got, torch.autograd.grad(want, x, grad)[0], rtol=1e-15, atol=0)
     assert torch.autograd.gradcheck(_GlobalJoint.apply, (x,))
-
-
-def test_frame_mean_equals_the_mean_and_passes_gradcheck():
-    x = torch.randn(2, 3, 4, 5, dtype=torch.float64, requires_grad=True)
-    want = x.mean(2, keepdim=True)
-    grad = torch.randn_like(want)
-    assert torch.equal(_FrameMean.apply(x), want)
-    got = torch.autograd.grad(_FrameMean.apply(x), x, grad)[0]
-    assert torch.equal(got, torch.autograd.grad(want, x, grad)[0])
-    assert torch.autograd.gradcheck(_FrameMean.apply, (x,))
 
 
 def test_global_joint_mix_backward_passes_gradcheck():

@@ -78,6 +78,7 @@ from skelab.models.layers.pointwise import bn_residual_relu, eager_cpu, pointwis
 from skelab.models.layers.tcn import (
     frame_conv,
     frame_max_pool,
+    frame_mean,
     fusable_batch_norms,
     stacked_heads,
 )
@@ -157,22 +158,6 @@ class _RefinedGraph(torch.autograd.Function):
         return (grad_q, grad_p, grad_base, grad_alpha, grad_intra)[:count]
 
 
-class _FrameMean(torch.autograd.Function):
-    """`x.mean(2, keepdim=True)` whose gradient is `(g / T)` broadcast over the frames as a
-    view: autograd's mean backward divides the expanded gradient into a full (N, C, T, V)
-    tensor, which is then only added to x's other gradients; the sum reads the view
-    instead (the same values: each element is g / T)."""
-
-    @staticmethod
-    def forward(ctx: Any, x: Tensor) -> Tensor:
-        ctx.shape = x.shape
-        return x.mean(2, keepdim=True)
-
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:
-        return (grad / ctx.shape[2]).expand(ctx.shape)
-
-
 class ProtoGraphConv(nn.Module):
     """8 learned graphs, refined per sample and channel, aggregate joints; then post, BN, ReLU."""
 
@@ -203,8 +188,7 @@ class ProtoGraphConv(nn.Module):
         pre_x = pre_x.view(n, k, mid, t, v)
         # conv1 / conv2 are 1x1 convolutions, so the frame mean can come first (upstream
         # convolves every frame, then averages): the same values at 1/T of the cost.
-        # (N, C_in, 1, V); its gradient is a broadcast view on the CPU (_FrameMean)
-        x_mean = _FrameMean.apply(x) if eager_cpu(x) else x.mean(dim=2, keepdim=True)
+        x_mean = frame_mean(x)  # (N, C_in, 1, V); on the CPU its gradient is a broadcast view
         q = self.conv1(x_mean).view(n, k, mid, v)  # (N, K, C', V)
         p = self.conv2(x_mean).view(n, k, mid, v)
         # Subset-wise refinement: softmax over the row joint of sum_c q_i p_j.
