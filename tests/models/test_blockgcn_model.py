@@ -12,6 +12,7 @@ from skelab.errors import ModelConfigError, SkelabError
 from skelab.models import blockgcn as blockgcn_module
 from skelab.models import build, get_card
 from skelab.models.blockgcn import StructureElements, TopoTrans, hop_distances
+from skelab.models.layers import pointwise as pointwise_module
 from skelab.skeletons import NTU25
 
 pytest.importorskip("gph", reason="BlockGCN needs giotto-ph: pip install 'skelab[blockgcn]'")
@@ -127,21 +128,6 @@ def test_chunked_block_product_matches_the_plain_products_and_gradients(
     assert torch.autograd.gradcheck(lambda *t: product(*t, spares), small, fast_mode=True)
 
 
-def test_embedding_in_data_bn_layout_matches_the_linear_and_its_gradients(monkeypatch):
-    torch.manual_seed(0)
-    model = build("blockgcn", num_classes=5).double()
-    x = torch.randn(2, 3, 4, 25, 2, dtype=torch.float64, requires_grad=True)
-    params = [x, model.to_joint_embedding.weight, model.to_joint_embedding.bias]
-    params.append(model.pos_embedding)
-    results = []
-    for written in (True, False):
-        monkeypatch.setattr(blockgcn_module, "eager_cpu", lambda t, on=written: on)
-        out = model._embed(x)  # (2, 2*25*128, 4)
-        results.append((out, *torch.autograd.grad(out.sin().sum(), params)))
-    for got, want in zip(*results, strict=True):
-        assert torch.allclose(got, want, rtol=1e-12, atol=1e-12)
-
-
 @pytest.mark.slow
 def test_written_cpu_paths_match_the_plain_layers_in_the_whole_model(monkeypatch):
     torch.manual_seed(0)
@@ -150,9 +136,11 @@ def test_written_cpu_paths_match_the_plain_layers_in_the_whole_model(monkeypatch
         p.data.add_(0.1 * torch.randn_like(p))
     plain = copy.deepcopy(fast)
     x = torch.randn(2, 3, 8, 25, 2, dtype=torch.float64)
-    monkeypatch.setattr(blockgcn_module, "eager_cpu", lambda t: True)  # float64: force them
+    for module in (blockgcn_module, pointwise_module):  # float64: force them
+        monkeypatch.setattr(module, "eager_cpu", lambda t: True)
     out = fast(x, x)
-    monkeypatch.setattr(blockgcn_module, "eager_cpu", lambda t: False)
+    for module in (blockgcn_module, pointwise_module):
+        monkeypatch.setattr(module, "eager_cpu", lambda t: False)
     ref = plain(x, x)
     grad_out = torch.randn_like(ref)
     got = torch.autograd.grad(out, list(fast.parameters()), grad_out)

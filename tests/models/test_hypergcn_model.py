@@ -137,30 +137,6 @@ def test_graph_convolution_equals_its_definition(c_in, c_out, t):
     assert torch.allclose(fast, plain, rtol=1e-9, atol=1e-10)
 
 
-def test_joint_embedding_in_data_bn_layout_matches_the_plain_ops(monkeypatch):
-    """`embed_joints` on the CPU (per-joint products with bias + pos as their added term)
-    against upstream's embed-then-permute, in float64: output and the gradients of the
-    embedding's weight, bias and pos_embedding."""
-    import skelab.models.hypergcn as hg
-
-    model = build("hypergcn", num_classes=5, num_persons=2).double()
-    x = torch.randn(2, 3, 6, 25, 2, dtype=torch.float64)
-    grad = torch.randn(2, 2 * 25 * 128, 6, dtype=torch.float64)
-    params = [model.to_joint_embedding.weight, model.to_joint_embedding.bias, model.pos_embedding]
-
-    def run():
-        out = model.embed_joints(x)
-        return out, torch.autograd.grad(out, params, grad)
-
-    plain, plain_grads = run()  # float64: eager_cpu says no
-    monkeypatch.setattr(hg, "eager_cpu", lambda t: t.device.type == "cpu")
-    fast, fast_grads = run()
-    assert fast.grad_fn.name() != plain.grad_fn.name()
-    assert torch.allclose(fast, plain, rtol=0, atol=1e-13)
-    for got, want in zip(fast_grads, plain_grads, strict=True):
-        assert torch.allclose(got, want, rtol=0, atol=1e-10 * max(1.0, want.abs().max().item()))
-
-
 def test_virtual_joint_rows_of_the_static_graph_get_no_gradient():
     layer = HyperGraphConv(32, 32, virtual_ensemble_graph(3))
     layer.bn.weight.data.fill_(1.0)

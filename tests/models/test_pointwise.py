@@ -1,12 +1,15 @@
-"""layers.pointwise.conv1x1 is F.conv2d with a 1x1 kernel: values and gradients."""
+"""layers.pointwise: conv1x1 is F.conv2d with a 1x1 kernel, joint_embedding the Linear then the
+permute into data_bn's layout: values and gradients."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from skelab.models.layers.pointwise import conv1x1, pointwise
+import skelab.models.layers.pointwise as pointwise_module
+from skelab.models.layers.pointwise import conv1x1, joint_embedding, pointwise
 
 
 @pytest.mark.parametrize("bias", [True, False])
@@ -81,3 +84,27 @@ def test_off_the_cpu_conv1x1_is_the_convolution_itself():
     with Ops():
         conv1x1(torch.randn(2, 4, 3, 5, device="meta"), torch.randn(6, 4, device="meta"))
     assert "convolution" in seen and "bmm" not in seen and "baddbmm" not in seen
+
+
+@pytest.mark.parametrize("persons", [1, 2])
+def test_joint_embedding_written_in_data_bn_layout_matches_the_linear_and_its_gradients(
+    monkeypatch, persons
+):
+    """The CPU form (one product per sample, person and joint, bias + pos as its added term)
+    against the Linear over (N, M, T, V, C) rows and the permute, in float64 (where the CPU
+    form is off unless forced): output and the gradients of x, weight, bias and pos."""
+    g = torch.Generator().manual_seed(0)
+    linear = nn.Linear(3, 16).double()
+    pos = torch.randn(1, 5, 16, generator=g, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(2, 3, 4, 5, persons, generator=g, dtype=torch.float64, requires_grad=True)
+    params = [x, linear.weight, linear.bias, pos]
+    results = []
+    for written in (True, False):
+        monkeypatch.setattr(pointwise_module, "eager_cpu", lambda t, on=written: on)
+        out = joint_embedding(linear, pos, x)
+        assert out.shape == (2, persons * 5 * 16, 4)
+        results.append((out, *torch.autograd.grad(out.sin().sum(), params)))
+    want = (linear(x.permute(0, 4, 2, 3, 1)) + pos).permute(0, 1, 3, 4, 2).reshape(2, -1, 4)
+    assert torch.equal(results[1][0], want)
+    for got, ref in zip(*results, strict=True):
+        assert torch.allclose(got, ref, rtol=1e-12, atol=1e-12)

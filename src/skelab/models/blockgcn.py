@@ -77,7 +77,7 @@ from torch import Tensor, nn
 from skelab.errors import ModelConfigError, SkelabError
 from skelab.models.layers.batchnorm import batch_norm_act
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
-from skelab.models.layers.pointwise import batched, bn_residual_relu, eager_cpu
+from skelab.models.layers.pointwise import bn_residual_relu, eager_cpu, joint_embedding
 from skelab.models.layers.spares import LendingModule, give_back, lend
 from skelab.models.layers.tcn import ctrgcn_temporal, unit_tcn
 from skelab.models.registry import ModelCard, register_model
@@ -526,23 +526,8 @@ class BlockGCN(nn.Module):
 
     def _embed(self, x: Tensor) -> Tensor:
         """(N, C, T, V, M) -> the joint embedding plus position embedding (N, M*V*128, T),
-        in the (person, joint, channel) order data_bn normalises.
-
-        On the CPU (eager) it is one batched product per (sample, person, joint), W (128, C)
-        @ x (C, T), with the bias and position embedding added by the product, written
-        straight in data_bn's layout: the Linear over (N, M, T, V, C) rows wrote (N, M, T,
-        V, 128) and a transposing copy of that (and another of its gradient) reordered it
-        (embedding + data_bn fwd+bwd 73-90 -> 29-39 ms). The bias and position terms are
-        summed before the product adds them, not after (float32 rounding only)."""
-        n, c, t, v, m = x.shape
-        lin = self.to_joint_embedding
-        if not eager_cpu(x):
-            y = lin(x.permute(0, 4, 2, 3, 1)) + self.pos_embedding  # (N, M, T, V, 128)
-            return y.permute(0, 1, 3, 4, 2).reshape(n, m * v * EMBED, t)
-        rows = n * m * v
-        xs = x.permute(0, 4, 3, 1, 2).reshape(rows, c, t)  # (N*M*V, C, T): small
-        shift = (lin.bias + self.pos_embedding[0]).expand(n * m, v, EMBED).reshape(rows, EMBED, 1)
-        return torch.baddbmm(shift, batched(lin.weight, rows), xs).view(n, m * v * EMBED, t)
+        in the (person, joint, channel) order data_bn normalises (`joint_embedding`)."""
+        return joint_embedding(self.to_joint_embedding, self.pos_embedding, x)
 
     def _check(self, x: Tensor, what: str) -> None:
         if (
