@@ -73,6 +73,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError
+from skelab.models.layers import native
 from skelab.models.layers.pointwise import eager_cpu
 from skelab.models.layers.spares import LendingModule, give_back, lend
 from skelab.models.registry import ModelCard, register_model
@@ -344,6 +345,82 @@ class _WindowAttention(torch.autograd.Function):
         return dqkv, dbias, None, None, None
 
 
+_P, _L, _F = native.POINTER, native.LONG, native.FLOAT
+# kernels/window_attention.c: forward(qkv, bias, out, lse, B, H, d, N, scale, b0, b1) and
+# backward(qkv, bias, out, lse, dout, dqkv, dbias, B, H, d, N, scale, b0, b1) over windows b0..b1
+_ATTENTION = {
+    "skelab_window_attention_forward": [_P, _P, _P, _P, _L, _L, _L, _L, _F, _L, _L],
+    "skelab_window_attention_backward": [_P, _P, _P, _P, _P, _P, _P, _L, _L, _L, _L, _F, _L, _L],
+}
+# the kernel's limits: tokens a multiple of 8 up to 2048, head width up to 32
+_COMPILED_TOKENS, _COMPILED_WIDTH = 2048, 32
+
+
+def _compiled_forward(qkv: Tensor, bias: Tensor | None, scale: float) -> tuple[Tensor, Tensor]:
+    """The compiled kernel's output (B, H, d, N) and each score row's log-sum-exp (B, H, N);
+    where a score row held a NaN or +inf (its log-sum-exp is NaN), the output comes from the
+    torch form, which propagates it as upstream does."""
+    fn = native.library("window_attention", _ATTENTION).skelab_window_attention_forward
+    _, b, h, d, n = qkv.shape
+    out, lse = qkv.new_empty(b, h, d, n), qkv.new_empty(b, h, n)
+    args = [native.pointer(t) for t in (qkv, bias, out, lse)] + [b, h, d, n, scale]
+    native.run([lambda i=i, j=j: fn(*args, i, j) for i, j in native.split(b)])
+    if torch.isnan(lse).any():
+        out = _attention_forward(qkv, bias, scale, 0.0, keep=False)[0]
+    return out, lse
+
+
+class _CompiledAttention(torch.autograd.Function):
+    """`window_attention` through the compiled kernel (`layers.native`): each score row is
+    made, exponentiated and used in registers and L1, and the backward recomputes it from q,
+    k, the bias and the row's saved log-sum-exp, so no N x N tensor is allocated."""
+
+    @staticmethod
+    def forward(ctx, qkv, bias, scale):  # type: ignore[override]
+        out, lse = _compiled_forward(qkv, bias, scale)
+        ctx.scale = scale
+        ctx.save_for_backward(qkv, bias, out, lse)
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
+        qkv, bias, out, lse = ctx.saved_tensors
+        fn = native.library("window_attention", _ATTENTION).skelab_window_attention_backward
+        _, b, h, d, n = qkv.shape
+        dqkv, ranges = torch.empty_like(qkv), native.split(b)
+        # the bias gradient, summed over windows: one partial sum per range, added up after
+        wants_bias = bias is not None and ctx.needs_input_grad[1]
+        partial = [qkv.new_zeros(h, n, n) if wants_bias else None for _ in ranges]
+        args = [native.pointer(t) for t in (qkv, bias, out, lse, grad.contiguous(), dqkv)]
+        native.run(
+            [
+                lambda i=i, j=j, db=db: fn(*args, native.pointer(db), b, h, d, n, ctx.scale, i, j)
+                for (i, j), db in zip(ranges, partial, strict=True)
+            ]
+        )
+        dbias = partial[0] if wants_bias else None
+        for more in partial[1:]:
+            dbias.add_(more)
+        return dqkv, dbias, None
+
+
+def _compiled_fits(qkv: Tensor, bias: Tensor | None, drop: float) -> bool:
+    """Whether `window_attention` runs the compiled kernel: no attention dropout, float32 on
+    the CPU, eagerly, at sizes the kernel takes, and the kernel built (`layers.native`)."""
+    _, _, h, d, n = qkv.shape
+    return (
+        drop == 0.0
+        and eager_cpu(qkv)
+        and qkv.dtype == torch.float32  # the kernel's only type (tests patch eager_cpu)
+        and n % 8 == 0
+        and n <= _COMPILED_TOKENS
+        and d <= _COMPILED_WIDTH
+        and (bias is None or (bias.dtype == qkv.dtype and bias.shape == (h, n, n)))
+        and native.library("window_attention", _ATTENTION) is not None
+    )
+
+
 def window_attention(
     qkv: Tensor,
     bias: Tensor | None,
@@ -366,6 +443,11 @@ def window_attention(
     grad = torch.is_grad_enabled() and (
         qkv.requires_grad or (bias is not None and bias.requires_grad)
     )
+    if _compiled_fits(qkv, bias, drop):
+        bias = None if bias is None else bias.contiguous()
+        if grad:
+            return _CompiledAttention.apply(qkv, bias, scale)
+        return _compiled_forward(qkv, bias, scale)[0]
     if grad:
         return _WindowAttention.apply(qkv, bias, scale, drop, spares)
     return _attention_forward(qkv, bias, scale, drop, keep=False)[0]
