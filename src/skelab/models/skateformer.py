@@ -346,8 +346,8 @@ class _WindowAttention(torch.autograd.Function):
 
 
 _P, _L, _F = native.POINTER, native.LONG, native.FLOAT
-# kernels/window_attention.c: forward(qkv, bias, out, lse, B, H, d, N, scale, b0, b1) and
-# backward(qkv, bias, out, lse, dout, dqkv, dbias, B, H, d, N, scale, b0, b1) over windows b0..b1
+# kernels/window_attention.c: forward(qkv, bias, out, stats, B, H, d, N, scale, b0, b1) and
+# backward(qkv, bias, out, stats, dout, dqkv, dbias, B, H, d, N, scale, b0, b1), windows b0..b1
 _ATTENTION = {
     "skelab_window_attention_forward": [_P, _P, _P, _P, _L, _L, _L, _L, _F, _L, _L],
     "skelab_window_attention_backward": [_P, _P, _P, _P, _P, _P, _P, _L, _L, _L, _L, _F, _L, _L],
@@ -357,42 +357,42 @@ _COMPILED_TOKENS, _COMPILED_WIDTH = 2048, 32
 
 
 def _compiled_forward(qkv: Tensor, bias: Tensor | None, scale: float) -> tuple[Tensor, Tensor]:
-    """The compiled kernel's output (B, H, d, N) and each score row's log-sum-exp (B, H, N);
-    where a score row held a NaN or +inf (its log-sum-exp is NaN), the output comes from the
-    torch form, which propagates it as upstream does."""
+    """The compiled kernel's output (B, H, d, N) and each score row's maximum and normaliser
+    (B, H, 2, N); where a score row held a NaN or +inf (its statistics are NaN), the output
+    comes from the torch form, which propagates it as upstream does."""
     fn = native.library("window_attention", _ATTENTION).skelab_window_attention_forward
     _, b, h, d, n = qkv.shape
-    out, lse = qkv.new_empty(b, h, d, n), qkv.new_empty(b, h, n)
-    args = [native.pointer(t) for t in (qkv, bias, out, lse)] + [b, h, d, n, scale]
+    out, stats = qkv.new_empty(b, h, d, n), qkv.new_empty(b, h, 2, n)
+    args = [native.pointer(t) for t in (qkv, bias, out, stats)] + [b, h, d, n, scale]
     native.run([lambda i=i, j=j: fn(*args, i, j) for i, j in native.split(b)])
-    if torch.isnan(lse).any():
+    if torch.isnan(stats).any():
         out = _attention_forward(qkv, bias, scale, 0.0, keep=False)[0]
-    return out, lse
+    return out, stats
 
 
 class _CompiledAttention(torch.autograd.Function):
     """`window_attention` through the compiled kernel (`layers.native`): each score row is
     made, exponentiated and used in registers and L1, and the backward recomputes it from q,
-    k, the bias and the row's saved log-sum-exp, so no N x N tensor is allocated."""
+    k, the bias and the row's saved maximum and normaliser, so no N x N tensor is allocated."""
 
     @staticmethod
     def forward(ctx, qkv, bias, scale):  # type: ignore[override]
-        out, lse = _compiled_forward(qkv, bias, scale)
+        out, stats = _compiled_forward(qkv, bias, scale)
         ctx.scale = scale
-        ctx.save_for_backward(qkv, bias, out, lse)
+        ctx.save_for_backward(qkv, bias, out, stats)
         return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
-        qkv, bias, out, lse = ctx.saved_tensors
+        qkv, bias, out, stats = ctx.saved_tensors
         fn = native.library("window_attention", _ATTENTION).skelab_window_attention_backward
         _, b, h, d, n = qkv.shape
         dqkv, ranges = torch.empty_like(qkv), native.split(b)
         # the bias gradient, summed over windows: one partial sum per range, added up after
         wants_bias = bias is not None and ctx.needs_input_grad[1]
         partial = [qkv.new_zeros(h, n, n) if wants_bias else None for _ in ranges]
-        args = [native.pointer(t) for t in (qkv, bias, out, lse, grad.contiguous(), dqkv)]
+        args = [native.pointer(t) for t in (qkv, bias, out, stats, grad.contiguous(), dqkv)]
         native.run(
             [
                 lambda i=i, j=j, db=db: fn(*args, native.pointer(db), b, h, d, n, ctx.scale, i, j)
