@@ -10,8 +10,9 @@ import torch
 import torch.nn.functional as F
 
 from skelab.errors import CheckpointError, ModelConfigError, SkelabError
-from skelab.models import build, count_parameters, get_card, load_upstream_checkpoint
+from skelab.models import build, count_parameters, get_card, hypergcn, load_upstream_checkpoint
 from skelab.models.hypergcn import HyperGraphConv, divergence_loss, virtual_ensemble_graph
+from skelab.models.layers import native
 
 
 def _num_params(model: torch.nn.Module) -> int:
@@ -135,6 +136,102 @@ def test_graph_convolution_equals_its_definition(c_in, c_out, t):
     fast, plain = layer(x), _definition(layer, x)
 
     assert torch.allclose(fast, plain, rtol=1e-9, atol=1e-10)
+
+
+# ------------------------------------------------------------ the compiled graph products
+
+needs_compiler = pytest.mark.skipif(native.compiler() is None, reason="no C compiler here")
+
+
+def _graph_products(x, a, w, const):
+    """W_h (x A^T) + const per (sample, head), as the torch form computes it."""
+    n, c, t, v = x.shape
+    heads = w.shape[0]
+    z = x.view(n, heads, -1, v) @ a.transpose(-1, -2)
+    y = w @ z.view(n, heads, c // heads, t * v)
+    return (y.view(n, heads, -1, t, v) + const.unsqueeze(3)).view(n, -1, t, v)
+
+
+@needs_compiler
+@pytest.mark.parametrize(
+    ("n", "c_in", "c_out", "t", "v"),
+    [(3, 128, 128, 16, 25), (2, 128, 256, 8, 25), (2, 40, 24, 7, 13), (1, 16, 8, 3, 32)],
+)
+def test_compiled_graph_products_match_float64_values_and_gradients(n, c_in, c_out, t, v):
+    x = torch.randn(n, c_in, t, v, requires_grad=True)
+    a = torch.randn(n, 8, v, v + 3)[..., :v].requires_grad_()  # a column slice, as in the layer
+    w = torch.randn(8, c_out // 8, c_in // 8, requires_grad=True)
+    const = torch.randn(n, 8, c_out // 8, v, requires_grad=True)
+    gy = torch.randn(n, c_out, t, v)
+    assert hypergcn._compiled_fits(x, w)
+
+    y = hypergcn._GraphProduct.apply(x, a, w, const)
+    grads = torch.autograd.grad(y, [x, a, w, const], gy)
+
+    wide = [u.detach().double().requires_grad_() for u in (x, a, w, const)]
+    expected = _graph_products(*wide)
+    wanted = torch.autograd.grad(expected, wide, gy.double())
+    assert y.dtype == torch.float32
+    assert torch.allclose(y.double(), expected, rtol=1e-5, atol=1e-5 * expected.abs().max().item())
+    for got, want in zip(grads, wanted, strict=True):
+        assert torch.allclose(got.double(), want, rtol=1e-5, atol=1e-5 * want.abs().max().item())
+
+
+@needs_compiler
+def test_compiled_graph_products_split_over_threads_with_the_same_result():
+    x = torch.randn(5, 64, 6, 25, requires_grad=True)
+    a = torch.randn(5, 8, 25, 28)[..., :25].requires_grad_()
+    w = torch.randn(8, 8, 8, requires_grad=True)
+    const = torch.randn(5, 8, 8, 25, requires_grad=True)
+    gy = torch.randn(5, 64, 6, 25)
+    results = []
+    before = torch.get_num_threads()
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            assert len(native.split(40)) == threads
+            y = hypergcn._GraphProduct.apply(x, a, w, const)
+            results.append((y, *torch.autograd.grad(y, [x, a, w, const], gy)))
+    finally:
+        torch.set_num_threads(before)
+    for one, two in zip(*results, strict=True):
+        assert torch.allclose(one, two, rtol=1e-6, atol=1e-6 * two.abs().max().item())
+
+
+@needs_compiler
+@pytest.mark.parametrize(("c_in", "c_out"), [(32, 32), (32, 64)])
+def test_graph_convolution_with_the_kernel_matches_it_switched_off(c_in, c_out):
+    torch.manual_seed(3)
+    layer = HyperGraphConv(c_in, c_out, virtual_ensemble_graph(3))
+    with torch.no_grad():
+        layer.hyper_joint.add_(torch.randn_like(layer.hyper_joint))
+        layer.bn.weight.fill_(1.0)
+    x = torch.randn(3, c_in, 12, 25, requires_grad=True)
+    gy = torch.randn(3, c_out, 12, 25)
+    # to_V.bias leaves every distance unchanged: its gradient is rounding noise, left out
+    params = [x] + [p for k, p in layer.named_parameters() if p.requires_grad and k != "to_V.bias"]
+    runs = []
+    for on in (True, False):
+        with pytest.MonkeyPatch.context() as mp:
+            if not on:
+                mp.setattr(native, "_LIBRARIES", {"hg_graph": None})
+            assert hypergcn._compiled_fits(x, layer.conv_d.weight) is on
+            y = layer(x)
+            runs.append((y, torch.autograd.grad(y, params, gy)))
+    (y1, g1), (y0, g0) = runs
+    assert torch.allclose(y1, y0, rtol=1e-5, atol=1e-5)
+    for one, off in zip(g1, g0, strict=True):
+        assert torch.allclose(one, off, rtol=1e-4, atol=1e-5 * off.abs().max().item())
+
+
+def test_graph_products_take_the_torch_form_where_the_kernel_does_not_fit(monkeypatch):
+    w = torch.randn(8, 4, 4)
+    assert not hypergcn._compiled_fits(torch.randn(1, 32, 4, 25, dtype=torch.float64), w.double())
+    assert not hypergcn._compiled_fits(torch.randn(1, 32, 4, 40), w)  # 40 joints > 32
+    assert not hypergcn._compiled_fits(torch.randn(1, 1024, 4, 25), torch.randn(8, 4, 128))
+    monkeypatch.setenv("SKELAB_NATIVE", "0")
+    monkeypatch.setattr(native, "_LIBRARIES", {})
+    assert not hypergcn._compiled_fits(torch.randn(1, 32, 4, 25), w)
 
 
 def test_virtual_joint_rows_of_the_static_graph_get_no_gradient():

@@ -22,6 +22,9 @@ Differences from upstream (none changes the function; the golden tests hold to r
   graph aggregation as one extra term per head. Only the 25 real output rows are aggregated;
   upstream computes all 28 rows and then drops the virtual ones.
 * The per-head aggregation is one batched matrix product over all heads, not a per-head einsum.
+  On the CPU (float32, eager) the joint product, conv_d's product and the constant term run per
+  (sample, head) in one compiled kernel (`layers.native`, kernels/hg_graph.c: `_GraphProduct`);
+  the torch products elsewhere and where no C compiler works.
 * The projection in `down` runs as a batched matmul (`skelab.models.layers.pointwise.conv1x1`),
   and the BatchNorm + residual + ReLU ends of the graph convolution and of the block run in
   the last BatchNorm's pass (`layers.batchnorm`; the block's in the TCN's, `layers.tcn`) in
@@ -51,7 +54,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
+from skelab.models.layers import native
 from skelab.models.layers.batchnorm import batch_norm_act
+from skelab.models.layers.eager import eager_cpu
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
 from skelab.models.layers.pointwise import bn_residual_relu, joint_embedding
 from skelab.models.layers.tcn import ctrgcn_temporal, frame_mean, unit_tcn
@@ -192,14 +197,111 @@ class HyperGraphConv(nn.Module):
         # A (W x + b) = W (A x) + b * rowsum(A). Two matrix products over all heads at once.
         weight = self.conv_d.weight.view(heads, -1, c // heads)  # (8, C_out/8, C_in/8)
         bias = self.conv_d.bias.view(heads, -1, 1)  # (8, C_out/8, 1)
-        z = x.view(n, heads, -1, v) @ a_real.transpose(-1, -2)  # (N, 8, C_in/8 * T, V)
-        y = weight @ z.view(n, heads, c // heads, t * v)  # (N, 8, C_out/8, T*V)
         # Virtual joints and the bias are constant over frames: one (N, 8, C_out/8, V) term.
         d_virtual = weight @ self.hyper_joint.t().reshape(heads, c // heads, -1) + bias
         const = d_virtual @ a_virtual.transpose(-1, -2) + bias * a_real.sum(-1).unsqueeze(2)
-        # Not in place: an in-place add on this view would make autograd copy the whole gradient.
-        y = (y.view(n, heads, -1, t, v) + const.unsqueeze(3)).view(n, -1, t, v)
+        if _compiled_fits(x, weight):
+            # both products and the constant term per (sample, head) in one compiled pass
+            y = _GraphProduct.apply(x, a_real, weight, const)  # (N, C_out, T, V)
+        else:
+            z = x.view(n, heads, -1, v) @ a_real.transpose(-1, -2)  # (N, 8, C_in/8 * T, V)
+            y = weight @ z.view(n, heads, c // heads, t * v)  # (N, 8, C_out/8, T*V)
+            # Not in place: an in-place add on this view would make autograd copy the whole
+            # gradient.
+            y = (y.view(n, heads, -1, t, v) + const.unsqueeze(3)).view(n, -1, t, v)
         return bn_residual_relu(self.bn, y, self.down, x)  # (N, C_out, T, V)
+
+
+# The graph convolution's products through a compiled kernel (layers.native, kernels/hg_graph.c)
+
+_GRAPH_KERNEL = {
+    "skelab_hg_graph_forward": [native.POINTER] * 6 + [native.LONG] * 9,
+    "skelab_hg_graph_backward": [native.POINTER] * 9 + [native.LONG] * 9,
+}
+_KERNEL_CHANNELS = 64  # channels per head the kernel takes (its MAX_C)
+_KERNEL_JOINTS = 32  # joints it takes (its MAX_J)
+
+
+def _compiled_fits(x: Tensor, weight: Tensor) -> bool:
+    """Whether the graph products run the compiled kernel: float32 on the CPU, eagerly, at
+    sizes it takes, and the kernel built (`layers.native`; else the torch products run)."""
+    return (
+        eager_cpu(x)
+        and x.dtype == weight.dtype == torch.float32
+        and max(weight.shape[1:]) <= _KERNEL_CHANNELS
+        and x.shape[3] <= _KERNEL_JOINTS
+        and native.library("hg_graph", _GRAPH_KERNEL) is not None
+    )
+
+
+def _graph_args(x: Tensor, a: Tensor, weight: Tensor) -> tuple[Tensor, Tensor, list[int]]:
+    """x (contiguous), a (per (sample, head) matrices at one stride, unit column stride) and the
+    kernel's size arguments (I, O, T, V, G, a's matrix and row strides)."""
+    heads, o, i = weight.shape
+    x = x.contiguous()
+    if a.stride(3) != 1 or a.stride(0) != heads * a.stride(1):
+        a = a.contiguous()
+    return x, a, [i, o, x.shape[2], x.shape[3], heads, a.stride(1), a.stride(2)]
+
+
+class _GraphProduct(torch.autograd.Function):
+    """y = W_h (x A^T) + const per (sample n, head h), x (N, C_in, T, V) read as (N, 8,
+    C_in/8 * T, V), A = a[n, h] (V, V), W_h (C_out/8, C_in/8), const (N, 8, C_out/8, V) added
+    in every frame: `kernels/hg_graph.c`. The joint mix x A^T of one (sample, head) stays in
+    L2 between the two products (and is recomputed in backward for W's gradient), so it is
+    never written to memory or saved."""
+
+    @staticmethod
+    def forward(ctx, x, a, weight, const):  # type: ignore[override]
+        x, a, sizes = _graph_args(x, a, weight)
+        weight, const = weight.contiguous(), const.contiguous()
+        n, _, t, v = x.shape
+        heads, o, i = weight.shape
+        y = x.new_empty(n, heads * o, t, v)
+        fn = native.library("hg_graph", _GRAPH_KERNEL).skelab_hg_graph_forward
+        ranges = native.split(n * heads)
+        scratch = [x.new_empty(i * t * v) for _ in ranges]
+        args = [native.pointer(u) for u in (x, a, weight, const, y)]
+        native.run(
+            [
+                lambda r0=r0, r1=r1, s=s: fn(*args, s.data_ptr(), *sizes, r0, r1)
+                for (r0, r1), s in zip(ranges, scratch, strict=True)
+            ]
+        )
+        ctx.save_for_backward(x, a, weight)
+        ctx.sizes = sizes
+        return y
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, gy):  # type: ignore[override]
+        x, a, weight = ctx.saved_tensors
+        sizes = ctx.sizes
+        gy = gy.contiguous()
+        n, _, t, v = x.shape
+        heads, o, i = weight.shape
+        need_x, need_a, need_w, need_c = ctx.needs_input_grad
+        gx = torch.empty_like(x) if need_x else None
+        ga = x.new_empty(n, heads, v, v) if need_a else None
+        gc = x.new_empty(n, heads, o, v) if need_c else None
+        ranges = native.split(n * heads)
+        # W's gradient sums over samples: one partial sum per range, added up after
+        gw = [weight.new_zeros(weight.shape) if need_w else None for _ in ranges]
+        scratch = [x.new_empty(2 * i * t * v) for _ in ranges]
+        fn = native.library("hg_graph", _GRAPH_KERNEL).skelab_hg_graph_backward
+        args = [native.pointer(u) for u in (x, a, weight, gy, gx, ga)]
+        native.run(
+            [
+                lambda r0=r0, r1=r1, w=w, s=s: fn(
+                    *args, native.pointer(w), native.pointer(gc), s.data_ptr(), *sizes, r0, r1
+                )
+                for (r0, r1), w, s in zip(ranges, gw, scratch, strict=True)
+            ]
+        )
+        g_w = gw[0] if need_w else None
+        for more in gw[1:]:
+            g_w.add_(more)
+        return gx, ga, g_w, gc
 
 
 def _grouped_linear(conv: nn.Conv1d, x: Tensor) -> Tensor:
