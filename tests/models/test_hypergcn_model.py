@@ -140,7 +140,9 @@ def test_graph_convolution_equals_its_definition(c_in, c_out, t):
 
 # ------------------------------------------------------------ the compiled graph products
 
-needs_compiler = pytest.mark.skipif(native.compiler() is None, reason="no C compiler here")
+needs_compiler = pytest.mark.skipif(
+    native.compiler() is None or not native.enabled(), reason="no C compiler, or SKELAB_NATIVE=0"
+)
 
 
 def _graph_products(x, a, w, const):
