@@ -59,7 +59,7 @@ def test_compiled_attention_matches_float64_values_and_gradients(
     assert out.dtype == torch.float32
     assert torch.allclose(out.double(), expected, rtol=1e-5, atol=1e-6)
     for got, want in zip(grads, wanted, strict=True):
-        assert torch.allclose(got.double(), want, rtol=1e-4, atol=1e-5 * want.abs().max())
+        assert torch.allclose(got.double(), want, rtol=1e-4, atol=1e-5 * want.abs().max().item())
 
 
 @needs_compiler
@@ -115,7 +115,7 @@ def test_compiled_attention_matches_the_torch_form_inside_a_skateformer_block():
     (y1, g1), (y0, g0) = runs
     assert torch.allclose(y1, y0, atol=2e-6)
     for a, b in zip(g1, g0, strict=True):
-        assert torch.allclose(a, b, rtol=1e-4, atol=2e-6 * b.abs().max())
+        assert torch.allclose(a, b, rtol=1e-4, atol=2e-6 * b.abs().max().item())
 
 
 def test_attention_takes_the_torch_form_where_the_kernel_does_not_fit():
@@ -178,3 +178,41 @@ def test_an_unwritable_cache_names_skelab_cache(fresh, monkeypatch, tmp_path):
         pytest.skip("no C compiler here")
     with pytest.raises(native.NativeBuildError, match="SKELAB_CACHE"):
         native.build("window_attention")
+
+
+@needs_compiler
+def test_compiled_gelu_and_its_derivative_match_float64():
+    lib = skateformer._gelu_kernel(torch.empty(1), 8)
+    assert lib is not None
+    x = torch.linspace(-10, 10, 4000).view(500, 8)
+    h, a = x.clone(), torch.empty_like(x)
+    bias = torch.linspace(-1, 1, 8)
+    skateformer._bias_gelu(lib, h, bias, a)
+    x64 = (x.double() + bias.double()).requires_grad_()
+    expected = torch.nn.functional.gelu(x64)
+    assert torch.equal(h, x + bias)  # the bias is added in place
+    assert (a.double() - expected).abs().max() < 1e-6
+    g = torch.randn(500, 8)
+    (slope,) = torch.autograd.grad(expected, x64, g.double())
+    skateformer._gelu_backward_(lib, g, h)
+    assert (g.double() - slope).abs().max() < 1e-6 * slope.abs().max()
+
+
+@needs_compiler
+@pytest.mark.parametrize(("dim", "hidden"), [(16, 64), (3, 12)])  # 12: not a multiple of 8
+def test_mlp_with_the_compiled_gelu_matches_the_torch_form(dim, hidden):
+    assert (skateformer._gelu_kernel(torch.empty(1), hidden) is not None) is (hidden % 8 == 0)
+    mlp = skateformer.Mlp(dim, hidden)
+    x = torch.randn(50, dim, requires_grad=True)
+    residual = torch.randn(50, dim, requires_grad=True)
+    gy = torch.randn(50, dim)
+    inputs = [x, residual, *mlp.parameters()]
+    runs = []
+    for on in (True, False):
+        with pytest.MonkeyPatch.context() as mp:
+            if not on:
+                mp.setattr(native, "_LIBRARIES", {"gelu": None})
+            out = mlp(x, residual=residual)
+            runs.append((out, *torch.autograd.grad(out, inputs, gy)))
+    for a, b in zip(*runs, strict=True):
+        assert torch.allclose(a, b, rtol=1e-5, atol=1e-6 * b.abs().max().item())
