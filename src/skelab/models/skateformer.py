@@ -172,7 +172,7 @@ def _bias_gelu(lib: Any, h: Tensor, bias: Tensor, a: Tensor) -> None:
     b = native.pointer(bias)
     native.run(
         [
-            lambda i=i, j=j: fn(native.pointer(h[i:j]), b, native.pointer(a[i:j]), j - i, cols)
+            (fn, (native.pointer(h[i:j]), b, native.pointer(a[i:j]), j - i, cols))
             for i, j in native.split(h.shape[0], 64)
         ]
     )
@@ -183,7 +183,7 @@ def _gelu_backward_(lib: Any, g: Tensor, h: Tensor) -> None:
     fn, cols = lib.skelab_gelu_backward, h.shape[1]
     native.run(
         [
-            lambda i=i, j=j: fn(native.pointer(g[i:j]), native.pointer(h[i:j]), (j - i) * cols)
+            (fn, (native.pointer(g[i:j]), native.pointer(h[i:j]), (j - i) * cols))
             for i, j in native.split(h.shape[0], 64)
         ]
     )
@@ -420,7 +420,7 @@ def _compiled_forward(qkv: Tensor, bias: Tensor | None, scale: float) -> tuple[T
     _, b, h, d, n = qkv.shape
     out, stats = qkv.new_empty(b, h, d, n), qkv.new_empty(b, h, 2, n)
     args = [native.pointer(t) for t in (qkv, bias, out, stats)] + [b, h, d, n, scale]
-    native.run([lambda i=i, j=j: fn(*args, i, j) for i, j in native.split(b)])
+    native.run([(fn, (*args, i, j)) for i, j in native.split(b)])
     if torch.isnan(stats).any():
         out = _attention_forward(qkv, bias, scale, 0.0, keep=False)[0]
     return out, stats
@@ -451,7 +451,7 @@ class _CompiledAttention(torch.autograd.Function):
         args = [native.pointer(t) for t in (qkv, bias, out, stats, grad.contiguous(), dqkv)]
         native.run(
             [
-                lambda i=i, j=j, db=db: fn(*args, native.pointer(db), b, h, d, n, ctx.scale, i, j)
+                (fn, (*args, native.pointer(db), b, h, d, n, ctx.scale, i, j))
                 for (i, j), db in zip(ranges, partial, strict=True)
             ]
         )

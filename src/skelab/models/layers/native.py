@@ -165,13 +165,18 @@ def split(count: int, least: int = 8) -> list[tuple[int, int]]:
 
 
 def run(jobs: list) -> None:
-    """Call each job (a kernel call returning its int status), in parallel when there are
-    several; a nonzero status means the kernel refused its sizes, which callers check first."""
+    """Run each job, a kernel call returning its int status: `(function, arguments)` or a
+    callable. Several jobs run in parallel; a nonzero status means the kernel refused its
+    sizes, which callers check first."""
+
+    def call(job):
+        return job[0](*job[1]) if isinstance(job, tuple) else job()
+
     if len(jobs) == 1:
-        results = [jobs[0]()]
+        results = [call(jobs[0])]
     else:
         with ThreadPoolExecutor(len(jobs)) as pool:
-            results = list(pool.map(lambda job: job(), jobs))
+            results = list(pool.map(call, jobs))
     if any(results):
         raise NativeBuildError("a compiled kernel refused its arguments (sizes out of range)")
 
