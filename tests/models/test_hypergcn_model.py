@@ -212,18 +212,55 @@ def test_graph_convolution_with_the_kernel_matches_it_switched_off(c_in, c_out):
     gy = torch.randn(3, c_out, 12, 25)
     # to_V.bias leaves every distance unchanged: its gradient is rounding noise, left out
     params = [x] + [p for k, p in layer.named_parameters() if p.requires_grad and k != "to_V.bias"]
+    start = {k: v.clone() for k, v in layer.state_dict().items()}
     runs = []
     for on in (True, False):
+        layer.load_state_dict(start)
         with pytest.MonkeyPatch.context() as mp:
             if not on:
                 mp.setattr(native, "_LIBRARIES", {"hg_graph": None})
             assert hypergcn._compiled_fits(x, layer.conv_d.weight) is on
             y = layer(x)
-            runs.append((y, torch.autograd.grad(y, params, gy)))
-    (y1, g1), (y0, g0) = runs
+            stats = [b.clone() for b in layer.buffers()]  # running statistics, batch counters
+            runs.append((y, torch.autograd.grad(y, params, gy), stats))
+    (y1, g1, s1), (y0, g0, s0) = runs
     assert torch.allclose(y1, y0, rtol=1e-5, atol=1e-5)
+    for one, off in zip(s1, s0, strict=True):
+        assert torch.allclose(one, off, rtol=1e-5, atol=1e-7)
     for one, off in zip(g1, g0, strict=True):
         assert torch.allclose(one, off, rtol=1e-4, atol=1e-5 * off.abs().max().item())
+
+
+@needs_compiler
+@pytest.mark.parametrize("own_residual", [False, True])
+def test_compiled_graph_conv_end_matches_float64_values_and_gradients(own_residual):
+    n, c_in, c_out, t, v = 3, 64, 128 if own_residual else 64, 6, 25
+    x = torch.randn(n, c_in, t, v, requires_grad=True)
+    a = torch.randn(n, 8, v, v + 3)[..., :v].requires_grad_()
+    w = torch.randn(8, c_out // 8, c_in // 8, requires_grad=True)
+    const = torch.randn(n, 8, c_out // 8, v, requires_grad=True)
+    gamma = torch.rand(c_out).add_(0.5).requires_grad_()
+    beta = torch.randn(c_out, requires_grad=True)
+    res = torch.randn(n, c_out, t, v, requires_grad=True) if own_residual else None
+    inputs = [x, a, w, const, gamma, beta] + ([res] if own_residual else [])
+    gy = torch.randn(n, c_out, t, v)
+    mean, var = torch.zeros(c_out), torch.ones(c_out)
+
+    y = hypergcn._GraphConvEnd.apply(x, a, w, const, gamma, beta, mean, var, 0.1, 1e-5, res)
+    grads = torch.autograd.grad(y, inputs, gy)
+
+    wide = [u.detach().double().requires_grad_() for u in inputs]
+    products = _graph_products(*wide[:4])
+    shortcut = wide[6] if own_residual else wide[0]
+    normed = F.batch_norm(products, None, None, wide[4], wide[5], True, 0.0, 1e-5)
+    expected = F.relu(normed + shortcut)
+    wanted = torch.autograd.grad(expected, wide, gy.double())
+    assert torch.allclose(y.double(), expected, rtol=1e-5, atol=1e-5)
+    for got, want in zip(grads, wanted, strict=True):
+        assert torch.allclose(got.double(), want, rtol=1e-4, atol=2e-5 * want.abs().max().item())
+    batch = products.detach()
+    assert torch.allclose(mean.double(), 0.1 * batch.mean((0, 2, 3)), atol=1e-6)
+    assert torch.allclose(var.double(), 0.9 + 0.1 * batch.var((0, 2, 3)), rtol=1e-5)
 
 
 def test_graph_products_take_the_torch_form_where_the_kernel_does_not_fit(monkeypatch):
@@ -355,3 +392,19 @@ def test_checkpoint_with_wrong_shape_fails_listing_it():
 
     with pytest.raises(CheckpointError, match=r"fc\.weight: checkpoint \(120, 256\)"):
         load_upstream_checkpoint(model, state)
+
+
+@pytest.mark.golden
+def test_training_forward_with_autograd_recording_matches_upstream():
+    # the written training paths (compiled graph-conv ending, TCN kernels) run only while
+    # autograd records; the golden tests' training forward runs under no_grad
+    from shared_refs import load_golden, rel_err
+
+    meta, state, case = load_golden("hypergcn_base_ntu60")
+    model = load_upstream_checkpoint(build("hypergcn", **meta["upstream_constructor"]), state)
+    model.train()
+
+    out = model(case["input"])
+
+    assert out.requires_grad
+    assert rel_err(out.detach(), case["train_output"]) < 1e-4

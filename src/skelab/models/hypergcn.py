@@ -24,7 +24,10 @@ Differences from upstream (none changes the function; the golden tests hold to r
 * The per-head aggregation is one batched matrix product over all heads, not a per-head einsum.
   On the CPU (float32, eager) the joint product, conv_d's product and the constant term run per
   (sample, head) in one compiled kernel (`layers.native`, kernels/hg_graph.c: `_GraphProduct`);
-  the torch products elsewhere and where no C compiler works.
+  In training the same kernel's backward also runs the graph convolution's BatchNorm + residual
+  + ReLU backward (`_GraphConvEnd`): BatchNorm's input gradient is made per (sample, head) in
+  cache, so neither it nor the ReLU's gradient is a full-size tensor. The torch products run
+  elsewhere and where no C compiler works.
 * The projection in `down` runs as a batched matmul (`skelab.models.layers.pointwise.conv1x1`),
   and the BatchNorm + residual + ReLU ends of the graph convolution and of the block run in
   the last BatchNorm's pass (`layers.batchnorm`; the block's in the TCN's, `layers.tcn`) in
@@ -55,10 +58,15 @@ from torch import Tensor, nn
 
 from skelab.errors import ModelConfigError, SkelabError
 from skelab.models.layers import native
-from skelab.models.layers.batchnorm import batch_norm_act
+from skelab.models.layers.batchnorm import (
+    batch_norm_act,
+    batch_norm_factor,
+    batch_norm_train,
+    uses_batch_statistics,
+)
 from skelab.models.layers.eager import eager_cpu
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
-from skelab.models.layers.pointwise import bn_residual_relu, joint_embedding
+from skelab.models.layers.pointwise import bn_residual_relu, joint_embedding, residual
 from skelab.models.layers.tcn import ctrgcn_temporal, frame_mean, unit_tcn
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import NTU_INWARD_1BASED, NUM_JOINTS
@@ -201,6 +209,16 @@ class HyperGraphConv(nn.Module):
         d_virtual = weight @ self.hyper_joint.t().reshape(heads, c // heads, -1) + bias
         const = d_virtual @ a_virtual.transpose(-1, -2) + bias * a_real.sum(-1).unsqueeze(2)
         if _compiled_fits(x, weight):
+            bn = self.bn
+            if uses_batch_statistics(bn) and bn.affine and torch.is_grad_enabled():
+                # the products, the batch norm, + residual and the ReLU; the backward makes
+                # the batch norm's input gradient per (sample, head) inside the products'
+                res = None if isinstance(self.down, nn.Identity) else residual(self.down, x)
+                factor = batch_norm_factor(bn) if bn.training else 0.0
+                return _GraphConvEnd.apply(
+                    x, a_real, weight, const, bn.weight, bn.bias, bn.running_mean,
+                    bn.running_var, factor, bn.eps, res,
+                )  # fmt: skip
             # both products and the constant term per (sample, head) in one compiled pass
             y = _GraphProduct.apply(x, a_real, weight, const)  # (N, C_out, T, V)
         else:
@@ -217,6 +235,11 @@ class HyperGraphConv(nn.Module):
 _GRAPH_KERNEL = {
     "skelab_hg_graph_forward": [native.POINTER] * 6 + [native.LONG] * 9,
     "skelab_hg_graph_backward": [native.POINTER] * 9 + [native.LONG] * 9,
+    "skelab_hg_bn_sums": [native.POINTER] * 5 + [native.LONG] * 5,
+    "skelab_hg_graph_end_backward": [native.POINTER] * 12
+    + [native.LONG]
+    + [native.POINTER]
+    + [native.LONG] * 9,
 }
 _KERNEL_CHANNELS = 64  # channels per head the kernel takes (its MAX_C)
 _KERNEL_JOINTS = 32  # joints it takes (its MAX_J)
@@ -244,6 +267,25 @@ def _graph_args(x: Tensor, a: Tensor, weight: Tensor) -> tuple[Tensor, Tensor, l
     return x, a, [i, o, x.shape[2], x.shape[3], heads, a.stride(1), a.stride(2)]
 
 
+def _graph_forward(x: Tensor, a: Tensor, weight: Tensor, const: Tensor, sizes: list[int]) -> Tensor:
+    """W_h (x A^T) + const per (sample, head) through the kernel: (N, C_out, T, V)."""
+    weight, const = weight.contiguous(), const.contiguous()
+    n, _, t, v = x.shape
+    heads, o, i = weight.shape
+    y = x.new_empty(n, heads * o, t, v)
+    fn = native.library("hg_graph", _GRAPH_KERNEL).skelab_hg_graph_forward
+    ranges = native.split(n * heads)
+    scratch = [x.new_empty(i * t * v) for _ in ranges]
+    args = [native.pointer(u) for u in (x, a, weight, const, y)]
+    native.run(
+        [
+            lambda r0=r0, r1=r1, s=s: fn(*args, s.data_ptr(), *sizes, r0, r1)
+            for (r0, r1), s in zip(ranges, scratch, strict=True)
+        ]
+    )
+    return y
+
+
 class _GraphProduct(torch.autograd.Function):
     """y = W_h (x A^T) + const per (sample n, head h), x (N, C_in, T, V) read as (N, 8,
     C_in/8 * T, V), A = a[n, h] (V, V), W_h (C_out/8, C_in/8), const (N, 8, C_out/8, V) added
@@ -254,20 +296,7 @@ class _GraphProduct(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, a, weight, const):  # type: ignore[override]
         x, a, sizes = _graph_args(x, a, weight)
-        weight, const = weight.contiguous(), const.contiguous()
-        n, _, t, v = x.shape
-        heads, o, i = weight.shape
-        y = x.new_empty(n, heads * o, t, v)
-        fn = native.library("hg_graph", _GRAPH_KERNEL).skelab_hg_graph_forward
-        ranges = native.split(n * heads)
-        scratch = [x.new_empty(i * t * v) for _ in ranges]
-        args = [native.pointer(u) for u in (x, a, weight, const, y)]
-        native.run(
-            [
-                lambda r0=r0, r1=r1, s=s: fn(*args, s.data_ptr(), *sizes, r0, r1)
-                for (r0, r1), s in zip(ranges, scratch, strict=True)
-            ]
-        )
+        y = _graph_forward(x, a, weight, const, sizes)
         ctx.save_for_backward(x, a, weight)
         ctx.sizes = sizes
         return y
@@ -302,6 +331,90 @@ class _GraphProduct(torch.autograd.Function):
         for more in gw[1:]:
             g_w.add_(more)
         return gx, ga, g_w, gc
+
+
+class _GraphConvEnd(torch.autograd.Function):
+    """relu(bn(y) + res) with y = W_h (x A^T) + const (`_GraphProduct`), in training (batch
+    statistics); res = x where `res` is None (the identity residual).
+
+    Forward: the products through the kernel, the batch norm, sum and ReLU through
+    `batch_norm_train`. Backward: per-channel sums of the masked gradient g (and of g * y)
+    in one read-only pass; then, per (sample, head), BatchNorm's input gradient is made from
+    g, y and those sums in L2 scratch and fed straight into the products' backward, and g is
+    added to x's gradient (identity residual) or written out as res's. ReLU's and BatchNorm's
+    full-size gradients (13-26 MB each per layer, fresh every step) are never allocated."""
+
+    @staticmethod
+    def forward(ctx, x, a, weight, const, gamma, beta, r_mean, r_var, momentum, eps, res):  # type: ignore[override]
+        x, a, sizes = _graph_args(x, a, weight)
+        y = _graph_forward(x, a, weight, const, sizes)
+        out, mean, invstd = batch_norm_train(
+            y, gamma, beta, r_mean, r_var, momentum, eps, res=x if res is None else res, relu=True
+        )
+        ctx.save_for_backward(x, a, weight, y, out, gamma, mean, invstd)
+        ctx.sizes, ctx.res_is_x = sizes, res is None
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):  # type: ignore[override]
+        x, a, weight, y, out, gamma, mean, invstd = ctx.saved_tensors
+        sizes, res_is_x = ctx.sizes, ctx.res_is_x
+        grad = grad.contiguous()
+        n, c_out, t, v = out.shape
+        heads, o, i = weight.shape
+        lib = native.library("hg_graph", _GRAPH_KERNEL)
+        s1, s2 = (
+            grad.new_empty(c_out, dtype=torch.float64),
+            grad.new_empty(c_out, dtype=torch.float64),
+        )
+        sums = [native.pointer(u) for u in (grad, out, y, s1, s2)]
+        native.run(
+            [
+                lambda c0=c0, c1=c1: lib.skelab_hg_bn_sums(*sums, n, c_out, t * v, c0, c1)
+                for c0, c1 in native.split(c_out, least=1)
+            ]
+        )
+        count = n * t * v
+        mean64, inv64 = mean.double(), invstd.double()
+        centred = s2 - mean64 * s1  # sum of g * (y - mean)
+        k = torch.stack(
+            [gamma.detach().double() * inv64, s1 / count, inv64.square() * centred / count, mean64],
+            dim=1,
+        ).float()
+        need = ctx.needs_input_grad
+        gx = torch.empty_like(x) if need[0] or res_is_x else None
+        ga = x.new_empty(n, heads, v, v) if need[1] else None
+        gc = x.new_empty(n, heads, o, v) if need[3] else None
+        gres = torch.empty_like(out) if need[10] else None
+        ranges = native.split(n * heads)
+        gw = [weight.new_zeros(weight.shape) if need[2] else None for _ in ranges]
+        scratch = [x.new_empty((2 * i + o) * t * v) for _ in ranges]
+        args = [native.pointer(u) for u in (x, a, weight, grad, out, y, k, gx, ga)]
+        native.run(
+            [
+                lambda r0=r0, r1=r1, w=w, s=s: lib.skelab_hg_graph_end_backward(
+                    *args,
+                    native.pointer(w),
+                    native.pointer(gc),
+                    native.pointer(gres),
+                    int(res_is_x),
+                    s.data_ptr(),
+                    *sizes,
+                    r0,
+                    r1,
+                )  # fmt: skip
+                for (r0, r1), w, s in zip(ranges, gw, scratch, strict=True)
+            ]
+        )
+        g_w = gw[0] if need[2] else None
+        for more in gw[1:]:
+            g_w.add_(more)
+        g_gamma = (inv64 * centred).to(grad.dtype) if need[4] else None
+        g_beta = s1.to(grad.dtype) if need[5] else None
+        return (
+            gx if need[0] else None, ga, g_w, gc, g_gamma, g_beta, None, None, None, None, gres,
+        )  # fmt: skip
 
 
 def _grouped_linear(conv: nn.Conv1d, x: Tensor) -> Tensor:

@@ -279,3 +279,108 @@ int skelab_hg_graph_backward(const float *x, const float *a, const float *w, con
     }
     return 0;
 }
+
+/* ---- the graph convolution's ending: relu(bn(y) + res), its backward fused into the above --- */
+
+/* Per channel c of (N, C, L) tensors, over channels [c0, c1): s1[c] = sum of g and s2[c] = sum
+ * of g * y, where g = grad where out > 0, else 0 (the ReLU's mask). Float32 rows, float64
+ * totals. */
+int skelab_hg_bn_sums(const float *grad, const float *out, const float *y, double *s1,
+                      double *s2, long N, long C, long L, long c0, long c1) {
+    if (N < 1 || C < 1 || L < 1) return 1;
+    const long l8 = L / 8 * 8;
+    for (long c = c0; c < c1; c++) {
+        double t1 = 0.0, t2 = 0.0;
+        for (long n = 0; n < N; n++) {
+            const long at = (n * C + c) * L;
+            const float *g = grad + at, *o = out + at, *yy = y + at;
+            v8 a1 = splat(0.0f), a2 = splat(0.0f);
+            for (long l = 0; l < l8; l += 8) {
+                const v8 m = (v8)((v8i)load(g + l) & (load(o + l) > splat(0.0f)));
+                a1 += m;
+                a2 += m * load(yy + l);
+            }
+            float r1 = hsum(a1), r2 = hsum(a2);
+            for (long l = l8; l < L; l++) {
+                const float m = o[l] > 0.0f ? g[l] : 0.0f;
+                r1 += m;
+                r2 += m * yy[l];
+            }
+            t1 += r1;
+            t2 += r2;
+        }
+        s1[c] = t1;
+        s2[c] = t2;
+    }
+    return 0;
+}
+
+/* The backward of out = relu(bn(y) + res) with y = the graph product (forward above), from
+ * grad = dL/dout: g = grad masked by out > 0; gy = k[c, 0] * (g - k[c, 1] - (y - k[c, 3]) *
+ * k[c, 2]) (BatchNorm's input gradient, coefficients per channel from skelab_hg_bn_sums) is
+ * made per (sample, head) in scratch, never in memory; then the products' backward as in
+ * skelab_hg_graph_backward. The residual's gradient g is added to gx where res is x itself
+ * (res_is_x: C_in = C_out, the same layout), else written to gres (may be NULL). scratch holds
+ * (2 I + O) * T * V floats. */
+int skelab_hg_graph_end_backward(const float *x, const float *a, const float *w,
+                                 const float *grad, const float *out, const float *y,
+                                 const float *k, float *gx, float *ga, float *gw, float *gadd,
+                                 float *gres, long res_is_x, float *scratch, long I, long O,
+                                 long T, long V, long G, long asb, long asr, long b0, long b1) {
+    if (!sizes_ok(I, O, T, V, G) || (res_is_x && (I != O || !gx))) return 1;
+    const long R = I * T, L = T * V;
+    const long l8 = L / 8 * 8;
+    float *gz = scratch, *z = scratch + R * V, *gy = scratch + 2 * R * V;
+    for (long b = b0; b < b1; b++) {
+        const float *xb = x + b * R * V, *ab = a + b * asb;
+        const float *wg = w + (b % G) * O * I;
+        const long at = b * O * L; /* this (sample, head)'s O channels of grad, out, y */
+        const long c0 = (b % G) * O;
+        for (long o = 0; o < O; o++) {
+            const float *kc = k + 4 * (c0 + o);
+            const v8 k0 = splat(kc[0]), k1 = splat(kc[1]), k2 = splat(kc[2]), k3 = splat(kc[3]);
+            const float *g = grad + at + o * L, *ou = out + at + o * L, *yy = y + at + o * L;
+            float *dst = gy + o * L, *gr = gres ? gres + at + o * L : 0;
+            for (long l = 0; l < l8; l += 8) {
+                const v8 m = (v8)((v8i)load(g + l) & (load(ou + l) > splat(0.0f)));
+                store(dst + l, k0 * (m - k1 - (load(yy + l) - k3) * k2));
+                if (gr) store(gr + l, m);
+            }
+            for (long l = l8; l < L; l++) {
+                const float m = ou[l] > 0.0f ? g[l] : 0.0f;
+                dst[l] = kc[0] * (m - kc[1] - (yy[l] - kc[3]) * kc[2]);
+                if (gr) gr[l] = m;
+            }
+        }
+        left(wg, 1, I, gy, 0, gz, I, O, L, V); /* w^T @ gy */
+        if (gx) {
+            float *gxb = gx + b * R * V;
+            right(gz, ab, asr, 1, gxb, R, V, V);
+            if (res_is_x) { /* + g: x's rows (i, t) of this head are out's channels' frames */
+                const float *g = grad + at, *ou = out + at;
+                const long n = R * V, n8 = n / 8 * 8;
+                for (long l = 0; l < n8; l += 8) {
+                    const v8 m = (v8)((v8i)load(g + l) & (load(ou + l) > splat(0.0f)));
+                    store(gxb + l, load(gxb + l) + m);
+                }
+                for (long l = n8; l < n; l++) gxb[l] += ou[l] > 0.0f ? g[l] : 0.0f;
+            }
+        }
+        if (ga) gram(gz, xb, ga + b * V * V, R, V, V);
+        if (gw) {
+            right(xb, ab, 1, asr, z, R, V, V);
+            outer(gy, z, gw + (b % G) * O * I, O, I, L);
+        }
+        if (gadd) {
+            float *gb = gadd + b * O * V;
+            for (long o = 0; o < O; o++) {
+                float acc[MAX_J] = {0};
+                const float *row = gy + o * L;
+                for (long t = 0; t < T; t++)
+                    for (long v = 0; v < V; v++) acc[v] += row[t * V + v];
+                memcpy(gb + o * V, acc, V * sizeof(float));
+            }
+        }
+    }
+    return 0;
+}
