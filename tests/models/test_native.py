@@ -93,7 +93,7 @@ def test_compiled_attention_propagates_nan_like_the_torch_form():
 
 
 @needs_compiler
-def test_compiled_attention_matches_the_torch_form_inside_a_skateformer_block():
+def test_compiled_kernels_match_the_torch_forms_inside_a_skateformer_block():
     torch.manual_seed(1)
     block = skateformer.SkateFormerBlock(32, 12, 8, ((2, 4), (2, 4), (2, 4), (2, 4)))
     with torch.no_grad():
@@ -105,9 +105,11 @@ def test_compiled_attention_matches_the_torch_form_inside_a_skateformer_block():
     runs = []
     for on in (True, False):
         with pytest.MonkeyPatch.context() as mp:
-            if not on:
-                mp.setattr(native, "_LIBRARIES", {"window_attention": None})
+            if not on:  # attention, T-Conv and GELU all in their torch forms
+                off = dict.fromkeys(["window_attention", "grouped_frame_conv", "gelu"])
+                mp.setattr(native, "_LIBRARIES", off)
             assert _compiled(torch.empty(3, 1, 1, 1, 8), None) is on
+            assert (skateformer._frame_conv_kernel(block.tconv, x) is not None) is on
             y = block(x)
             runs.append((y, torch.autograd.grad(y, params, gy)))
             # the compiled form keeps no N x N probabilities between steps; the torch form does
@@ -216,3 +218,39 @@ def test_mlp_with_the_compiled_gelu_matches_the_torch_form(dim, hidden):
             runs.append((out, *torch.autograd.grad(out, inputs, gy)))
     for a, b in zip(*runs, strict=True):
         assert torch.allclose(a, b, rtol=1e-5, atol=1e-6 * b.abs().max().item())
+
+
+@needs_compiler
+@pytest.mark.parametrize(("channels", "groups", "kernel"), [(24, 8, 7), (12, 2, 3), (8, 8, 5)])
+def test_compiled_grouped_frame_conv_matches_float64_values_and_gradients(channels, groups, kernel):
+    conv = torch.nn.Conv2d(
+        channels, channels, (kernel, 1), padding=((kernel - 1) // 2, 0), groups=groups
+    )
+    x = torch.randn(3, 10, 5, channels, requires_grad=True)  # (N, T, V, C), channels-last
+    lib = skateformer._frame_conv_kernel(conv, x)
+    assert lib is not None
+    y = skateformer._GroupedFrameConv.apply(x, conv.weight, conv.bias, groups, lib)
+    gy = torch.randn_like(y)
+    grads = torch.autograd.grad(y, [x, conv.weight, conv.bias], gy)
+
+    conv64 = conv.double()
+    x64 = x.detach().double().requires_grad_()
+    expected = conv64(x64.permute(0, 3, 1, 2))
+    wanted = torch.autograd.grad(expected, [x64, conv64.weight, conv64.bias], gy.double())
+    assert y.shape == expected.shape and y.is_contiguous()
+    assert torch.allclose(y.double(), expected, atol=1e-5)
+    for got, want in zip(grads, wanted, strict=True):
+        assert torch.allclose(got.double(), want, rtol=1e-5, atol=1e-5 * want.abs().max().item())
+
+
+def test_grouped_frame_conv_kernel_takes_only_same_size_zero_padded_convs():
+    x = torch.randn(1, 4, 3, 8)
+    same = torch.nn.Conv2d(8, 8, (7, 1), padding=(3, 0), groups=8)
+    assert skateformer._frame_conv_kernel(same, x.double()) is None
+    for conv in (
+        torch.nn.Conv2d(8, 8, (7, 1), padding=(2, 0), groups=8),
+        torch.nn.Conv2d(8, 8, (7, 1), padding=(3, 0), stride=(2, 1), groups=8),
+        torch.nn.Conv2d(8, 8, (7, 1), padding=(3, 0), groups=8, padding_mode="replicate"),
+        torch.nn.Conv2d(8, 8, (7, 3), padding=(3, 1), groups=8),
+    ):
+        assert skateformer._frame_conv_kernel(conv, x) is None

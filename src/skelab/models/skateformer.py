@@ -426,6 +426,94 @@ def _compiled_forward(qkv: Tensor, bias: Tensor | None, scale: float) -> tuple[T
     return out, stats
 
 
+# kernels/grouped_frame_conv.c: forward(x, w, b, y, N, C, T, V, K, P, G, n0, n1) and
+# backward(x, w, gy, dx, dw, db, N, C, T, V, K, P, G, n0, n1) over samples n0..n1
+_FRAME_CONV = {
+    "skelab_grouped_frame_conv_forward": [_P, _P, _P, _P] + [_L] * 9,
+    "skelab_grouped_frame_conv_backward": [_P, _P, _P, _P, _P, _P] + [_L] * 9,
+}
+
+
+def _frame_conv_kernel(conv: nn.Conv2d, x: Tensor) -> Any:
+    """The compiled grouped convolution over frames for T-Conv (`kernels/grouped_frame_conv.c`)
+    where it applies: float32 on the CPU, eagerly, a (K, 1) kernel with zero padding (K-1)/2
+    over frames only, stride and dilation 1; else None."""
+    k = conv.kernel_size[0]
+    if not (
+        eager_cpu(x)
+        and x.dtype == torch.float32
+        and conv.kernel_size[1] == 1
+        and conv.stride == (1, 1)
+        and conv.dilation == (1, 1)
+        and conv.padding == ((k - 1) // 2, 0)
+        and k % 2 == 1
+        and conv.padding_mode == "zeros"
+    ):
+        return None
+    return native.library("grouped_frame_conv", _FRAME_CONV)
+
+
+def _pad_frames(x: Tensor, pad: int) -> Tensor:
+    """x (N, T, V, C), any strides, as a contiguous (N, C, T + 2 pad, V) copy with `pad` zero
+    frames each side."""
+    n, t, v, c = x.shape
+    out = x.new_empty(n, c, t + 2 * pad, v)
+    out[:, :, :pad].zero_()
+    out[:, :, t + pad :].zero_()
+    out[:, :, pad : pad + t].copy_(x.permute(0, 3, 1, 2))
+    return out
+
+
+class _GroupedFrameConv(torch.autograd.Function):
+    """T-Conv's grouped (K, 1) convolution on a channels-last (N, T, V, C) input, returning a
+    (N, C, T, V) tensor, through the compiled kernel: each output plane is built in registers
+    from shifted rows of a zero-padded (N, C, T + K - 1, V) copy of the input (a few million
+    multiply-adds, where oneDNN's grouped kernels took 5-20 ms a call)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, groups, lib):  # type: ignore[override]
+        n, t, v, c = x.shape
+        k = weight.shape[2]
+        xp = _pad_frames(x, (k - 1) // 2)
+        y = x.new_empty(n, c, t, v)
+        args = [native.pointer(xp), native.pointer(weight), native.pointer(bias)]
+        args += [native.pointer(y), n, c, t, v, k, (k - 1) // 2, groups]
+        fn = lib.skelab_grouped_frame_conv_forward
+        native.run([(fn, (*args, i, j)) for i, j in native.split(n, 1)])
+        ctx.save_for_backward(xp, weight)
+        ctx.conf = (groups, bias is not None, lib, (n, c, t, v, k))
+        return y
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, gy: Tensor) -> tuple[Tensor | None, ...]:
+        xp, weight = ctx.saved_tensors
+        groups, has_bias, lib, (n, c, t, v, k) = ctx.conf
+        gyp = _pad_frames(gy.permute(0, 2, 3, 1), (k - 1) // 2)
+        ranges = native.split(n, 1)
+        dx = xp.new_empty(n, c, t, v) if ctx.needs_input_grad[0] else None
+        dws = [torch.zeros_like(weight) if ctx.needs_input_grad[1] else None for _ in ranges]
+        wants_bias = has_bias and ctx.needs_input_grad[2]
+        dbs = [xp.new_zeros(c) if wants_bias else None for _ in ranges]
+        args = [native.pointer(xp), native.pointer(weight), native.pointer(gyp), native.pointer(dx)]
+        sizes = [n, c, t, v, k, (k - 1) // 2, groups]
+        fn = lib.skelab_grouped_frame_conv_backward
+        native.run(
+            [
+                (fn, (*args, native.pointer(dw), native.pointer(db), *sizes, i, j))
+                for (i, j), dw, db in zip(ranges, dws, dbs, strict=True)
+            ]
+        )
+        dw, db = dws[0], dbs[0]
+        for more_w, more_b in zip(dws[1:], dbs[1:], strict=True):
+            if dw is not None:
+                dw.add_(more_w)
+            if db is not None:
+                db.add_(more_b)
+        dx = None if dx is None else dx.permute(0, 2, 3, 1)  # as the input: (N, T, V, C)
+        return dx, dw, db, None, None
+
+
 class _CompiledAttention(torch.autograd.Function):
     """`window_attention` through the compiled kernel (`layers.native`): each score row is
     made, exponentiated and used in registers and L1, and the backward recomputes it from q,
@@ -773,8 +861,15 @@ class SkateFormerBlock(nn.Module):
         return torch.einsum("ntugc,gvu->ntvgc", x.reshape(n, t, v, g, c // g), self.gconv)
 
     def _tconv(self, x: Tensor) -> Tensor:
-        """Grouped temporal convolution on a channels-last view."""
-        return self.tconv(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)  # (N, T, V, C/4)
+        """Grouped temporal convolution on a channels-last view: (N, T, V, C/4), a permuted
+        view. On the CPU through the compiled kernel where it applies (`_GroupedFrameConv`),
+        else the layer itself."""
+        conv = self.tconv
+        lib = _frame_conv_kernel(conv, x)
+        if lib is not None:
+            y = _GroupedFrameConv.apply(x, conv.weight, conv.bias, conv.groups, lib)
+            return y.permute(0, 2, 3, 1)
+        return conv(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
 
     def _mix(self, x: Tensor) -> Tensor:
         """The six branches on the mapped grid, concatenated: (N, T, V, C) from the
