@@ -110,7 +110,7 @@ static void right(const float *x, const float *m, long msk, long msj, float *out
 #define GRAM_CHUNK(NV)                                                                          \
     do {                                                                                        \
         long k0 = 0;                                                                            \
-        for (; k0 + 3 <= K; k0 += 3) GRAM_ROWS(3, NV);                                          \
+        for (; k0 + 2 <= K; k0 += 2) GRAM_ROWS(2, NV); /* 3 rows spill a register */                                          \
         for (; k0 < K; k0++) GRAM_ROWS(1, NV);                                                  \
     } while (0)
 
