@@ -146,6 +146,19 @@ def test_doctor_does_not_advertise_a_feature_whose_module_is_missing(monkeypatch
     assert "yaml" not in doctor.environment_report()["extras"]
 
 
+def test_doctor_says_whether_the_compiled_cpu_kernels_can_run(monkeypatch, tmp_path):
+    from skelab.apps import doctor
+
+    monkeypatch.setenv("SKELAB_CACHE", str(tmp_path))
+    report = doctor.environment_report()
+    assert report["cpu_kernels"]["built"] == []  # an empty cache: nothing built yet
+    assert "window_attention" in report["cpu_kernels"]["kernels"]
+    assert "CPU kernels" in doctor.report_text(report)
+
+    monkeypatch.setenv("SKELAB_NATIVE", "0")
+    assert "SKELAB_NATIVE=0" in doctor.report_text(doctor.environment_report())
+
+
 @pytest.mark.slow  # four tiny trainings, about 15 s on 2 cores
 def test_train_streams_all_trains_each_stream_then_fuses_on_held_out_samples(
     tmp_path, tiny_npz, capsys

@@ -12,6 +12,8 @@ from typing import Any
 import torch
 import yaml
 
+from skelab.models.layers import native
+
 # Optional packages: the pip extra that installs each, and the skelab features it enables, each
 # with the module that provides it. A feature is advertised only when its module imports,
 # so the report never points at code this skelab does not have.
@@ -106,6 +108,7 @@ def environment_report() -> dict[str, Any]:
         else os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "extras": {name: _version(name) for name in optional_features()},
+        "cpu_kernels": native.status(),
         "numpy": _version("numpy"),
         "yaml": getattr(yaml, "__version__", None),
         "tqdm": _version("tqdm"),
@@ -134,6 +137,17 @@ def report_text(report: dict[str, Any]) -> str:
             )
     else:
         lines.append("GPU           none: training runs on the CPU (train.precision is ignored)")
+    kernels = report["cpu_kernels"]
+    if not kernels["enabled"]:
+        state = "switched off (SKELAB_NATIVE=0): the slower torch-operation forms run"
+    elif kernels["compiler"] is None:
+        state = "no C compiler found: install gcc (or set CC) for the faster CPU kernels"
+    else:
+        built = ", ".join(kernels["built"]) or "none yet"
+        state = (
+            f"{kernels['compiler']}, built on first use into {kernels['cache']} (built: {built})"
+        )
+    lines.append(f"CPU kernels   {state}")
     features = optional_features()
     for name, version in report["extras"].items():
         extra, enables = features.get(name, ("", ""))

@@ -84,6 +84,35 @@ class NativeBuildError(RuntimeError):
     """A kernel could not be built or loaded (the message says why and how to proceed)."""
 
 
+def target(name: str, cc: str) -> Path:
+    """Where kernels/<name>.c built by `cc` with `flags()` goes: its name carries a digest of
+    the source, the shared headers, the compiler, the flags and the machine."""
+    text = (SOURCES / f"{name}.c").read_bytes()
+    text += b"".join(h.read_bytes() for h in sorted(SOURCES.glob("*.h")))
+    digest = hashlib.sha256(text + " ".join([cc, *flags(), platform.machine()]).encode())
+    return cache_dir() / f"{name}-{digest.hexdigest()[:16]}.so"
+
+
+def kernel_names() -> list[str]:
+    """The kernels shipped with this skelab (kernels/*.c)."""
+    return sorted(p.stem for p in SOURCES.glob("*.c"))
+
+
+def status() -> dict[str, object]:
+    """For `skelab doctor`: whether kernels may run, the compiler, the cache folder and which
+    kernels are already built for this compiler and these sources (nothing is built here)."""
+    cc = compiler()
+    built = [n for n in kernel_names() if cc is not None and target(n, cc).exists()]
+    return {
+        "enabled": enabled(),
+        "compiler": cc,
+        "flags": " ".join(flags()),
+        "cache": str(cache_dir()),
+        "kernels": kernel_names(),
+        "built": built,
+    }
+
+
 def build(name: str) -> Path:
     """Compile kernels/<name>.c into the cache folder (if not built already); the .so's path."""
     source = SOURCES / f"{name}.c"
@@ -94,13 +123,10 @@ def build(name: str) -> Path:
             "example `apt install gcc`) or set SKELAB_NATIVE=0 to silence this"
         )
     opts = flags()
-    text = source.read_bytes() + b"".join(h.read_bytes() for h in sorted(SOURCES.glob("*.h")))
-    digest = hashlib.sha256(text + " ".join([cc, *opts, platform.machine()]).encode())
-    digest = digest.hexdigest()[:16]
-    folder = cache_dir()
-    target = folder / f"{name}-{digest}.so"
-    if target.exists():
-        return target
+    target_path = target(name, cc)
+    folder = target_path.parent
+    if target_path.exists():
+        return target_path
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{name}-", suffix=".so", dir=folder)
@@ -115,13 +141,13 @@ def build(name: str) -> Path:
         if run.returncode != 0:
             tail = (run.stderr or run.stdout).strip()[-600:]
             raise NativeBuildError(f"`{' '.join(cmd)}` failed (exit {run.returncode}): {tail}")
-        os.replace(tmp, target)
+        os.replace(tmp, target_path)
     except (OSError, subprocess.TimeoutExpired) as err:
         raise NativeBuildError(f"`{' '.join(cmd)}` did not run: {err}") from err
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return target
+    return target_path
 
 
 def library(name: str, signatures: dict[str, list]) -> ctypes.CDLL | None:
@@ -191,8 +217,11 @@ __all__ = [
     "compiler",
     "enabled",
     "flags",
+    "kernel_names",
     "library",
     "pointer",
     "run",
     "split",
+    "status",
+    "target",
 ]
