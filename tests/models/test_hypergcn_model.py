@@ -263,6 +263,70 @@ def test_compiled_graph_conv_end_matches_float64_values_and_gradients(own_residu
     assert torch.allclose(var.double(), 0.9 + 0.1 * batch.var((0, 2, 3)), rtol=1e-5)
 
 
+@needs_compiler
+def test_compiled_embedding_norm_matches_float64_values_gradients_and_statistics():
+    n, c, t, v, m, e = 3, 3, 10, 25, 2, 16
+    x = torch.randn(n, c, t, v, m, requires_grad=True)
+    weight = torch.randn(e, c, requires_grad=True)
+    bias = torch.randn(e, requires_grad=True)
+    pos = torch.randn(1, v, e, requires_grad=True)
+    gamma = torch.rand(m * v * e).add_(0.5).requires_grad_()
+    beta = torch.randn(m * v * e, requires_grad=True)
+    inputs = [x, weight, bias, pos, gamma, beta]
+    mean, var = torch.zeros(m * v * e), torch.ones(m * v * e)
+    gy = torch.randn(n * m, e, t, v)
+    assert hypergcn._embed_fits(x)
+
+    y = hypergcn._EmbedNorm.apply(*inputs, mean, var, 0.1, 1e-5)
+    grads = torch.autograd.grad(y, inputs, gy)
+
+    x64, w64, b64, p64, g64, be64 = wide = [u.detach().double().requires_grad_() for u in inputs]
+    emb = (x64.permute(0, 4, 2, 3, 1) @ w64.t() + b64 + p64).tanh()  # (N, M, T, V, E)
+    emb = emb.permute(0, 1, 3, 4, 2).reshape(n, m * v * e, t)  # data_bn's layout
+    normed = F.batch_norm(emb, None, None, g64, be64, True, 0.0, 1e-5)
+    expected = normed.view(n, m, v, e, t).permute(0, 1, 3, 4, 2).reshape(n * m, e, t, v)
+    wanted = torch.autograd.grad(expected, wide, gy.double())
+    assert y.shape == (n * m, e, t, v)
+    assert torch.allclose(y.double(), expected, rtol=1e-5, atol=1e-5)
+    for got, want in zip(grads, wanted, strict=True):
+        assert torch.allclose(got.double(), want, rtol=1e-4, atol=2e-5 * want.abs().max().item())
+    batch = emb.detach()
+    assert torch.allclose(mean.double(), 0.1 * batch.mean((0, 2)), atol=1e-6)
+    assert torch.allclose(var.double(), 0.9 + 0.1 * batch.var((0, 2)), rtol=1e-5)
+
+
+@needs_compiler
+def test_model_embedding_with_the_kernel_matches_it_switched_off():
+    # what the model hands its first block (l1's input), and its gradients; later blocks'
+    # nearest-edge selections would amplify float32 rounding
+    torch.manual_seed(4)
+    model = build("hypergcn", num_classes=10)
+    x = torch.randn(2, 3, 12, 25, 2)
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    params = [model.to_joint_embedding.weight, model.pos_embedding, model.data_bn.weight]
+    seen: list[torch.Tensor] = []
+    model.l1.register_forward_pre_hook(lambda mod, args: seen.append(args[0]))
+    runs = []
+    for on in (True, False):
+        model.load_state_dict(start)
+        with pytest.MonkeyPatch.context() as mp:
+            if not on:
+                mp.setattr(native, "_LIBRARIES", {"hg_embed": None})
+            assert hypergcn._embed_fits(x) is on
+            model(x)
+            h = seen.pop()
+            grads = torch.autograd.grad(
+                (h * torch.linspace(-1, 1, h.numel()).view_as(h)).sum(), params
+            )
+            runs.append((h, grads, model.data_bn.running_var.clone()))
+    (h1, g1, v1), (h0, g0, v0) = runs
+    assert h1.shape == h0.shape == (4, 128, 12, 25)
+    assert torch.allclose(h1, h0, rtol=1e-5, atol=1e-5)
+    for one, off in zip(g1, g0, strict=True):
+        assert torch.allclose(one, off, rtol=1e-4, atol=1e-4 * off.abs().max().item())
+    assert torch.allclose(v1, v0, rtol=1e-5)
+
+
 def test_graph_products_take_the_torch_form_where_the_kernel_does_not_fit(monkeypatch):
     w = torch.randn(8, 4, 4)
     assert not hypergcn._compiled_fits(torch.randn(1, 32, 4, 25, dtype=torch.float64), w.double())
@@ -271,6 +335,7 @@ def test_graph_products_take_the_torch_form_where_the_kernel_does_not_fit(monkey
     monkeypatch.setenv("SKELAB_NATIVE", "0")
     monkeypatch.setattr(native, "_LIBRARIES", {})
     assert not hypergcn._compiled_fits(torch.randn(1, 32, 4, 25), w)
+    assert not hypergcn._embed_fits(torch.randn(1, 3, 4, 25, 2))
 
 
 def test_virtual_joint_rows_of_the_static_graph_get_no_gradient():

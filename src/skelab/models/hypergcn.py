@@ -35,6 +35,11 @@ Differences from upstream (none changes the function; the golden tests hold to r
 * The nearest-hyper-edge selection is computed as upstream does: per-head `torch.cdist` of the
   (N, 8, 28, h) embeddings and `topk(9, largest=False)` (self included), then a softmax over the
   negated distances of the selected entries.
+* In training on the CPU (float32, eager) the embedding's tanh, data_bn and the reordering to
+  the blocks' layout run through `kernels/hg_embed.c` (`_EmbedNorm`): data_bn's output is
+  written in the blocks' layout, and its backward reads the gradient in that layout and
+  writes the pre-tanh gradient over the saved tanh values (no reordering copies, no
+  full-size BatchNorm or tanh gradients).
 * Parameters upstream saves but that never affect the output are kept as parameters, so
   checkpoints load strictly and parameter counts agree:
   - the 3 virtual-joint rows of every `gcn1.edge_importance` (and of the fixed `gcn1.PA`) only
@@ -66,7 +71,7 @@ from skelab.models.layers.batchnorm import (
 )
 from skelab.models.layers.eager import eager_cpu
 from skelab.models.layers.init import constant_bn_, kaiming_conv_
-from skelab.models.layers.pointwise import bn_residual_relu, joint_embedding, residual
+from skelab.models.layers.pointwise import batched, bn_residual_relu, joint_embedding, residual
 from skelab.models.layers.tcn import ctrgcn_temporal, frame_mean, unit_tcn
 from skelab.models.registry import ModelCard, register_model
 from skelab.skeletons import NTU_INWARD_1BASED, NUM_JOINTS
@@ -494,9 +499,19 @@ class HyperGCN(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         n, c, t, v, m = x.shape  # (N, C, T, V, M)
         # data_bn normalises each (person, joint, channel) over batch and frames.
-        x = self.embed_joints(x)  # (N, M*V*128, T)
-        x = batch_norm_act(self.data_bn, x)
-        x = x.view(n, m, v, -1, t).permute(0, 1, 3, 4, 2).reshape(n * m, -1, t, v)
+        bn = self.data_bn
+        if _embed_fits(x) and uses_batch_statistics(bn) and bn.affine and torch.is_grad_enabled():
+            # embedding, tanh, data_bn and the reordering, written out (`_EmbedNorm`)
+            factor = batch_norm_factor(bn) if bn.training else 0.0
+            linear = self.to_joint_embedding
+            x = _EmbedNorm.apply(
+                x, linear.weight, linear.bias, self.pos_embedding, bn.weight, bn.bias,
+                bn.running_mean, bn.running_var, factor, bn.eps,
+            )  # fmt: skip
+        else:
+            x = self.embed_joints(x)  # (N, M*V*128, T)
+            x = batch_norm_act(bn, x)
+            x = x.view(n, m, v, -1, t).permute(0, 1, 3, 4, 2).reshape(n * m, -1, t, v)
         l1, l2, l3, l4, l5, l6, l7, l8, l9 = self.blocks()
         x1 = l1(x)
         x4 = l4(l3(l2(x1) + x1))  # dense skip inside each stage
@@ -523,6 +538,117 @@ class HyperGCN(nn.Module):
                 fix="call the model on a batch before auxiliary_losses()",
             )
         return {"divergence": self.divergence_weight * divergence_loss(self._hyper_joints)}
+
+
+# --------------------------------------------------------------------------------------------
+# The joint embedding and data_bn in training through a compiled kernel (kernels/hg_embed.c)
+
+_EMBED_KERNEL = {
+    "skelab_hg_embed_stats": [native.POINTER] * 3 + [native.LONG] * 5,
+    "skelab_hg_embed_apply": [native.POINTER] * 4 + [native.LONG] * 7,
+    "skelab_hg_embed_sums": [native.POINTER] * 4 + [native.LONG] * 7,
+    "skelab_hg_embed_backward": [native.POINTER] * 3 + [native.LONG] * 7,
+}
+
+
+def _embed_fits(x: Tensor) -> bool:
+    """Whether `_EmbedNorm` runs: float32 on the CPU, eagerly, and the kernel built."""
+    return (
+        eager_cpu(x)
+        and x.dtype == torch.float32
+        and native.library("hg_embed", _EMBED_KERNEL) is not None
+    )
+
+
+class _EmbedNorm(torch.autograd.Function):
+    """data_bn(tanh(to_joint_embedding(x) + pos)) with batch statistics, for x (N, C, T, V, M),
+    returned as the blocks read it: (N*M, E, T, V).
+
+    The embedding is `joint_embedding`'s product in data_bn's layout (N, M*V*E, T), tanh in
+    place. The statistics, the normalisation written straight into the blocks' layout, and
+    in backward the per-channel sums and the pre-tanh gradient (read from the gradient in
+    the blocks' layout, written over the saved tanh values) are `kernels/hg_embed.c`: the
+    torch form's reordering copies (13 MB each way) and BatchNorm's and tanh's full-size
+    gradients are not made. Running statistics move as `nn.BatchNorm1d` moves them."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, pos, gamma, beta, r_mean, r_var, momentum, eps):  # type: ignore[override]
+        n, c, t, v, m = x.shape
+        e = weight.shape[0]
+        rows, channels = n * m * v, m * v * e
+        xs = x.permute(0, 4, 3, 1, 2).reshape(rows, c, t)  # (N*M*V, C, T): small
+        shift = (bias + pos.reshape(v, e)).expand(n * m, v, e).reshape(rows, e, 1)
+        th = torch.baddbmm(shift, batched(weight, rows), xs).tanh_()  # (N, M*V*E, T)
+        lib = native.library("hg_embed", _EMBED_KERNEL)
+        ptr = native.pointer
+        mean64 = th.new_empty(channels, dtype=torch.float64)
+        m2 = th.new_empty(channels, dtype=torch.float64)
+        native.run(
+            [
+                (lib.skelab_hg_embed_stats, (ptr(th), ptr(mean64), ptr(m2), n, channels, t, i, j))
+                for i, j in native.split(channels, 64)
+            ]
+        )
+        count = n * t
+        var64 = m2 / count
+        invstd64 = (var64 + eps).rsqrt()
+        scale64 = gamma.detach().double() * invstd64
+        shift64 = beta.detach().double() - mean64 * scale64
+        scale, shift = scale64.float(), shift64.float()
+        out = th.new_empty(n * m, e, t, v)
+        apply_args = (ptr(th), ptr(scale), ptr(shift), ptr(out), n, m, v, e, t)
+        native.run(
+            [(lib.skelab_hg_embed_apply, (*apply_args, i, j)) for i, j in native.split(e, 4)]
+        )
+        if r_mean is not None and r_var is not None and momentum:
+            with torch.no_grad():
+                unbiased = var64 * (count / max(count - 1, 1))
+                r_mean.mul_(1 - momentum).add_(mean64.to(r_mean.dtype), alpha=momentum)
+                r_var.mul_(1 - momentum).add_(unbiased.to(r_var.dtype), alpha=momentum)
+        ctx.save_for_backward(xs, weight, th, gamma, mean64.float(), invstd64.float())
+        ctx.dims = (n, c, t, v, m, e)
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):  # type: ignore[override]
+        xs, weight, th, gamma, mean, invstd = ctx.saved_tensors
+        n, c, t, v, m, e = ctx.dims
+        rows, channels = n * m * v, m * v * e
+        grad = grad.contiguous()
+        lib = native.library("hg_embed", _EMBED_KERNEL)
+        ptr = native.pointer
+        s1 = grad.new_empty(channels, dtype=torch.float64)
+        s2 = grad.new_empty(channels, dtype=torch.float64)
+        ranges = native.split(e, 4)
+        sum_args = (ptr(grad), ptr(th), ptr(s1), ptr(s2), n, m, v, e, t)
+        native.run([(lib.skelab_hg_embed_sums, (*sum_args, i, j)) for i, j in ranges])
+        count = n * t
+        mean64, inv64 = mean.double(), invstd.double()
+        centred = s2 - mean64 * s1  # sum of g * (th - mean)
+        k = torch.stack(
+            [gamma.detach().double() * inv64, s1 / count, inv64.square() * centred / count, mean64],
+            dim=1,
+        ).float()
+        # the pre-tanh gradient, written over th (read only here)
+        back_args = (ptr(grad), ptr(th), ptr(k), n, m, v, e, t)
+        native.run([(lib.skelab_hg_embed_backward, (*back_args, i, j)) for i, j in ranges])
+        ge = th.view(rows, e, t)
+        need = ctx.needs_input_grad
+        g_x = g_w = g_b = g_pos = None
+        if need[0]:
+            g_x = torch.bmm(batched(weight.t(), rows), ge).view(n, m, v, c, t)
+            g_x = g_x.permute(0, 3, 4, 2, 1)  # (N, C, T, V, M)
+        if need[1]:
+            g_w = torch.bmm(ge, xs.transpose(1, 2)).sum(0)  # (E, C)
+        g_shift = ge.sum(2).view(n * m, v, e)
+        if need[2]:
+            g_b = g_shift.sum((0, 1))
+        if need[3]:
+            g_pos = g_shift.sum(0).unsqueeze(0)
+        g_gamma = (inv64 * centred).to(grad.dtype) if need[4] else None
+        g_beta = s1.to(grad.dtype) if need[5] else None
+        return g_x, g_w, g_b, g_pos, g_gamma, g_beta, None, None, None, None
 
 
 def divergence_loss(hyper_joints: list[Tensor]) -> Tensor:
