@@ -176,3 +176,86 @@ def test_stacked_batch_norm_takes_the_written_path_and_keeps_the_function(monkey
     for bn, ref_bn in zip(bns, plain, strict=True):
         for key, value in ref_bn.state_dict().items():
             assert torch.allclose(bn.state_dict()[key].double(), value.double(), atol=1e-12)
+
+
+# the compiled passes (kernels/batch_norm.c) take float32; without a C compiler these tests skip
+compiled = pytest.mark.skipif(
+    batchnorm._kernel(torch.empty(1)) is None, reason="no compiled kernels here"
+)
+
+
+@compiled
+@pytest.mark.parametrize("shape", [(3, 4, 5, 6), (2, 5, 7), (4, 3, 64, 25)])  # 30, 7: tails
+@pytest.mark.parametrize(("with_res", "relu"), [(False, False), (True, True), (False, True)])
+def test_compiled_batch_norm_train_matches_float64(shape, with_res, relu):
+    torch.manual_seed(3)
+    y = torch.randn(*shape) * 3 + 2
+    c = shape[1]
+    w, b = torch.rand(c) + 0.5, torch.randn(c)
+    res = torch.randn(*shape) if with_res else None
+    rm, rv = torch.randn(c), torch.rand(c) + 1
+    rm64, rv64 = rm.double(), rv.double()
+    ref, mean_ref, invstd_ref = torch.native_batch_norm(
+        y.double(), w.double(), b.double(), rm64, rv64, True, 0.3, 1e-5
+    )
+    if res is not None:
+        ref = ref + res.double()
+    if relu:
+        ref = ref.relu()
+    out, mean, invstd = batchnorm.batch_norm_train(y, w, b, rm, rv, 0.3, 1e-5, res=res, relu=relu)
+    assert out.dtype == torch.float32
+    for got, want in ((out, ref), (mean, mean_ref), (invstd, invstd_ref), (rm, rm64), (rv, rv64)):
+        assert torch.allclose(got.double(), want, rtol=1e-5, atol=1e-5)
+
+
+@compiled
+def test_compiled_batch_norm_writes_into_a_channel_slice():
+    y = torch.randn(3, 4, 5, 2)
+    buffer = torch.full((3, 10, 5, 2), 7.0)
+    batchnorm.batch_norm_train(y, None, None, None, None, 0.0, 1e-5, out=buffer.narrow(1, 3, 4))
+    ref = torch.native_batch_norm(y.double(), None, None, None, None, True, 0.0, 1e-5)[0]
+    assert torch.allclose(buffer[:, 3:7].double(), ref, atol=1e-5)
+    assert (buffer[:, :3] == 7).all() and (buffer[:, 7:] == 7).all()
+
+
+@compiled
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("affine", [True, False])
+def test_compiled_batch_norm_act_gradients_match_float64(relu, affine):
+    torch.manual_seed(4)
+    y = torch.randn(4, 3, 6, 5, requires_grad=True)
+    res = torch.randn(4, 3, 6, 5, requires_grad=True)
+    w = (torch.rand(3) + 0.5).requires_grad_() if affine else None
+    b = torch.randn(3, requires_grad=True) if affine else None
+    out = batchnorm._BatchNormAct.apply(y, w, b, None, None, 0.0, 1e-5, res, relu)
+    inputs = [y, res] + ([w, b] if affine else [])
+    grad = torch.randn_like(out)
+    got = torch.autograd.grad(out, inputs, grad)
+    ref_inputs = [t.detach().double().requires_grad_() for t in inputs]
+    y64, res64 = ref_inputs[:2]
+    w64, b64 = ref_inputs[2:] if affine else (None, None)
+    ref = nn.functional.batch_norm(y64, None, None, w64, b64, True, 0.0, 1e-5) + res64
+    ref = ref.relu() if relu else ref
+    want = torch.autograd.grad(ref, ref_inputs, grad.double())
+    assert torch.allclose(out.double(), ref, atol=1e-5)
+    for a, r in zip(got, want, strict=True):
+        assert torch.allclose(a.double(), r, rtol=1e-4, atol=1e-5 * r.abs().max().item())
+
+
+@compiled
+def test_compiled_and_torch_batch_norm_agree_and_a_nan_stays_nan(monkeypatch):
+    y = torch.randn(2, 3, 40, requires_grad=True)
+    runs = []
+    for on in (True, False):
+        if not on:
+            monkeypatch.setattr(batchnorm.native, "_LIBRARIES", {"batch_norm": None})
+        out = batchnorm._BatchNormAct.apply(y, None, None, None, None, 0.0, 1e-5, None, True)
+        runs.append((out, *torch.autograd.grad(out, [y], torch.ones_like(out))))
+    for a, b in zip(*runs, strict=True):
+        assert torch.allclose(a, b, atol=1e-6)
+    monkeypatch.undo()
+    bad = y.detach().clone()
+    bad[1, 2, 5] = float("nan")
+    out = batchnorm._BatchNormAct.apply(bad, None, None, None, None, 0.0, 1e-5, None, True)
+    assert torch.isnan(out[:, 2]).all()  # the channel's statistics are NaN, and so is the ReLU
+    assert torch.isfinite(out[:, :2]).all()
