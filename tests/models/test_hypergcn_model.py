@@ -210,8 +210,10 @@ def test_graph_convolution_with_the_kernel_matches_it_switched_off(c_in, c_out):
         layer.bn.weight.fill_(1.0)
     x = torch.randn(3, c_in, 12, 25, requires_grad=True)
     gy = torch.randn(3, c_out, 12, 25)
-    # to_V.bias leaves every distance unchanged: its gradient is rounding noise, left out
-    params = [x] + [p for k, p in layer.named_parameters() if p.requires_grad and k != "to_V.bias"]
+    # to_V.bias leaves every distance unchanged and down's conv bias feeds a BatchNorm: their
+    # true gradients are zero (rounding noise here), left out
+    noise = ("to_V.bias", "down.0.bias")
+    params = [x] + [p for k, p in layer.named_parameters() if p.requires_grad and k not in noise]
     start = {k: v.clone() for k, v in layer.state_dict().items()}
     runs = []
     for on in (True, False):
@@ -232,35 +234,57 @@ def test_graph_convolution_with_the_kernel_matches_it_switched_off(c_in, c_out):
 
 
 @needs_compiler
-@pytest.mark.parametrize("own_residual", [False, True])
-def test_compiled_graph_conv_end_matches_float64_values_and_gradients(own_residual):
-    n, c_in, c_out, t, v = 3, 64, 128 if own_residual else 64, 6, 25
+@pytest.mark.parametrize("shortcut", ["identity", "tensor", "down"])
+def test_compiled_graph_conv_end_matches_float64_values_and_gradients(shortcut):
+    n, c_in, c_out, t, v = 3, 64, 64 if shortcut == "identity" else 128, 6, 25
     x = torch.randn(n, c_in, t, v, requires_grad=True)
     a = torch.randn(n, 8, v, v + 3)[..., :v].requires_grad_()
     w = torch.randn(8, c_out // 8, c_in // 8, requires_grad=True)
     const = torch.randn(n, 8, c_out // 8, v, requires_grad=True)
     gamma = torch.rand(c_out).add_(0.5).requires_grad_()
     beta = torch.randn(c_out, requires_grad=True)
-    res = torch.randn(n, c_out, t, v, requires_grad=True) if own_residual else None
-    inputs = [x, a, w, const, gamma, beta] + ([res] if own_residual else [])
+    inputs = [x, a, w, const, gamma, beta]
+    res, down = None, ()
+    if shortcut == "tensor":
+        res = torch.randn(n, c_out, t, v, requires_grad=True)
+        inputs.append(res)
+    elif shortcut == "down":  # 1x1 conv (weight, bias), then BatchNorm (gamma, beta)
+        extra = [torch.randn(c_out, c_in, 1, 1), torch.randn(c_out)]
+        extra += [torch.rand(c_out).add_(0.5), torch.randn(c_out)]
+        inputs += [u.requires_grad_() for u in extra]
+    stats = [torch.zeros(c_out), torch.ones(c_out), torch.zeros(c_out), torch.ones(c_out)]
+    if shortcut == "down":
+        down = (*inputs[6:], stats[2], stats[3], 0.1, 1e-5)
     gy = torch.randn(n, c_out, t, v)
-    mean, var = torch.zeros(c_out), torch.ones(c_out)
 
-    y = hypergcn._GraphConvEnd.apply(x, a, w, const, gamma, beta, mean, var, 0.1, 1e-5, res)
+    fn = hypergcn._GraphConvEnd.apply
+    y = fn(x, a, w, const, gamma, beta, stats[0], stats[1], 0.1, 1e-5, res, *down)
     grads = torch.autograd.grad(y, inputs, gy)
 
     wide = [u.detach().double().requires_grad_() for u in inputs]
     products = _graph_products(*wide[:4])
-    shortcut = wide[6] if own_residual else wide[0]
     normed = F.batch_norm(products, None, None, wide[4], wide[5], True, 0.0, 1e-5)
-    expected = F.relu(normed + shortcut)
+    if shortcut == "identity":
+        added = wide[0]
+    elif shortcut == "tensor":
+        added = wide[6]
+    else:
+        proj = F.conv2d(wide[0], wide[6], wide[7])
+        added = F.batch_norm(proj, None, None, wide[8], wide[9], True, 0.0, 1e-5)
+    expected = F.relu(normed + added)
     wanted = torch.autograd.grad(expected, wide, gy.double())
     assert torch.allclose(y.double(), expected, rtol=1e-5, atol=1e-5)
     for got, want in zip(grads, wanted, strict=True):
+        if shortcut == "down" and got.shape == (c_out,) and got is grads[7]:
+            continue  # the conv bias before a BatchNorm: true gradient 0, rounding noise
         assert torch.allclose(got.double(), want, rtol=1e-4, atol=2e-5 * want.abs().max().item())
     batch = products.detach()
-    assert torch.allclose(mean.double(), 0.1 * batch.mean((0, 2, 3)), atol=1e-6)
-    assert torch.allclose(var.double(), 0.9 + 0.1 * batch.var((0, 2, 3)), rtol=1e-5)
+    assert torch.allclose(stats[0].double(), 0.1 * batch.mean((0, 2, 3)), atol=1e-6)
+    assert torch.allclose(stats[1].double(), 0.9 + 0.1 * batch.var((0, 2, 3)), rtol=1e-5)
+    if shortcut == "down":
+        batch = proj.detach()
+        assert torch.allclose(stats[2].double(), 0.1 * batch.mean((0, 2, 3)), atol=1e-5)
+        assert torch.allclose(stats[3].double(), 0.9 + 0.1 * batch.var((0, 2, 3)), rtol=1e-5)
 
 
 @needs_compiler

@@ -26,7 +26,9 @@ Differences from upstream (none changes the function; the golden tests hold to r
   (sample, head) in one compiled kernel (`layers.native`, kernels/hg_graph.c: `_GraphProduct`);
   In training the same kernel's backward also runs the graph convolution's BatchNorm + residual
   + ReLU backward (`_GraphConvEnd`): BatchNorm's input gradient is made per (sample, head) in
-  cache, so neither it nor the ReLU's gradient is a full-size tensor. The torch products run
+  cache, so neither it nor the ReLU's gradient is a full-size tensor; `down` (1x1 conv +
+  BatchNorm, l4) is folded in too (one pass for both BatchNorms' affine maps, the sum and the
+  ReLU; its BatchNorm backward made in the same kernel pass). The torch products run
   elsewhere and where no C compiler works.
 * The projection in `down` runs as a batched matmul (`skelab.models.layers.pointwise.conv1x1`),
   and the BatchNorm + residual + ReLU ends of the graph convolution and of the block run in
@@ -218,12 +220,13 @@ class HyperGraphConv(nn.Module):
             if uses_batch_statistics(bn) and bn.affine and torch.is_grad_enabled():
                 # the products, the batch norm, + residual and the ReLU; the backward makes
                 # the batch norm's input gradient per (sample, head) inside the products'
-                res = None if isinstance(self.down, nn.Identity) else residual(self.down, x)
                 factor = batch_norm_factor(bn) if bn.training else 0.0
-                return _GraphConvEnd.apply(
-                    x, a_real, weight, const, bn.weight, bn.bias, bn.running_mean,
-                    bn.running_var, factor, bn.eps, res,
-                )  # fmt: skip
+                ending = (bn.weight, bn.bias, bn.running_mean, bn.running_var, factor, bn.eps)
+                down = _down_args(self.down)
+                if down is not None:  # the projection and its BatchNorm folded in too
+                    return _GraphConvEnd.apply(x, a_real, weight, const, *ending, None, *down)
+                res = None if isinstance(self.down, nn.Identity) else residual(self.down, x)
+                return _GraphConvEnd.apply(x, a_real, weight, const, *ending, res)
             # both products and the constant term per (sample, head) in one compiled pass
             y = _GraphProduct.apply(x, a_real, weight, const)  # (N, C_out, T, V)
         else:
@@ -240,11 +243,13 @@ class HyperGraphConv(nn.Module):
 _GRAPH_KERNEL = {
     "skelab_hg_graph_forward": [native.POINTER] * 6 + [native.LONG] * 9,
     "skelab_hg_graph_backward": [native.POINTER] * 9 + [native.LONG] * 9,
-    "skelab_hg_bn_sums": [native.POINTER] * 5 + [native.LONG] * 5,
-    "skelab_hg_graph_end_backward": [native.POINTER] * 12
+    "skelab_hg_bn_sums": [native.POINTER] * 7 + [native.LONG] * 5,
+    "skelab_hg_graph_end_backward": [native.POINTER] * 14
     + [native.LONG]
     + [native.POINTER]
     + [native.LONG] * 9,
+    "skelab_hg_stats": [native.POINTER] * 3 + [native.LONG] * 5,
+    "skelab_hg_apply2": [native.POINTER] * 7 + [native.LONG] * 5,
 }
 _KERNEL_CHANNELS = 64  # channels per head the kernel takes (its MAX_C)
 _KERNEL_JOINTS = 32  # joints it takes (its MAX_J)
@@ -338,77 +343,163 @@ class _GraphProduct(torch.autograd.Function):
         return gx, ga, g_w, gc
 
 
+def _down_args(down: nn.Module) -> tuple | None:
+    """`_GraphConvEnd`'s arguments for a `down` of (1x1 conv, BatchNorm with batch statistics)
+    (the BatchNorm's batch counter advances), else None."""
+    if not isinstance(down, nn.Sequential) or len(down) != 2:
+        return None
+    conv, bn = down
+    if (
+        not isinstance(conv, nn.Conv2d)
+        or conv.kernel_size != (1, 1)
+        or conv.stride != (1, 1)
+        or conv.padding != (0, 0)
+        or conv.groups != 1
+        or conv.bias is None
+        or not uses_batch_statistics(bn)
+        or not bn.affine
+    ):
+        return None
+    factor = batch_norm_factor(bn) if bn.training else 0.0
+    return (
+        conv.weight,
+        conv.bias,
+        bn.weight,
+        bn.bias,
+        bn.running_mean,
+        bn.running_var,
+        factor,
+        bn.eps,
+    )
+
+
+def _batch_stats(lib, y: Tensor, gamma: Tensor, beta: Tensor, r_mean, r_var, momentum, eps):
+    """Batch mean and inverse deviation (float64) of y (N, C, L) through the kernel, the
+    running statistics moved as `nn.BatchNorm2d` moves them; and the affine map's scale and
+    shift (float32)."""
+    n, c, length = y.shape
+    mean64, m2 = y.new_empty(c, dtype=torch.float64), y.new_empty(c, dtype=torch.float64)
+    args = (native.pointer(y), native.pointer(mean64), native.pointer(m2), n, c, length)
+    native.run([(lib.skelab_hg_stats, (*args, i, j)) for i, j in native.split(c, 8)])
+    count = n * length
+    var64 = m2 / count
+    invstd64 = (var64 + eps).rsqrt()
+    if r_mean is not None and r_var is not None and momentum:
+        with torch.no_grad():
+            unbiased = var64 * (count / max(count - 1, 1))
+            r_mean.mul_(1 - momentum).add_(mean64.to(r_mean.dtype), alpha=momentum)
+            r_var.mul_(1 - momentum).add_(unbiased.to(r_var.dtype), alpha=momentum)
+    scale64 = gamma.detach().double() * invstd64
+    shift64 = beta.detach().double() - mean64 * scale64
+    return mean64, invstd64, scale64.float(), shift64.float()
+
+
+def _grad_coefficients(gamma: Tensor, mean64: Tensor, inv64: Tensor, s1, s2, count: int):
+    """Per channel (gamma invstd, mean(g), invstd^2 mean(g (y - mean)), mean) as float32 (C,
+    4): BatchNorm's input gradient is k0 (g - k1 - (y - k3) k2)."""
+    centred = s2 - mean64 * s1  # sum of g * (y - mean)
+    k = [gamma.detach().double() * inv64, s1 / count, inv64.square() * centred / count, mean64]
+    return torch.stack(k, dim=1).float(), centred
+
+
 class _GraphConvEnd(torch.autograd.Function):
     """relu(bn(y) + res) with y = W_h (x A^T) + const (`_GraphProduct`), in training (batch
-    statistics); res = x where `res` is None (the identity residual).
+    statistics): res = x where `res` and `down_w` are None (the identity residual), res =
+    bn_d(down_w x + down_b) where `down_w` is given (upstream's `down`, folded in), else the
+    given tensor.
 
-    Forward: the products through the kernel, the batch norm, sum and ReLU through
-    `batch_norm_train`. Backward: per-channel sums of the masked gradient g (and of g * y)
-    in one read-only pass; then, per (sample, head), BatchNorm's input gradient is made from
-    g, y and those sums in L2 scratch and fed straight into the products' backward, and g is
-    added to x's gradient (identity residual) or written out as res's. ReLU's and BatchNorm's
-    full-size gradients (13-26 MB each per layer, fresh every step) are never allocated."""
+    Forward: the products through the kernel; with `down`, its product (one per sample), both
+    BatchNorms' statistics and one pass for both affine maps, the sum and the ReLU; else the
+    batch norm, sum and ReLU through `batch_norm_train`. Backward: per-channel sums of the
+    masked gradient g (and of g * y, g * the projection) in one read-only pass; then, per
+    (sample, head), BatchNorm's input gradient is made from g, y and those sums in L2 scratch
+    and fed straight into the products' backward, and g is added to x's gradient (identity
+    residual), or the projection's gradient (through bn_d's backward) written once and its
+    product added into x's, or g written out as res's. ReLU's and the BatchNorms' full-size
+    gradients (13-26 MB each per layer, fresh every step) are never allocated."""
 
     @staticmethod
-    def forward(ctx, x, a, weight, const, gamma, beta, r_mean, r_var, momentum, eps, res):  # type: ignore[override]
+    def forward(  # type: ignore[override]
+        ctx, x, a, weight, const, gamma, beta, r_mean, r_var, momentum, eps, res,
+        down_w=None, down_b=None, d_gamma=None, d_beta=None, d_mean=None, d_var=None,
+        d_momentum=0.0, d_eps=1e-5,
+    ):  # fmt: skip
         x, a, sizes = _graph_args(x, a, weight)
         y = _graph_forward(x, a, weight, const, sizes)
-        out, mean, invstd = batch_norm_train(
-            y, gamma, beta, r_mean, r_var, momentum, eps, res=x if res is None else res, relu=True
-        )
-        ctx.save_for_backward(x, a, weight, y, out, gamma, mean, invstd)
-        ctx.sizes, ctx.res_is_x = sizes, res is None
+        lib = native.library("hg_graph", _GRAPH_KERNEL)
+        ctx.down = down_w is not None
+        if ctx.down:
+            n, c_in, t, v = x.shape
+            c_out = down_w.shape[0]
+            proj = torch.baddbmm(
+                down_b.view(1, -1, 1), batched(down_w.view(c_out, c_in), n), x.view(n, c_in, -1)
+            )  # (N, C_out, T*V)
+            yv = y.view(n, c_out, -1)
+            mean, invstd, scale, shift = _batch_stats(
+                lib, yv, gamma, beta, r_mean, r_var, momentum, eps
+            )
+            d_mean64, d_inv, d_scale, d_shift = _batch_stats(
+                lib, proj, d_gamma, d_beta, d_mean, d_var, d_momentum, d_eps
+            )
+            out = torch.empty_like(y)
+            ptr = native.pointer
+            args = (ptr(yv), ptr(scale), ptr(shift), ptr(proj), ptr(d_scale), ptr(d_shift))
+            args += (ptr(out), n, c_out, t * v)
+            native.run([(lib.skelab_hg_apply2, (*args, i, j)) for i, j in native.split(c_out, 8)])
+            ctx.save_for_backward(
+                x, a, weight, y, out, gamma, mean.float(), invstd.float(), proj, down_w,
+                d_gamma, d_mean64.float(), d_inv.float(),
+            )  # fmt: skip
+        else:
+            shortcut = x if res is None else res
+            out, mean, invstd = batch_norm_train(
+                y, gamma, beta, r_mean, r_var, momentum, eps, res=shortcut, relu=True
+            )
+            ctx.save_for_backward(x, a, weight, y, out, gamma, mean, invstd)
+        ctx.sizes, ctx.res_is_x = sizes, res is None and not ctx.down
         return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):  # type: ignore[override]
-        x, a, weight, y, out, gamma, mean, invstd = ctx.saved_tensors
+        x, a, weight, y, out, gamma, mean, invstd, *down = ctx.saved_tensors
         sizes, res_is_x = ctx.sizes, ctx.res_is_x
         grad = grad.contiguous()
         n, c_out, t, v = out.shape
         heads, o, i = weight.shape
         lib = native.library("hg_graph", _GRAPH_KERNEL)
+        ptr = native.pointer
+        proj = down[0] if ctx.down else None
         s1, s2 = (
             grad.new_empty(c_out, dtype=torch.float64),
             grad.new_empty(c_out, dtype=torch.float64),
         )
-        sums = [native.pointer(u) for u in (grad, out, y, s1, s2)]
-        native.run(
-            [
-                lambda c0=c0, c1=c1: lib.skelab_hg_bn_sums(*sums, n, c_out, t * v, c0, c1)
-                for c0, c1 in native.split(c_out, least=1)
-            ]
-        )
+        s3 = grad.new_empty(c_out, dtype=torch.float64) if ctx.down else None
+        sums = (ptr(grad), ptr(out), ptr(y), ptr(proj), ptr(s1), ptr(s2), ptr(s3), n, c_out, t * v)
+        native.run([(lib.skelab_hg_bn_sums, (*sums, c0, c1)) for c0, c1 in native.split(c_out, 1)])
         count = n * t * v
         mean64, inv64 = mean.double(), invstd.double()
-        centred = s2 - mean64 * s1  # sum of g * (y - mean)
-        k = torch.stack(
-            [gamma.detach().double() * inv64, s1 / count, inv64.square() * centred / count, mean64],
-            dim=1,
-        ).float()
+        k, centred = _grad_coefficients(gamma, mean64, inv64, s1, s2, count)
+        kd = d_centred = None
+        if ctx.down:
+            _, down_w, d_gamma, d_mean, d_inv = down
+            d_mean64, d_inv64 = d_mean.double(), d_inv.double()
+            kd, d_centred = _grad_coefficients(d_gamma, d_mean64, d_inv64, s1, s3, count)
         need = ctx.needs_input_grad
-        gx = torch.empty_like(x) if need[0] or res_is_x else None
+        gx = torch.empty_like(x) if need[0] or res_is_x or ctx.down else None
         ga = x.new_empty(n, heads, v, v) if need[1] else None
         gc = x.new_empty(n, heads, o, v) if need[3] else None
-        gres = torch.empty_like(out) if need[10] else None
+        gres = torch.empty_like(out) if need[10] or ctx.down else None
         ranges = native.split(n * heads)
         gw = [weight.new_zeros(weight.shape) if need[2] else None for _ in ranges]
         scratch = [x.new_empty((2 * i + o) * t * v) for _ in ranges]
-        args = [native.pointer(u) for u in (x, a, weight, grad, out, y, k, gx, ga)]
+        args = [ptr(u) for u in (x, a, weight, grad, out, y, k, proj, kd, gx, ga)]
         native.run(
             [
-                lambda r0=r0, r1=r1, w=w, s=s: lib.skelab_hg_graph_end_backward(
-                    *args,
-                    native.pointer(w),
-                    native.pointer(gc),
-                    native.pointer(gres),
-                    int(res_is_x),
-                    s.data_ptr(),
-                    *sizes,
-                    r0,
-                    r1,
-                )  # fmt: skip
+                (
+                    lib.skelab_hg_graph_end_backward,
+                    (*args, ptr(w), ptr(gc), ptr(gres), int(res_is_x), ptr(s), *sizes, r0, r1),
+                )
                 for (r0, r1), w, s in zip(ranges, gw, scratch, strict=True)
             ]
         )
@@ -417,8 +508,24 @@ class _GraphConvEnd(torch.autograd.Function):
             g_w.add_(more)
         g_gamma = (inv64 * centred).to(grad.dtype) if need[4] else None
         g_beta = s1.to(grad.dtype) if need[5] else None
+        if not ctx.down:
+            return (
+                gx if need[0] else None, ga, g_w, gc, g_gamma, g_beta, None, None, None, None,
+                gres,
+            )  # fmt: skip
+        # the projection's gradient (gres) through its product: into x's, W_d's and b_d's
+        c_in = x.shape[1]
+        g_proj = gres.view(n, c_out, t * v)
+        xf = gx.view(n, c_in, t * v)
+        xf.baddbmm_(batched(down_w.view(c_out, c_in).t(), n), g_proj)
+        g_dw = torch.bmm(g_proj, x.view(n, c_in, -1).transpose(1, 2)).sum(0) if need[11] else None
+        g_db = g_proj.sum((0, 2)) if need[12] else None
+        g_dgamma = (d_inv64 * d_centred).to(grad.dtype) if need[13] else None
+        g_dbeta = s1.to(grad.dtype) if need[14] else None
         return (
-            gx if need[0] else None, ga, g_w, gc, g_gamma, g_beta, None, None, None, None, gres,
+            gx if need[0] else None, ga, g_w, gc, g_gamma, g_beta, None, None, None, None, None,
+            None if g_dw is None else g_dw.view_as(down_w), g_db, g_dgamma, g_dbeta, None, None,
+            None, None,
         )  # fmt: skip
 
 

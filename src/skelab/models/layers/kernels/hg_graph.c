@@ -282,35 +282,40 @@ int skelab_hg_graph_backward(const float *x, const float *a, const float *w, con
 
 /* ---- the graph convolution's ending: relu(bn(y) + res), its backward fused into the above --- */
 
-/* Per channel c of (N, C, L) tensors, over channels [c0, c1): s1[c] = sum of g and s2[c] = sum
- * of g * y, where g = grad where out > 0, else 0 (the ReLU's mask). Float32 rows, float64
- * totals. */
-int skelab_hg_bn_sums(const float *grad, const float *out, const float *y, double *s1,
-                      double *s2, long N, long C, long L, long c0, long c1) {
+/* Per channel c of (N, C, L) tensors, over channels [c0, c1): s1[c] = sum of g, s2[c] = sum
+ * of g * y and (where r is given) s3[c] = sum of g * r, where g = grad where out > 0, else 0
+ * (the ReLU's mask). Float32 rows, float64 totals. */
+int skelab_hg_bn_sums(const float *grad, const float *out, const float *y, const float *r,
+                      double *s1, double *s2, double *s3, long N, long C, long L, long c0,
+                      long c1) {
     if (N < 1 || C < 1 || L < 1) return 1;
     const long l8 = L / 8 * 8;
     for (long c = c0; c < c1; c++) {
-        double t1 = 0.0, t2 = 0.0;
+        double t1 = 0.0, t2 = 0.0, t3 = 0.0;
         for (long n = 0; n < N; n++) {
             const long at = (n * C + c) * L;
-            const float *g = grad + at, *o = out + at, *yy = y + at;
-            v8 a1 = splat(0.0f), a2 = splat(0.0f);
+            const float *g = grad + at, *o = out + at, *yy = y + at, *rr = r ? r + at : 0;
+            v8 a1 = splat(0.0f), a2 = splat(0.0f), a3 = splat(0.0f);
             for (long l = 0; l < l8; l += 8) {
                 const v8 m = (v8)((v8i)load(g + l) & (load(o + l) > splat(0.0f)));
                 a1 += m;
                 a2 += m * load(yy + l);
+                if (rr) a3 += m * load(rr + l);
             }
-            float r1 = hsum(a1), r2 = hsum(a2);
+            float r1 = hsum(a1), r2 = hsum(a2), r3 = hsum(a3);
             for (long l = l8; l < L; l++) {
                 const float m = o[l] > 0.0f ? g[l] : 0.0f;
                 r1 += m;
                 r2 += m * yy[l];
+                if (rr) r3 += m * rr[l];
             }
             t1 += r1;
             t2 += r2;
+            t3 += r3;
         }
         s1[c] = t1;
         s2[c] = t2;
+        if (s3) s3[c] = t3;
     }
     return 0;
 }
@@ -320,12 +325,14 @@ int skelab_hg_bn_sums(const float *grad, const float *out, const float *y, doubl
  * k[c, 2]) (BatchNorm's input gradient, coefficients per channel from skelab_hg_bn_sums) is
  * made per (sample, head) in scratch, never in memory; then the products' backward as in
  * skelab_hg_graph_backward. The residual's gradient g is added to gx where res is x itself
- * (res_is_x: C_in = C_out, the same layout), else written to gres (may be NULL). scratch holds
- * (2 I + O) * T * V floats. */
+ * (res_is_x: C_in = C_out, the same layout), else written to gres (may be NULL); where kd is
+ * given, res = bn_d(r) (the `down` path's BatchNorm, coefficients kd per channel as k) and gres
+ * receives r's gradient instead. scratch holds (2 I + O) * T * V floats. */
 int skelab_hg_graph_end_backward(const float *x, const float *a, const float *w,
                                  const float *grad, const float *out, const float *y,
-                                 const float *k, float *gx, float *ga, float *gw, float *gadd,
-                                 float *gres, long res_is_x, float *scratch, long I, long O,
+                                 const float *k, const float *r, const float *kd, float *gx,
+                                 float *ga, float *gw, float *gadd, float *gres, long res_is_x,
+                                 float *scratch, long I, long O,
                                  long T, long V, long G, long asb, long asr, long b0, long b1) {
     if (!sizes_ok(I, O, T, V, G) || (res_is_x && (I != O || !gx))) return 1;
     const long R = I * T, L = T * V;
@@ -341,15 +348,18 @@ int skelab_hg_graph_end_backward(const float *x, const float *a, const float *w,
             const v8 k0 = splat(kc[0]), k1 = splat(kc[1]), k2 = splat(kc[2]), k3 = splat(kc[3]);
             const float *g = grad + at + o * L, *ou = out + at + o * L, *yy = y + at + o * L;
             float *dst = gy + o * L, *gr = gres ? gres + at + o * L : 0;
+            const float *rr = kd ? r + at + o * L : 0; /* res = bn_d(r): gres is r's gradient */
+            const float *kq = kd ? kd + 4 * (c0 + o) : kc;
+            const v8 d0 = splat(kq[0]), d1 = splat(kq[1]), d2 = splat(kq[2]), d3 = splat(kq[3]);
             for (long l = 0; l < l8; l += 8) {
                 const v8 m = (v8)((v8i)load(g + l) & (load(ou + l) > splat(0.0f)));
                 store(dst + l, k0 * (m - k1 - (load(yy + l) - k3) * k2));
-                if (gr) store(gr + l, m);
+                if (gr) store(gr + l, rr ? d0 * (m - d1 - (load(rr + l) - d3) * d2) : m);
             }
             for (long l = l8; l < L; l++) {
                 const float m = ou[l] > 0.0f ? g[l] : 0.0f;
                 dst[l] = kc[0] * (m - kc[1] - (yy[l] - kc[3]) * kc[2]);
-                if (gr) gr[l] = m;
+                if (gr) gr[l] = rr ? kq[0] * (m - kq[1] - (rr[l] - kq[3]) * kq[2]) : m;
             }
         }
         left(wg, 1, I, gy, 0, gz, I, O, L, V); /* w^T @ gy */
@@ -382,5 +392,65 @@ int skelab_hg_graph_end_backward(const float *x, const float *a, const float *w,
             }
         }
     }
+    return 0;
+}
+
+/* Per channel c in [c0, c1) of y (N, C, L): mean[c] and m2[c] = sum of squared deviations from
+ * it (two passes, float32 rows, float64 totals), as BatchNorm's batch statistics need. */
+int skelab_hg_stats(const float *y, double *mean, double *m2, long N, long C, long L, long c0,
+                    long c1) {
+    if (N < 1 || C < 1 || L < 1) return 1;
+    const long l8 = L / 8 * 8;
+    for (long c = c0; c < c1; c++) {
+        double s = 0.0;
+        for (long n = 0; n < N; n++) {
+            const float *row = y + (n * C + c) * L;
+            v8 a = splat(0.0f);
+            for (long l = 0; l < l8; l += 8) a += load(row + l);
+            float r = hsum(a);
+            for (long l = l8; l < L; l++) r += row[l];
+            s += r;
+        }
+        const double mu = s / (double)(N * L);
+        const float muf = (float)mu;
+        double q = 0.0;
+        for (long n = 0; n < N; n++) {
+            const float *row = y + (n * C + c) * L;
+            v8 a = splat(0.0f);
+            for (long l = 0; l < l8; l += 8) {
+                const v8 d = load(row + l) - splat(muf);
+                a += d * d;
+            }
+            float r = hsum(a);
+            for (long l = l8; l < L; l++) r += (row[l] - muf) * (row[l] - muf);
+            q += r;
+        }
+        mean[c] = mu;
+        m2[c] = q;
+    }
+    return 0;
+}
+
+/* out = relu(y * a[c] + b[c] + r * ad[c] + bd[c]) over (N, C, L), channels [c0, c1): two
+ * BatchNorms' affine maps, their sum and the ReLU in one pass. */
+int skelab_hg_apply2(const float *y, const float *a, const float *b, const float *r,
+                     const float *ad, const float *bd, float *out, long N, long C, long L,
+                     long c0, long c1) {
+    if (N < 1 || C < 1 || L < 1) return 1;
+    const long l8 = L / 8 * 8;
+    for (long n = 0; n < N; n++)
+        for (long c = c0; c < c1; c++) {
+            const long at = (n * C + c) * L;
+            const float *yy = y + at, *rr = r + at;
+            float *o = out + at;
+            const float sh = b[c] + bd[c];
+            const v8 va = splat(a[c]), vd = splat(ad[c]), vs = splat(sh), zero = splat(0.0f);
+            for (long l = 0; l < l8; l += 8)
+                store(o + l, vmax(zero, load(yy + l) * va + load(rr + l) * vd + vs)); /* NaN kept */
+            for (long l = l8; l < L; l++) {
+                const float v = yy[l] * a[c] + rr[l] * ad[c] + sh;
+                o[l] = v < 0.0f ? 0.0f : v;
+            }
+        }
     return 0;
 }
