@@ -201,6 +201,39 @@ def test_compiled_graph_products_split_over_threads_with_the_same_result():
 
 
 @needs_compiler
+def test_compiled_endings_split_over_threads_with_the_same_result():
+    n, c_in, c_out, t, v = 4, 32, 64, 6, 25
+    x = torch.randn(n, c_in, t, v, requires_grad=True)
+    a = torch.randn(n, 8, v, v + 3)[..., :v].requires_grad_()
+    w = torch.randn(8, c_out // 8, c_in // 8, requires_grad=True)
+    const = torch.randn(n, 8, c_out // 8, v, requires_grad=True)
+    bn = [torch.rand(c_out).add_(0.5).requires_grad_(), torch.randn(c_out, requires_grad=True)]
+    down = [torch.randn(c_out, c_in, 1, 1, requires_grad=True), torch.randn(c_out)]
+    down += [torch.rand(c_out).add_(0.5).requires_grad_(), torch.randn(c_out, requires_grad=True)]
+    emb = [torch.randn(2, 3, 8, 25, 2), torch.randn(16, 3, requires_grad=True)]
+    emb += [torch.randn(16, requires_grad=True), torch.randn(1, 25, 16, requires_grad=True)]
+    emb += [torch.rand(800).add_(0.5).requires_grad_(), torch.randn(800, requires_grad=True)]
+    gy, ge = torch.randn(n, c_out, t, v), torch.randn(4, 16, 8, 25)
+    inputs = [x, a, w, const, *bn, down[0], down[2], down[3], *emb[1:]]
+    results = []
+    before = torch.get_num_threads()
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            stats = [torch.zeros(c_out), torch.ones(c_out)]
+            y = hypergcn._GraphConvEnd.apply(
+                x, a, w, const, *bn, *stats, 0.1, 1e-5, None, *down, *stats, 0.1, 1e-5
+            )
+            e = hypergcn._EmbedNorm.apply(*emb, torch.zeros(800), torch.ones(800), 0.1, 1e-5)
+            loss = (y * gy).sum() + (e * ge).sum()
+            results.append((y, e, *torch.autograd.grad(loss, inputs)))
+    finally:
+        torch.set_num_threads(before)
+    for one, two in zip(*results, strict=True):
+        assert torch.allclose(one, two, rtol=1e-5, atol=1e-5 * two.abs().max().item())
+
+
+@needs_compiler
 @pytest.mark.parametrize(("c_in", "c_out"), [(32, 32), (32, 64)])
 def test_graph_convolution_with_the_kernel_matches_it_switched_off(c_in, c_out):
     torch.manual_seed(3)
