@@ -259,3 +259,27 @@ def test_compiled_and_torch_batch_norm_agree_and_a_nan_stays_nan(monkeypatch):
     out = batchnorm._BatchNormAct.apply(bad, None, None, None, None, 0.0, 1e-5, None, True)
     assert torch.isnan(out[:, 2]).all()  # the channel's statistics are NaN, and so is the ReLU
     assert torch.isfinite(out[:, :2]).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])  # compiled / ATen
+def test_batch_norm_backward_in_place_and_masked_matches_autograd(dtype):
+    torch.manual_seed(5)
+    y = torch.randn(3, 4, 30, dtype=dtype)
+    w = torch.rand(4, dtype=dtype) + 0.5
+    out, mean, invstd = batchnorm.batch_norm_train(y, w, None, None, None, 0.0, 1e-5, relu=True)
+    g = torch.randn_like(y)
+    y64, w64 = y.double().requires_grad_(), w.double().requires_grad_()
+    ref = nn.functional.batch_norm(y64, None, None, w64, None, True, 0.0, 1e-5).relu()
+    want_y, want_w = torch.autograd.grad(ref, [y64, w64], g.double())
+    masked_ref = torch.where(ref > 0, g.double(), 0.0)
+
+    buffer = g.clone()  # dy written over the incoming gradient
+    g_y, g_w, g_b, g_masked = batchnorm.batch_norm_backward(
+        buffer, y, w, mean, invstd, 1e-5, relu_out=out, out=buffer, masked=True
+    )
+    assert g_y.data_ptr() == buffer.data_ptr()
+    tol = 1e-4 if dtype == torch.float32 else 1e-10
+    assert torch.allclose(g_y.double(), want_y, rtol=tol, atol=tol * want_y.abs().max().item())
+    assert torch.allclose(g_w.double(), want_w, rtol=tol, atol=tol)
+    assert torch.allclose(g_b.double(), masked_ref.sum((0, 2)), rtol=tol, atol=tol)
+    assert torch.allclose(g_masked.double(), masked_ref)

@@ -178,30 +178,58 @@ class _BatchNormAct(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
         y, weight, mean, invstd, out = ctx.saved_tensors
-        need_y, need_w, need_b = ctx.needs_input_grad[:3]
-        g = grad.contiguous()
-        lib = _kernel(y)
-        if lib is not None:
-            return _compiled_backward(lib, ctx, g, y, weight, mean, invstd, out)
-        if ctx.relu:
-            g = torch.ops.aten.threshold_backward(g, out, 0)
-        g_y, g_w, g_b = torch.ops.aten.native_batch_norm_backward(
-            g, y, weight, None, None, mean, invstd, True, ctx.eps, [need_y, need_w, need_b]
-        )
-        g_res = g if ctx.needs_input_grad[7] else None
+        g_y, g_w, g_b, g_res = batch_norm_backward(
+            grad.contiguous(), y, weight, mean, invstd, ctx.eps,
+            relu_out=out if ctx.relu else None,
+            need=tuple(ctx.needs_input_grad[:3]), masked=ctx.needs_input_grad[7],
+        )  # fmt: skip
         return g_y, g_w, g_b, None, None, None, None, g_res, None
 
 
-def _compiled_backward(lib, ctx, g, y, weight, mean, invstd, out):
-    """`_BatchNormAct.backward` in two compiled passes: the per-channel sums of the ReLU-masked
-    gradient g' and of g' (y - mean), then dy = a g' + k y + m with the coefficients of
-    BatchNorm's training-mode gradient (formed in float64), the masked gradient written for
-    the residual in the same pass."""
+def batch_norm_backward(
+    g: Tensor,
+    y: Tensor,
+    weight: Tensor | None,
+    mean: Tensor,
+    invstd: Tensor,
+    eps: float,
+    *,
+    relu_out: Tensor | None = None,
+    out: Tensor | None = None,
+    need: tuple[bool, bool, bool] = (True, True, True),
+    masked: bool = False,
+) -> tuple[Tensor | None, Tensor | None, Tensor | None, Tensor | None]:
+    """The gradients of relu?(batch_norm(y) + res) with batch statistics: (dy, dweight, dbias,
+    g') from the output's gradient g (contiguous, y's shape), the input y, the saved mean and
+    inverse deviation (as `batch_norm_train` returns them) and, with a ReLU, its output
+    `relu_out` (the mask). g' is the ReLU-masked gradient, the residual's (returned when
+    `masked`; g itself without a ReLU). `out` receives dy (it may be g: in place); `need`
+    picks dy, dweight, dbias as `native_batch_norm_backward`'s mask does.
+
+    On float32 through the compiled kernel (`kernels/batch_norm.c`) in two passes: per-channel
+    sums of g' and of g' (y - mean), then dy = a g' + k y + m with BatchNorm's training-mode
+    coefficients (formed in float64) and g' written in the same pass. Otherwise ATen's ReLU
+    backward and BatchNorm backward."""
+    lib = _kernel(y) if g.is_contiguous() and y.is_contiguous() else None
+    if lib is None:
+        if relu_out is not None:
+            g = torch.ops.aten.threshold_backward(g, relu_out, 0)
+        if out is None:
+            g_y, g_w, g_b = torch.ops.aten.native_batch_norm_backward(
+                g, y, weight, None, None, mean, invstd, True, eps, list(need)
+            )
+        else:
+            g_w, g_b = torch.empty_like(mean), torch.empty_like(mean)
+            g_y, g_w, g_b = torch.ops.aten.native_batch_norm_backward.out(
+                g, y, weight, None, None, mean, invstd, True, eps, list(need),
+                out0=out, out1=g_w, out2=g_b,
+            )  # fmt: skip
+        g_w = g_w if need[1] and weight is not None else None
+        return (g_y if need[0] else None), g_w, (g_b if need[2] else None), (g if masked else None)
     n, c = y.shape[:2]
     length = y[0, 0].numel()
     count = n * length
     ptr = native.pointer
-    relu_out = out if ctx.relu else None
     mean64 = mean.double()
     sum_g, sum_gx = y.new_empty(c, dtype=torch.float64), y.new_empty(c, dtype=torch.float64)
     args = (ptr(g), ptr(relu_out), ptr(y), ptr(mean64), n, c, length, ptr(sum_g), ptr(sum_gx))
@@ -211,17 +239,20 @@ def _compiled_backward(lib, ctx, g, y, weight, mean, invstd, out):
     a = w64 * invstd64
     k = -w64 * invstd64**3 * sum_gx / count
     m = -a * sum_g / count - k * mean64
-    need_y, need_w, need_b = ctx.needs_input_grad[:3]
-    g_y = torch.empty_like(y) if need_y else None
-    # the residual's gradient: g' itself, written in the same pass where a ReLU masked it
-    wants_res = ctx.needs_input_grad[7]
-    g_res = torch.empty_like(y) if wants_res and ctx.relu else (g if wants_res else None)
+    g_y = None
+    if need[0]:
+        g_y = torch.empty_like(y) if out is None else out
+    # g' itself, written in the same pass where a ReLU masked it
+    g_res = None
+    if masked:
+        g_res = torch.empty_like(y) if relu_out is not None else g
     coef = [t.to(y.dtype) for t in (a, k, m)]
-    args = (ptr(g), ptr(relu_out), ptr(y), *(ptr(t) for t in coef), ptr(g_y))
-    _by_channel(lib.skelab_bn_backward, c, *args, ptr(g_res if ctx.relu else None), n, c, length)
-    g_w = (invstd64 * sum_gx).to(y.dtype) if need_w and weight is not None else None
-    g_b = sum_g.to(y.dtype) if need_b else None
-    return g_y, g_w, g_b, None, None, None, None, g_res, None
+    write_res = g_res if relu_out is not None else None
+    args = (ptr(g), ptr(relu_out), ptr(y), *(ptr(t) for t in coef), ptr(g_y), ptr(write_res))
+    _by_channel(lib.skelab_bn_backward, c, *args, n, c, length)
+    g_w = (invstd64 * sum_gx).to(y.dtype) if need[1] and weight is not None else None
+    g_b = sum_g.to(y.dtype) if need[2] else None
+    return g_y, g_w, g_b, g_res
 
 
 def batch_norm_train_act(

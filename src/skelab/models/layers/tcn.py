@@ -30,6 +30,7 @@ from torch import Tensor, nn
 
 from skelab.models.layers.batchnorm import (
     batch_norm_act,
+    batch_norm_backward,
     batch_norm_factor,
     batch_norm_train,
     batch_norm_train_act,
@@ -429,15 +430,16 @@ class _MultiScale(torch.autograd.Function):
         convs, padded = rest[: 2 * branches], rest[2 * branches : 3 * branches]
         s, eps = plan.stride, plan.eps
         grad = grad.contiguous()
-        if plan.relu:  # the output's ReLU (its mask is the saved output); `+ res` passes grad
-            grad = torch.ops.aten.threshold_backward(grad, rest[3 * branches], 0)
         hb, b = w_h.shape[0], w_l.shape[0]
         width = pre.shape[2]
         t_out = width // v
         mask = [True, True, True]
-        g_pre, g_gt, g_bet = torch.ops.aten.native_batch_norm_backward(
-            grad, pre.view(grad.shape), gam_t, None, None, mean_t, invstd_t, True,
-            eps, mask,
+        # the tail BatchNorm, behind the output's ReLU (its mask is the saved output); `+ res`
+        # takes the masked gradient
+        g_pre, g_gt, g_bet, grad = batch_norm_backward(
+            grad, pre.view(grad.shape), gam_t, mean_t, invstd_t, eps,
+            relu_out=rest[3 * branches] if plan.relu else None,
+            masked=ctx.needs_input_grad[13],
         )  # fmt: skip
         g_pre = g_pre.view(pre.shape)
         g_hn = lend(ctx.spares, "g_hn", (n, hb, t * v), x)
@@ -477,11 +479,7 @@ class _MultiScale(torch.autograd.Function):
         _max_pool_grad_into(pool_in, pool_out, g_pool, s, dest)
         torch.ops.aten.threshold_backward.grad_input(dest, pool_in, 0, grad_input=dest)
         # in place: the kernel reads each gradient value before it writes it
-        g_hh, g_gh, g_beh = g_hn, torch.empty_like(gam_h), torch.empty_like(gam_h)
-        torch.ops.aten.native_batch_norm_backward.out(
-            g_hn, h, gam_h, None, None, mean_h, invstd_h, True, eps, mask,
-            out0=g_hh, out1=g_gh, out2=g_beh,
-        )  # fmt: skip
+        g_hh, g_gh, g_beh, _ = batch_norm_backward(g_hn, h, gam_h, mean_h, invstd_h, eps, out=g_hn)
         g_last = g_pre[:, (branches + 1) * b :]
         xf = x.view(n, c, t * v)
         g_wh = torch.bmm(g_hh, xf.transpose(1, 2)).sum(0).view(w_h.shape)

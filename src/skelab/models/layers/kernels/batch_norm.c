@@ -122,9 +122,10 @@ int skelab_bn_backward(const float *g, const float *out, const float *y, const f
     for (long n = 0; n < N; n++)
         for (long c = c0; c < c1; c++) {
             const long at = (n * C + c) * L;
-            const float *restrict gr = g + at, *restrict x = y + at;
+            /* dy may be g itself (each value is read before it is written) */
+            const float *gr = g + at, *restrict x = y + at;
             const float *restrict o = out ? out + at : 0;
-            float *restrict d = dy ? dy + at : 0, *restrict gz = gres ? gres + at : 0;
+            float *d = dy ? dy + at : 0, *restrict gz = gres ? gres + at : 0;
             const v8 av = splat(a[c]), kv = splat(k[c]), mv = splat(m[c]);
             long j = 0;
             for (; j + 8 <= L; j += 8) {
