@@ -289,7 +289,7 @@ def _graph_forward(x: Tensor, a: Tensor, weight: Tensor, const: Tensor, sizes: l
     args = [native.pointer(u) for u in (x, a, weight, const, y)]
     native.run(
         [
-            lambda r0=r0, r1=r1, s=s: fn(*args, s.data_ptr(), *sizes, r0, r1)
+            (fn, (*args, s.data_ptr(), *sizes, r0, r1))
             for (r0, r1), s in zip(ranges, scratch, strict=True)
         ]
     )
@@ -331,9 +331,7 @@ class _GraphProduct(torch.autograd.Function):
         args = [native.pointer(u) for u in (x, a, weight, gy, gx, ga)]
         native.run(
             [
-                lambda r0=r0, r1=r1, w=w, s=s: fn(
-                    *args, native.pointer(w), native.pointer(gc), s.data_ptr(), *sizes, r0, r1
-                )
+                (fn, (*args, native.pointer(w), native.pointer(gc), s.data_ptr(), *sizes, r0, r1))
                 for (r0, r1), w, s in zip(ranges, gw, scratch, strict=True)
             ]
         )
