@@ -353,6 +353,18 @@ def test_compiled_embedding_norm_matches_float64_values_gradients_and_statistics
 
 
 @needs_compiler
+def test_a_second_backward_through_the_compiled_embedding_is_refused():
+    # its backward writes the pre-tanh gradient over the saved tanh values
+    model = build("hypergcn", num_classes=10)
+    assert hypergcn._embed_fits(torch.randn(1, 3, 4, 25, 2))
+    loss = model(torch.randn(2, 3, 8, 25, 2)).square().sum()
+    loss.backward(retain_graph=True)
+
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+@needs_compiler
 def test_model_embedding_with_the_kernel_matches_it_switched_off():
     # what the model hands its first block (l1's input), and its gradients; later blocks'
     # nearest-edge selections would amplify float32 rounding

@@ -738,6 +738,9 @@ class _EmbedNorm(torch.autograd.Function):
         # the pre-tanh gradient, written over th (read only here)
         back_args = (ptr(grad), ptr(th), ptr(k), n, m, v, e, t)
         native.run([(lib.skelab_hg_embed_backward, (*back_args, i, j)) for i, j in ranges])
+        # the kernel wrote th through a pointer: mark it modified, so that a second backward
+        # through a retained graph fails autograd's saved-tensor check instead of reading it
+        torch.autograd.graph.increment_version(th)
         ge = th.view(rows, e, t)
         need = ctx.needs_input_grad
         g_x = g_w = g_b = g_pos = None
