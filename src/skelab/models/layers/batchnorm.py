@@ -87,6 +87,45 @@ def uses_batch_statistics(bn: nn.Module) -> bool:
     )
 
 
+def batch_statistics(
+    yv: Tensor,
+    eps: float,
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    momentum: float = 0.0,
+) -> tuple[Tensor, Tensor]:
+    """The batch mean and inverse deviation (float64, (C,)) of yv (N, C, L), as BatchNorm's
+    training mode computes them (biased variance, two passes), with the running statistics
+    moved as `nn.BatchNorm2d` moves them (unbiased variance, `momentum` factor; none if 0).
+    Through the compiled kernel's two vectorized passes on a contiguous float32 tensor, else
+    float32 row sums added in float64 and the squared deviations a few samples at a time."""
+    n, c, length = yv.shape
+    count = n * length
+    lib = _kernel(yv) if yv.is_contiguous() else None
+    if lib is not None:
+        mean64, m2 = yv.new_empty(c, dtype=torch.float64), yv.new_empty(c, dtype=torch.float64)
+        ptr = native.pointer
+        _by_channel(lib.skelab_bn_statistics, c, ptr(yv), n, c, length, ptr(mean64), ptr(m2))
+        var64 = m2 / count
+    else:
+        mean64 = yv.sum(2).sum(0, dtype=torch.float64) / count
+        mean = mean64.to(yv.dtype)
+        step = max(1, _CHUNK // max(1, c * length))
+        squares = yv.new_empty(n, c)
+        dev = yv.new_empty(min(step, n), c, length)
+        for i in range(0, n, step):
+            d = dev[: min(step, n - i)]
+            torch.sub(yv[i : i + step], mean[:, None], out=d)
+            torch.sum(d.square_(), 2, out=squares[i : i + step])
+        var64 = squares.sum(0, dtype=torch.float64) / count
+    if running_mean is not None and running_var is not None and momentum:
+        with torch.no_grad():
+            unbiased = var64 * (count / max(count - 1, 1))
+            running_mean.mul_(1 - momentum).add_(mean64.to(running_mean.dtype), alpha=momentum)
+            running_var.mul_(1 - momentum).add_(unbiased.to(running_var.dtype), alpha=momentum)
+    return mean64, (var64 + eps).rsqrt()
+
+
 def batch_norm_train(
     y: Tensor,
     weight: Tensor | None,
@@ -110,25 +149,10 @@ def batch_norm_train(
     n, c = y.shape[:2]
     yv = y.reshape(n, c, -1)
     length = yv.shape[2]
-    count = n * length
     lib = _kernel(y) if yv.is_contiguous() else None
     step = max(1, _CHUNK // max(1, c * length))
-    if lib is not None:  # the two statistics passes, one vectorized loop each
-        mean64, m2 = y.new_empty(c, dtype=torch.float64), y.new_empty(c, dtype=torch.float64)
-        ptr = native.pointer
-        _by_channel(lib.skelab_bn_statistics, c, ptr(yv), n, c, length, ptr(mean64), ptr(m2))
-        var64 = m2 / count
-    else:
-        mean64 = yv.sum(2).sum(0, dtype=torch.float64) / count
-        squares = y.new_empty(n, c)
-        dev = y.new_empty(min(step, n), c, length)
-        for i in range(0, n, step):
-            d = dev[: min(step, n - i)]
-            torch.sub(yv[i : i + step], mean64.to(y.dtype)[:, None], out=d)
-            torch.sum(d.square_(), 2, out=squares[i : i + step])
-        var64 = squares.sum(0, dtype=torch.float64) / count
+    mean64, invstd64 = batch_statistics(yv, eps, running_mean, running_var, momentum)
     mean = mean64.to(y.dtype)
-    invstd64 = (var64 + eps).rsqrt()
     scale64 = invstd64 if weight is None else weight.detach().double() * invstd64
     shift64 = -mean64 * scale64
     if bias is not None:
@@ -153,11 +177,6 @@ def batch_norm_train(
                 o.add_(shift)
             if relu:
                 o.relu_()
-    if running_mean is not None and running_var is not None and momentum:
-        with torch.no_grad():
-            unbiased = var64 * (count / max(count - 1, 1))
-            running_mean.mul_(1 - momentum).add_(mean64.to(running_mean.dtype), alpha=momentum)
-            running_var.mul_(1 - momentum).add_(unbiased.to(running_var.dtype), alpha=momentum)
     return out, mean, invstd64.to(y.dtype)
 
 
