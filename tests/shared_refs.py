@@ -40,3 +40,17 @@ def load_golden(name: str) -> tuple[dict, dict[str, torch.Tensor], dict[str, tor
 def rel_err(out: torch.Tensor, ref: torch.Tensor) -> float:
     """||out - ref|| / ||ref||, the golden tolerance measure."""
     return float((out.double() - ref.double()).norm() / ref.double().norm())
+
+
+def on_threads(run, counts=(1, 2)) -> list:
+    """`run(threads)` with torch set to each thread count in turn (the setting restored after):
+    the results, for tests that a compiled kernel split over threads gives the same values."""
+    before = torch.get_num_threads()
+    try:
+        results = []
+        for threads in counts:
+            torch.set_num_threads(threads)
+            results.append(run(threads))
+        return results
+    finally:
+        torch.set_num_threads(before)

@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from shared_refs import on_threads
 from skelab.errors import CheckpointError, ModelConfigError, SkelabError
 from skelab.models import build, count_parameters, get_card, hypergcn, load_upstream_checkpoint
 from skelab.models.hypergcn import HyperGraphConv, divergence_loss, virtual_ensemble_graph
@@ -186,17 +187,13 @@ def test_compiled_graph_products_split_over_threads_with_the_same_result():
     w = torch.randn(8, 8, 8, requires_grad=True)
     const = torch.randn(5, 8, 8, 25, requires_grad=True)
     gy = torch.randn(5, 64, 6, 25)
-    results = []
-    before = torch.get_num_threads()
-    try:
-        for threads in (1, 2):
-            torch.set_num_threads(threads)
-            assert len(native.split(40)) == threads
-            y = hypergcn._GraphProduct.apply(x, a, w, const)
-            results.append((y, *torch.autograd.grad(y, [x, a, w, const], gy)))
-    finally:
-        torch.set_num_threads(before)
-    for one, two in zip(*results, strict=True):
+
+    def run(threads):
+        assert len(native.split(40)) == threads
+        y = hypergcn._GraphProduct.apply(x, a, w, const)
+        return (y, *torch.autograd.grad(y, [x, a, w, const], gy))
+
+    for one, two in zip(*on_threads(run), strict=True):
         assert torch.allclose(one, two, rtol=1e-6, atol=1e-6 * two.abs().max().item())
 
 
@@ -215,21 +212,17 @@ def test_compiled_endings_split_over_threads_with_the_same_result():
     emb += [torch.rand(800).add_(0.5).requires_grad_(), torch.randn(800, requires_grad=True)]
     gy, ge = torch.randn(n, c_out, t, v), torch.randn(4, 16, 8, 25)
     inputs = [x, a, w, const, *bn, down[0], down[2], down[3], *emb[1:]]
-    results = []
-    before = torch.get_num_threads()
-    try:
-        for threads in (1, 2):
-            torch.set_num_threads(threads)
-            stats = [torch.zeros(c_out), torch.ones(c_out)]
-            y = hypergcn._GraphConvEnd.apply(
-                x, a, w, const, *bn, *stats, 0.1, 1e-5, None, *down, *stats, 0.1, 1e-5
-            )
-            e = hypergcn._EmbedNorm.apply(*emb, torch.zeros(800), torch.ones(800), 0.1, 1e-5)
-            loss = (y * gy).sum() + (e * ge).sum()
-            results.append((y, e, *torch.autograd.grad(loss, inputs)))
-    finally:
-        torch.set_num_threads(before)
-    for one, two in zip(*results, strict=True):
+
+    def run(threads):
+        stats = [torch.zeros(c_out), torch.ones(c_out)]
+        y = hypergcn._GraphConvEnd.apply(
+            x, a, w, const, *bn, *stats, 0.1, 1e-5, None, *down, *stats, 0.1, 1e-5
+        )
+        e = hypergcn._EmbedNorm.apply(*emb, torch.zeros(800), torch.ones(800), 0.1, 1e-5)
+        loss = (y * gy).sum() + (e * ge).sum()
+        return (y, e, *torch.autograd.grad(loss, inputs))
+
+    for one, two in zip(*on_threads(run), strict=True):
         assert torch.allclose(one, two, rtol=1e-5, atol=1e-5 * two.abs().max().item())
 
 

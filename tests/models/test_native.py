@@ -8,6 +8,7 @@ import warnings
 import pytest
 import torch
 
+from shared_refs import on_threads
 from skelab.models import skateformer
 from skelab.models.layers import native
 from skelab.models.skateformer import window_attention
@@ -67,17 +68,13 @@ def test_compiled_attention_splits_windows_over_threads_with_the_same_result():
     qkv = torch.randn(3, 40, 2, 3, 16, requires_grad=True)
     bias = torch.randn(2, 16, 16, requires_grad=True)
     gy = torch.randn(40, 2, 3, 16)
-    results = []
-    before = torch.get_num_threads()
-    try:
-        for threads in (1, 2):
-            torch.set_num_threads(threads)
-            assert len(native.split(40)) == threads
-            out = window_attention(qkv, bias, 0.5)
-            results.append((out, *torch.autograd.grad(out, [qkv, bias], gy)))
-    finally:
-        torch.set_num_threads(before)
-    for a, b in zip(*results, strict=True):
+
+    def run(threads):
+        assert len(native.split(40)) == threads
+        out = window_attention(qkv, bias, 0.5)
+        return (out, *torch.autograd.grad(out, [qkv, bias], gy))
+
+    for a, b in zip(*on_threads(run), strict=True):
         assert torch.allclose(a, b, atol=1e-6)
 
 

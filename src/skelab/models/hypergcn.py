@@ -69,6 +69,7 @@ from skelab.models.layers.batchnorm import (
     batch_norm_act,
     batch_norm_factor,
     batch_norm_train,
+    batch_statistics,
     uses_batch_statistics,
 )
 from skelab.models.layers.eager import eager_cpu
@@ -248,7 +249,6 @@ _GRAPH_KERNEL = {
     + [native.LONG]
     + [native.POINTER]
     + [native.LONG] * 9,
-    "skelab_hg_stats": [native.POINTER] * 3 + [native.LONG] * 5,
     "skelab_hg_apply2": [native.POINTER] * 7 + [native.LONG] * 5,
 }
 _KERNEL_CHANNELS = 64  # channels per head the kernel takes (its MAX_C)
@@ -371,22 +371,11 @@ def _down_args(down: nn.Module) -> tuple | None:
     )
 
 
-def _batch_stats(lib, y: Tensor, gamma: Tensor, beta: Tensor, r_mean, r_var, momentum, eps):
-    """Batch mean and inverse deviation (float64) of y (N, C, L) through the kernel, the
-    running statistics moved as `nn.BatchNorm2d` moves them; and the affine map's scale and
-    shift (float32)."""
-    n, c, length = y.shape
-    mean64, m2 = y.new_empty(c, dtype=torch.float64), y.new_empty(c, dtype=torch.float64)
-    args = (native.pointer(y), native.pointer(mean64), native.pointer(m2), n, c, length)
-    native.run([(lib.skelab_hg_stats, (*args, i, j)) for i, j in native.split(c, 8)])
-    count = n * length
-    var64 = m2 / count
-    invstd64 = (var64 + eps).rsqrt()
-    if r_mean is not None and r_var is not None and momentum:
-        with torch.no_grad():
-            unbiased = var64 * (count / max(count - 1, 1))
-            r_mean.mul_(1 - momentum).add_(mean64.to(r_mean.dtype), alpha=momentum)
-            r_var.mul_(1 - momentum).add_(unbiased.to(r_var.dtype), alpha=momentum)
+def _batch_stats(y: Tensor, gamma: Tensor, beta: Tensor, r_mean, r_var, momentum, eps):
+    """Batch mean and inverse deviation (float64) of y (N, C, L), the running statistics moved
+    as `nn.BatchNorm2d` moves them (`batch_statistics`); and the affine map's scale and shift
+    (float32)."""
+    mean64, invstd64 = batch_statistics(y, eps, r_mean, r_var, momentum)
     scale64 = gamma.detach().double() * invstd64
     shift64 = beta.detach().double() - mean64 * scale64
     return mean64, invstd64, scale64.float(), shift64.float()
@@ -433,11 +422,9 @@ class _GraphConvEnd(torch.autograd.Function):
                 down_b.view(1, -1, 1), batched(down_w.view(c_out, c_in), n), x.view(n, c_in, -1)
             )  # (N, C_out, T*V)
             yv = y.view(n, c_out, -1)
-            mean, invstd, scale, shift = _batch_stats(
-                lib, yv, gamma, beta, r_mean, r_var, momentum, eps
-            )
+            mean, invstd, scale, shift = _batch_stats(yv, gamma, beta, r_mean, r_var, momentum, eps)
             d_mean64, d_inv, d_scale, d_shift = _batch_stats(
-                lib, proj, d_gamma, d_beta, d_mean, d_var, d_momentum, d_eps
+                proj, d_gamma, d_beta, d_mean, d_var, d_momentum, d_eps
             )
             out = torch.empty_like(y)
             ptr = native.pointer

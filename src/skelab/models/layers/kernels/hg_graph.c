@@ -247,6 +247,17 @@ int skelab_hg_graph_forward(const float *x, const float *a, const float *w, cons
     return 0;
 }
 
+/* gb (O, V) = gy (O, T * V) summed over the frames: the constant term's gradient */
+static void frame_sums(const float *gy, float *gb, long O, long T, long V) {
+    for (long o = 0; o < O; o++) {
+        float acc[MAX_J] = {0};
+        const float *row = gy + o * T * V;
+        for (long t = 0; t < T; t++)
+            for (long v = 0; v < V; v++) acc[v] += row[t * V + v];
+        memcpy(gb + o * V, acc, V * sizeof(float));
+    }
+}
+
 /* The gradients of x, a, w and add from gy (layouts as the forward's; gx, ga, gadd may each be
  * NULL when not wanted; gw, (G, O, I), is added to). scratch holds 2 * I * T * V floats. */
 int skelab_hg_graph_backward(const float *x, const float *a, const float *w, const float *gy,
@@ -266,16 +277,7 @@ int skelab_hg_graph_backward(const float *x, const float *a, const float *w, con
             right(xb, ab, 1, asr, z, R, V, V);
             outer(gyb, z, gw + (b % G) * O * I, O, I, L);
         }
-        if (gadd) {
-            float *gb = gadd + b * O * V;
-            for (long o = 0; o < O; o++) {
-                float acc[MAX_J] = {0};
-                const float *row = gyb + o * L;
-                for (long t = 0; t < T; t++)
-                    for (long v = 0; v < V; v++) acc[v] += row[t * V + v];
-                memcpy(gb + o * V, acc, V * sizeof(float));
-            }
-        }
+        if (gadd) frame_sums(gyb, gadd + b * O * V, O, T, V);
     }
     return 0;
 }
@@ -381,52 +383,7 @@ int skelab_hg_graph_end_backward(const float *x, const float *a, const float *w,
             right(xb, ab, 1, asr, z, R, V, V);
             outer(gy, z, gw + (b % G) * O * I, O, I, L);
         }
-        if (gadd) {
-            float *gb = gadd + b * O * V;
-            for (long o = 0; o < O; o++) {
-                float acc[MAX_J] = {0};
-                const float *row = gy + o * L;
-                for (long t = 0; t < T; t++)
-                    for (long v = 0; v < V; v++) acc[v] += row[t * V + v];
-                memcpy(gb + o * V, acc, V * sizeof(float));
-            }
-        }
-    }
-    return 0;
-}
-
-/* Per channel c in [c0, c1) of y (N, C, L): mean[c] and m2[c] = sum of squared deviations from
- * it (two passes, float32 rows, float64 totals), as BatchNorm's batch statistics need. */
-int skelab_hg_stats(const float *y, double *mean, double *m2, long N, long C, long L, long c0,
-                    long c1) {
-    if (N < 1 || C < 1 || L < 1) return 1;
-    const long l8 = L / 8 * 8;
-    for (long c = c0; c < c1; c++) {
-        double s = 0.0;
-        for (long n = 0; n < N; n++) {
-            const float *row = y + (n * C + c) * L;
-            v8 a = splat(0.0f);
-            for (long l = 0; l < l8; l += 8) a += load(row + l);
-            float r = hsum(a);
-            for (long l = l8; l < L; l++) r += row[l];
-            s += r;
-        }
-        const double mu = s / (double)(N * L);
-        const float muf = (float)mu;
-        double q = 0.0;
-        for (long n = 0; n < N; n++) {
-            const float *row = y + (n * C + c) * L;
-            v8 a = splat(0.0f);
-            for (long l = 0; l < l8; l += 8) {
-                const v8 d = load(row + l) - splat(muf);
-                a += d * d;
-            }
-            float r = hsum(a);
-            for (long l = l8; l < L; l++) r += (row[l] - muf) * (row[l] - muf);
-            q += r;
-        }
-        mean[c] = mu;
-        m2[c] = q;
+        if (gadd) frame_sums(gy, gadd + b * O * V, O, T, V);
     }
     return 0;
 }
