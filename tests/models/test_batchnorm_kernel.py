@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+from shared_refs import compiled_kernels
 from skelab.models.layers import batchnorm
 
 
@@ -178,13 +179,7 @@ def test_stacked_batch_norm_takes_the_written_path_and_keeps_the_function(monkey
             assert torch.allclose(bn.state_dict()[key].double(), value.double(), atol=1e-12)
 
 
-# the compiled passes (kernels/batch_norm.c) take float32; without a C compiler these tests skip
-compiled = pytest.mark.skipif(
-    batchnorm._kernel(torch.empty(1)) is None, reason="no compiled kernels here"
-)
-
-
-@compiled
+@compiled_kernels
 @pytest.mark.parametrize("shape", [(3, 4, 5, 6), (2, 5, 7), (4, 3, 64, 25)])  # 30, 7: tails
 @pytest.mark.parametrize(("with_res", "relu"), [(False, False), (True, True), (False, True)])
 def test_compiled_batch_norm_train_matches_float64(shape, with_res, relu):
@@ -208,7 +203,7 @@ def test_compiled_batch_norm_train_matches_float64(shape, with_res, relu):
         assert torch.allclose(got.double(), want, rtol=1e-5, atol=1e-5)
 
 
-@compiled
+@compiled_kernels
 def test_compiled_batch_norm_writes_into_a_channel_slice():
     y = torch.randn(3, 4, 5, 2)
     buffer = torch.full((3, 10, 5, 2), 7.0)
@@ -218,7 +213,7 @@ def test_compiled_batch_norm_writes_into_a_channel_slice():
     assert (buffer[:, :3] == 7).all() and (buffer[:, 7:] == 7).all()
 
 
-@compiled
+@compiled_kernels
 @pytest.mark.parametrize("relu", [False, True])
 @pytest.mark.parametrize("affine", [True, False])
 def test_compiled_batch_norm_act_gradients_match_float64(relu, affine):
@@ -242,7 +237,7 @@ def test_compiled_batch_norm_act_gradients_match_float64(relu, affine):
         assert torch.allclose(a.double(), r, rtol=1e-4, atol=1e-5 * r.abs().max().item())
 
 
-@compiled
+@compiled_kernels
 def test_compiled_and_torch_batch_norm_agree_and_a_nan_stays_nan(monkeypatch):
     y = torch.randn(2, 3, 40, requires_grad=True)
     runs = []

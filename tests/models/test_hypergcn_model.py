@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from shared_refs import on_threads
+from shared_refs import compiled_kernels, on_threads
 from skelab.errors import CheckpointError, ModelConfigError, SkelabError
 from skelab.models import build, count_parameters, get_card, hypergcn, load_upstream_checkpoint
 from skelab.models.hypergcn import HyperGraphConv, divergence_loss, virtual_ensemble_graph
@@ -141,10 +141,6 @@ def test_graph_convolution_equals_its_definition(c_in, c_out, t):
 
 # ------------------------------------------------------------ the compiled graph products
 
-needs_compiler = pytest.mark.skipif(
-    native.compiler() is None or not native.enabled(), reason="no C compiler, or SKELAB_NATIVE=0"
-)
-
 
 def _graph_products(x, a, w, const):
     """W_h (x A^T) + const per (sample, head), as the torch form computes it."""
@@ -155,7 +151,7 @@ def _graph_products(x, a, w, const):
     return (y.view(n, heads, -1, t, v) + const.unsqueeze(3)).view(n, -1, t, v)
 
 
-@needs_compiler
+@compiled_kernels
 @pytest.mark.parametrize(
     ("n", "c_in", "c_out", "t", "v"),
     [(3, 128, 128, 16, 25), (2, 128, 256, 8, 25), (2, 40, 24, 7, 13), (1, 16, 8, 3, 32)],
@@ -180,7 +176,7 @@ def test_compiled_graph_products_match_float64_values_and_gradients(n, c_in, c_o
         assert torch.allclose(got.double(), want, rtol=1e-5, atol=1e-5 * want.abs().max().item())
 
 
-@needs_compiler
+@compiled_kernels
 def test_compiled_graph_products_split_over_threads_with_the_same_result():
     x = torch.randn(5, 64, 6, 25, requires_grad=True)
     a = torch.randn(5, 8, 25, 28)[..., :25].requires_grad_()
@@ -197,7 +193,7 @@ def test_compiled_graph_products_split_over_threads_with_the_same_result():
         assert torch.allclose(one, two, rtol=1e-6, atol=1e-6 * two.abs().max().item())
 
 
-@needs_compiler
+@compiled_kernels
 def test_compiled_endings_split_over_threads_with_the_same_result():
     n, c_in, c_out, t, v = 4, 32, 64, 6, 25
     x = torch.randn(n, c_in, t, v, requires_grad=True)
@@ -226,7 +222,7 @@ def test_compiled_endings_split_over_threads_with_the_same_result():
         assert torch.allclose(one, two, rtol=1e-5, atol=1e-5 * two.abs().max().item())
 
 
-@needs_compiler
+@compiled_kernels
 @pytest.mark.parametrize(("c_in", "c_out"), [(32, 32), (32, 64)])
 def test_graph_convolution_with_the_kernel_matches_it_switched_off(c_in, c_out):
     torch.manual_seed(3)
@@ -259,7 +255,7 @@ def test_graph_convolution_with_the_kernel_matches_it_switched_off(c_in, c_out):
         assert torch.allclose(one, off, rtol=1e-4, atol=1e-5 * off.abs().max().item())
 
 
-@needs_compiler
+@compiled_kernels
 @pytest.mark.parametrize("shortcut", ["identity", "tensor", "down"])
 def test_compiled_graph_conv_end_matches_float64_values_and_gradients(shortcut):
     n, c_in, c_out, t, v = 3, 64, 64 if shortcut == "identity" else 128, 6, 25
@@ -313,7 +309,7 @@ def test_compiled_graph_conv_end_matches_float64_values_and_gradients(shortcut):
         assert torch.allclose(stats[3].double(), 0.9 + 0.1 * batch.var((0, 2, 3)), rtol=1e-5)
 
 
-@needs_compiler
+@compiled_kernels
 def test_compiled_embedding_norm_matches_float64_values_gradients_and_statistics():
     n, c, t, v, m, e = 3, 3, 10, 25, 2, 16
     x = torch.randn(n, c, t, v, m, requires_grad=True)
@@ -345,7 +341,7 @@ def test_compiled_embedding_norm_matches_float64_values_gradients_and_statistics
     assert torch.allclose(var.double(), 0.9 + 0.1 * batch.var((0, 2)), rtol=1e-5)
 
 
-@needs_compiler
+@compiled_kernels
 def test_a_second_backward_through_the_compiled_embedding_is_refused():
     # its backward writes the pre-tanh gradient over the saved tanh values
     model = build("hypergcn", num_classes=10)
@@ -357,7 +353,7 @@ def test_a_second_backward_through_the_compiled_embedding_is_refused():
         loss.backward()
 
 
-@needs_compiler
+@compiled_kernels
 def test_model_embedding_with_the_kernel_matches_it_switched_off():
     # what the model hands its first block (l1's input), and its gradients; later blocks'
     # nearest-edge selections would amplify float32 rounding

@@ -8,12 +8,10 @@ import warnings
 import pytest
 import torch
 
-from shared_refs import on_threads
+from shared_refs import compiled_kernels, on_threads
 from skelab.models import skateformer
 from skelab.models.layers import native
 from skelab.models.skateformer import window_attention
-
-needs_compiler = pytest.mark.skipif(native.compiler() is None, reason="no C compiler here")
 
 
 @pytest.fixture
@@ -37,7 +35,7 @@ def _compiled(qkv, bias):
     return skateformer._compiled_fits(qkv, bias, 0.0)
 
 
-@needs_compiler
+@compiled_kernels
 @pytest.mark.parametrize(
     ("windows", "heads", "width", "tokens"), [(5, 4, 3, 96), (3, 2, 6, 64), (4, 1, 5, 8)]
 )
@@ -63,7 +61,7 @@ def test_compiled_attention_matches_float64_values_and_gradients(
         assert torch.allclose(got.double(), want, rtol=1e-4, atol=1e-5 * want.abs().max().item())
 
 
-@needs_compiler
+@compiled_kernels
 def test_compiled_attention_splits_windows_over_threads_with_the_same_result():
     qkv = torch.randn(3, 40, 2, 3, 16, requires_grad=True)
     bias = torch.randn(2, 16, 16, requires_grad=True)
@@ -78,7 +76,7 @@ def test_compiled_attention_splits_windows_over_threads_with_the_same_result():
         assert torch.allclose(a, b, atol=1e-6)
 
 
-@needs_compiler
+@compiled_kernels
 def test_compiled_attention_propagates_nan_like_the_torch_form():
     qkv = torch.randn(3, 2, 1, 3, 8)
     qkv[0, 1, 0, 0, 3] = float("nan")  # one query of the second window
@@ -89,7 +87,7 @@ def test_compiled_attention_propagates_nan_like_the_torch_form():
     assert torch.isfinite(out[1, 0, :, :3]).all()
 
 
-@needs_compiler
+@compiled_kernels
 def test_compiled_kernels_match_the_torch_forms_inside_a_skateformer_block():
     torch.manual_seed(1)
     block = skateformer.SkateFormerBlock(32, 12, 8, ((2, 4), (2, 4), (2, 4), (2, 4)))
@@ -135,7 +133,7 @@ def test_switched_off_kernels_are_never_built(fresh, monkeypatch):
     assert torch.allclose(window_attention(qkv, None, 0.5).double(), _reference(qkv, None, 0.5))
 
 
-@needs_compiler
+@compiled_kernels
 def test_a_kernel_is_built_once_into_the_cache_and_reused(fresh, monkeypatch):
     lib = native.library("window_attention", skateformer._ATTENTION)
     assert lib is not None
@@ -151,6 +149,7 @@ def test_a_kernel_is_built_once_into_the_cache_and_reused(fresh, monkeypatch):
 
 
 def test_a_failing_compiler_warns_once_and_the_torch_form_runs(fresh, monkeypatch):
+    monkeypatch.setenv("SKELAB_NATIVE", "1")  # kernels wanted, whatever this run's setting
     monkeypatch.setenv("CC", "false")  # exits 1 without output
     with pytest.warns(RuntimeWarning, match="torch-operation form runs instead.*false"):
         assert native.library("window_attention", skateformer._ATTENTION) is None
@@ -173,13 +172,11 @@ def test_an_unwritable_cache_names_skelab_cache(fresh, monkeypatch, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("SKELAB_CACHE", str(blocker))
-    if native.compiler() is None:
-        pytest.skip("no C compiler here")
     with pytest.raises(native.NativeBuildError, match="SKELAB_CACHE"):
         native.build("window_attention")
 
 
-@needs_compiler
+@compiled_kernels
 def test_compiled_gelu_and_its_derivative_match_float64():
     lib = skateformer._gelu_kernel(torch.empty(1), 8)
     assert lib is not None
@@ -197,7 +194,7 @@ def test_compiled_gelu_and_its_derivative_match_float64():
     assert (g.double() - slope).abs().max() < 1e-6 * slope.abs().max()
 
 
-@needs_compiler
+@compiled_kernels
 @pytest.mark.parametrize(("dim", "hidden"), [(16, 64), (3, 12)])  # 12: not a multiple of 8
 def test_mlp_with_the_compiled_gelu_matches_the_torch_form(dim, hidden):
     assert (skateformer._gelu_kernel(torch.empty(1), hidden) is not None) is (hidden % 8 == 0)
@@ -217,7 +214,7 @@ def test_mlp_with_the_compiled_gelu_matches_the_torch_form(dim, hidden):
         assert torch.allclose(a, b, rtol=1e-5, atol=1e-6 * b.abs().max().item())
 
 
-@needs_compiler
+@compiled_kernels
 @pytest.mark.parametrize(("channels", "groups", "kernel"), [(24, 8, 7), (12, 2, 3), (8, 8, 5)])
 def test_compiled_grouped_frame_conv_matches_float64_values_and_gradients(channels, groups, kernel):
     conv = torch.nn.Conv2d(
